@@ -1,0 +1,5 @@
+"""Apache Airflow provider for the OpenAI API, with the modules of Workfront Fusion's OpenAI connector."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,167 @@
+"""
+The provider's error tree.
+
+::
+
+    OpenAIFusionError (AirflowException)
+    ├── InvalidArgumentError        a task argument is wrong; names it; no request was sent   [fail, no retry]
+    ├── ConnectionConfigError       the Airflow Connection is unusable; names the field        [fail, no retry]
+    └── APIError                    something went wrong talking to the API
+        ├── APIStatusError          the API answered with an error status
+        │   ├── BadRequestError            400  [fail, no retry]
+        │   ├── AuthenticationError        401  [fail, no retry]
+        │   ├── PermissionDeniedError      403  [fail, no retry]
+        │   ├── NotFoundError              404  [fail, no retry]
+        │   ├── ConflictError              409
+        │   ├── UnprocessableEntityError   422  [fail, no retry]
+        │   ├── RateLimitError             429
+        │   └── InternalServerError        5xx
+        ├── APIConnectionError      no answer: connection refused or reset
+        │   └── APITimeoutError     no answer in time
+        └── APIResponseValidationError   an answer that is not what the API promises (bad JSON, bad image data)
+
+Errors marked *fail* also derive from ``AirflowFailException``: Airflow does not retry them, since a retry
+would get the same answer. The others are ordinary exceptions, so the task's own ``retries`` apply once the
+hook's ``max_retries`` are spent. Every API error carries OpenAI's ``message``, ``type``, ``code``, ``param``
+and the ``x-request-id`` as they came. No error ever holds the API key or request headers.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+
+class OpenAIFusionError(AirflowException):
+    """Base of every error this provider raises."""
+
+
+class InvalidArgumentError(OpenAIFusionError, AirflowFailException):
+    """
+    A task argument is invalid; raised before any request is sent.
+
+    :param argument: the name of the operator argument (or connection field) at fault.
+    :param reason: why it is wrong.
+    """
+
+    def __init__(self, argument: str, reason: str) -> None:
+        self.argument = argument
+        self.reason = reason
+        super().__init__(f"Invalid argument '{argument}': {reason}")
+
+
+class ConnectionConfigError(OpenAIFusionError, AirflowFailException):
+    """
+    The Airflow Connection cannot be used as it is.
+
+    :param conn_id: the connection id.
+    :param field: the connection field at fault.
+    :param reason: why it is wrong.
+    """
+
+    def __init__(self, conn_id: str, field: str, reason: str) -> None:
+        self.conn_id = conn_id
+        self.field = field
+        self.reason = reason
+        super().__init__(f"Connection '{conn_id}', field '{field}': {reason}")
+
+
+class APIError(OpenAIFusionError):
+    """
+    A failure while talking to the API.
+
+    :param message: what happened, as the API (or the transport) said it.
+    :param request_id: the ``x-request-id`` of the answer, when there was one.
+    """
+
+    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+        self.message = message
+        self.request_id = request_id
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        suffix = f" (request id: {self.request_id})" if self.request_id else ""
+        return f"{self.message}{suffix}"
+
+
+class APIStatusError(APIError):
+    """
+    The API answered with an error status.
+
+    :param message: OpenAI's error message.
+    :param status_code: the HTTP status.
+    :param error_type: OpenAI's error ``type``.
+    :param code: OpenAI's error ``code``.
+    :param param: the request parameter OpenAI blamed.
+    :param request_id: the ``x-request-id`` header.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        error_type: str | None = None,
+        code: str | None = None,
+        param: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.type = error_type
+        self.code = code
+        self.param = param
+        super().__init__(message, request_id=request_id)
+
+    def _render(self) -> str:
+        details = [f"status {self.status_code}"]
+        details += [
+            f"{name}: {value}"
+            for name, value in (("type", self.type), ("code", self.code), ("param", self.param))
+            if value
+        ]
+        if self.request_id:
+            details.append(f"request id: {self.request_id}")
+        return f"OpenAI API error: {self.message} ({', '.join(details)})"
+
+
+class BadRequestError(APIStatusError, AirflowFailException):
+    """HTTP 400: the request is wrong; retrying cannot help."""
+
+
+class AuthenticationError(APIStatusError, AirflowFailException):
+    """HTTP 401: the API key is missing, wrong or revoked."""
+
+
+class PermissionDeniedError(APIStatusError, AirflowFailException):
+    """HTTP 403: the key may not do this (organization, project or region)."""
+
+
+class NotFoundError(APIStatusError, AirflowFailException):
+    """HTTP 404: no such model, file, job or path."""
+
+
+class ConflictError(APIStatusError):
+    """HTTP 409: a conflicting operation is in progress; retryable."""
+
+
+class UnprocessableEntityError(APIStatusError, AirflowFailException):
+    """HTTP 422: the request is well formed but cannot be processed."""
+
+
+class RateLimitError(APIStatusError):
+    """HTTP 429: too many requests or tokens; retryable."""
+
+
+class InternalServerError(APIStatusError):
+    """HTTP 5xx: the server failed; retryable."""
+
+
+class APIConnectionError(APIError):
+    """The connection failed before an answer arrived (refused, reset, DNS)."""
+
+
+class APITimeoutError(APIConnectionError):
+    """No answer arrived within the timeout."""
+
+
+class APIResponseValidationError(APIError):
+    """The answer is not what the API promises (malformed JSON, invalid image data, truncated body)."""

@@ -1,0 +1,71 @@
+"""Provider metadata read by Airflow through the ``apache_airflow_provider`` entry point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_openai_fusion import __version__
+
+_INTEGRATION = "OpenAI Fusion"
+_PACKAGE = "airflow_provider_openai_fusion"
+_OPERATOR_MODULES = ("models",)
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Return the provider's metadata: connection type and form, hooks, operators, sensors, triggers."""
+    return {
+        "package-name": "airflow-provider-openai-fusion",
+        "name": "OpenAI Fusion",
+        "description": "The OpenAI API (chat, completions, embeddings, images, audio, files, fine-tuning) "
+        "with the modules of Workfront Fusion's OpenAI connector.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": _INTEGRATION,
+                "external-doc-url": "https://platform.openai.com/docs/api-reference",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [{"integration-name": _INTEGRATION, "python-modules": [f"{_PACKAGE}.hooks.openai_fusion"]}],
+        "operators": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": [f"{_PACKAGE}.operators.{module}" for module in _OPERATOR_MODULES],
+            }
+        ],
+        "connection-types": [
+            {
+                "connection-type": "openai_fusion",
+                "hook-class-name": f"{_PACKAGE}.hooks.openai_fusion.OpenAIFusionHook",
+                "hook-name": "OpenAI Fusion",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "port", "login"],
+                    "relabeling": {"password": "API Key", "host": "Base URL"},
+                    "placeholders": {"host": "https://api.openai.com/v1", "password": "sk-..."},
+                },
+                "conn-fields": {
+                    "organization_id": {
+                        "label": "Organization ID",
+                        "description": "Optional. Sent as the OpenAI-Organization header, e.g. org-...",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "project_id": {
+                        "label": "Project ID",
+                        "description": "Optional. Sent as the OpenAI-Project header, e.g. proj_...",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "timeout": {
+                        "label": "Timeout (seconds)",
+                        "description": "Per-request timeout in seconds. Empty: 600.",
+                        "schema": {"type": ["number", "null"]},
+                    },
+                    "max_retries": {
+                        "label": "Max retries",
+                        "description": "Retries of 408, 409, 429, 5xx answers, timeouts and connection errors, "
+                        "with backoff. Empty: 2.",
+                        "schema": {"type": ["integer", "null"]},
+                    },
+                },
+            }
+        ],
+    }

@@ -1,0 +1,61 @@
+"""
+The stand-in application: auth, request ids, and the routes of every API area.
+
+Run: ``python -m dev.standin.app --port 4999 --api-key sk-test`` (binds 127.0.0.1 only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hmac
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import Response
+
+from dev.standin import models
+from dev.standin.common import State, error
+
+AREAS = (models,)
+
+
+class BearerAuth(BaseHTTPMiddleware):
+    """Accept only ``Authorization: Bearer <the configured key>``, as OpenAI does."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        expected = f"Bearer {request.app.state.standin.api_key}"
+        given = request.headers.get("authorization", "")
+        if not given:
+            return error(401, "You didn't provide an API key.", type_="invalid_request_error")
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            return error(401, "Incorrect API key provided.", type_="invalid_request_error", code="invalid_api_key")
+        return await call_next(request)
+
+
+def create_app(api_key: str, job_step_seconds: float = 1.0) -> Starlette:
+    """
+    Build the stand-in.
+
+    :param api_key: the only key it accepts.
+    :param job_step_seconds: how long a fine-tuning job stays in each status.
+    """
+    app = Starlette(routes=[route for area in AREAS for route in area.routes], middleware=[Middleware(BearerAuth)])
+    app.state.standin = State(api_key=api_key, job_step_seconds=job_step_seconds)
+    return app
+
+
+def main() -> None:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--api-key", required=True)
+    parser.add_argument("--job-step-seconds", type=float, default=1.0)
+    args = parser.parse_args()
+    uvicorn.run(create_app(args.api_key, args.job_step_seconds), host="127.0.0.1", port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

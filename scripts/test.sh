@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The whole test suite: set up (Python venv, npm tools, Debian's Chromium), lint, then pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh --browser
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+exec .venv/bin/python -m pytest "$@"

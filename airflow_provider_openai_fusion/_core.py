@@ -91,7 +91,9 @@ def _parse_number(conn_id: str, name: str, value: Any, kind: type[int] | type[fl
         number = kind(value.strip() if isinstance(value, str) else value)
     except (TypeError, ValueError):
         raise ConnectionConfigError(conn_id, name, f"must be a {kind.__name__}, got {value!r}") from None
-    if isinstance(value, bool) or not math.isfinite(number) or number < 0 or (kind is float and number == 0):
+    if isinstance(value, bool) or (isinstance(value, float) and value != number):
+        raise ConnectionConfigError(conn_id, name, f"must be a {kind.__name__}, got {value!r}")
+    if not math.isfinite(number) or number < 0 or (kind is float and number == 0):
         raise ConnectionConfigError(conn_id, name, f"must be a positive {kind.__name__}, got {value!r}")
     return number
 

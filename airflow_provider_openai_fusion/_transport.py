@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import httpx
 
 from airflow_provider_openai_fusion._core import (
+    REDACTED,
     ClientSettings,
     RequestSpec,
     RetryState,
@@ -50,6 +51,11 @@ class RawResponse:
     content: bytes
 
 
+def _error_body(response: httpx.Response, settings: ClientSettings) -> bytes:
+    """An error answer's body, with any echo of the API key (a proxy quoting the request) replaced."""
+    return response.content.replace(settings.api_key.encode(), REDACTED.encode())
+
+
 def _request_id(response: httpx.Response) -> str | None:
     return response.headers.get("x-request-id")
 
@@ -73,7 +79,7 @@ def _log_retry(spec: RequestSpec, state: RetryState, delay: float, reason: BaseE
         delay,
         state.retries_done,
         state.max_retries,
-        reason,
+        reason if isinstance(reason, str) else f"{type(reason).__name__}: {reason}",
     )
 
 
@@ -183,7 +189,9 @@ class SyncDriver:
                         if response.status_code < 300:
                             return sink(response)
                         response.read()
-                        delay = state.after_status(response.status_code, response.headers, response.content)
+                        delay = state.after_status(
+                            response.status_code, response.headers, _error_body(response, self._settings)
+                        )
                         reason: BaseException | str = f"HTTP {response.status_code}"
                     finally:
                         response.close()
@@ -228,7 +236,9 @@ class AsyncDriver:
                         if response.status_code < 300:
                             return await sink(response)
                         await response.aread()
-                        delay = state.after_status(response.status_code, response.headers, response.content)
+                        delay = state.after_status(
+                            response.status_code, response.headers, _error_body(response, self._settings)
+                        )
                         reason: BaseException | str = f"HTTP {response.status_code}"
                     finally:
                         await response.aclose()

@@ -8,7 +8,7 @@ from airflow_provider_openai_fusion import __version__
 
 _INTEGRATION = "OpenAI Fusion"
 _PACKAGE = "airflow_provider_openai_fusion"
-_OPERATOR_MODULES = ("models",)
+_OPERATOR_MODULES = ("models", "text", "embeddings", "custom", "images", "audio", "files", "fine_tuning")
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -33,6 +33,9 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [f"{_PACKAGE}.operators.{module}" for module in _OPERATOR_MODULES],
             }
         ],
+        "sensors": [{"integration-name": _INTEGRATION, "python-modules": [f"{_PACKAGE}.sensors.fine_tuning"]}],
+        "triggers": [{"integration-name": _INTEGRATION, "python-modules": [f"{_PACKAGE}.triggers.fine_tuning"]}],
+        "extra-links": [f"{_PACKAGE}.links.FineTuningJobLink"],
         "connection-types": [
             {
                 "connection-type": "openai_fusion",

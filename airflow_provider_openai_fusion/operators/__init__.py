@@ -9,6 +9,17 @@ from typing import Any
 
 _MODULES = {
     "OpenAIGetModelsOperator": "models",
+    "OpenAICompletionOperator": "text",
+    "OpenAIChatCompletionOperator": "text",
+    "OpenAIEditOperator": "text",
+    "OpenAIModerationOperator": "text",
+    "OpenAIEmbeddingsOperator": "embeddings",
+    "OpenAICustomAPICallOperator": "custom",
+    "OpenAIGenerateImageOperator": "images",
+    "OpenAIEditImageOperator": "images",
+    "OpenAIManageAudioOperator": "audio",
+    "OpenAIManageFilesOperator": "files",
+    "OpenAIManageFineTunesOperator": "fine_tuning",
 }
 
 __all__ = sorted(_MODULES)

@@ -1,0 +1,99 @@
+"""Fusion's "Manage files" module: list, upload, retrieve, download and delete files."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_openai_fusion._paths import MB, check_file, local_input, write_output
+from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator, choice, required
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+ACTIONS = ("list", "upload", "retrieve", "retrieve_content", "delete")
+MAX_BYTES = 512 * MB
+BATCH_MAX_BYTES = 200 * MB
+JSONL_PURPOSES = ("batch", "fine-tune")
+
+
+class OpenAIManageFilesOperator(OpenAIFusionBaseOperator):
+    """
+    Manage the files of the connection's organization or project.
+
+    Uploads stream from the file and downloads stream to disk (under a temporary name, renamed when
+    complete), so memory stays flat whatever the size. Limits are checked before sending: at most 512 MB per
+    file; ``batch`` and ``fine-tune`` take ``.jsonl`` files, ``batch`` at most 200 MB.
+
+    :param action: ``list``, ``upload``, ``retrieve``, ``retrieve_content`` or ``delete``. (templated)
+    :param file_id: the file id, for ``retrieve``, ``retrieve_content`` and ``delete``. (templated)
+    :param file: the file to upload: a local path or an ``ObjectStoragePath`` URI. (templated)
+    :param purpose: for ``upload``: ``assistants``, ``batch``, ``fine-tune``, ``vision``, ``user_data`` or
+        ``evals``; for ``list``: only files of this purpose. (templated)
+    :param output_path: for ``retrieve_content``: the file to write (local path or URI). (templated)
+    :param limit: for ``list``: return at most this many files (pages are followed until then).
+    :param conn_id: the Airflow Connection of type ``openai_fusion``. (templated)
+    :return: ``list``: a list of file objects; ``upload`` / ``retrieve``: the file object; ``delete``: the
+        deletion object; ``retrieve_content``: the path written.
+    """
+
+    template_fields: Sequence[str] = ("conn_id", "action", "file_id", "file", "purpose", "output_path")
+
+    def __init__(
+        self,
+        *,
+        action: str = "list",
+        file_id: str | None = None,
+        file: str | None = None,
+        purpose: str | None = None,
+        output_path: str | None = None,
+        limit: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.action = action
+        self.file_id = file_id
+        self.file = file
+        self.purpose = purpose
+        self.output_path = output_path
+        self.limit = limit
+
+    def execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any] | str:
+        action = choice("action", self.action, ACTIONS)
+        because = f"action={action!r}"
+        if action == "list":
+            return self._list()
+        if action == "upload":
+            return self._upload(because)
+        file_id = required("file_id", self.file_id, because)
+        if action == "retrieve":
+            return self.hook.retrieve_file(file_id)
+        if action == "delete":
+            deleted = self.hook.delete_file(file_id)
+            self.log.info("Deleted %s: %s", file_id, deleted.get("deleted"))
+            return deleted
+        output_path = required("output_path", self.output_path, because)
+        written = write_output("output_path", output_path, lambda path: self.hook.download_file_content(file_id, path))
+        self.log.info("Wrote the content of %s to %s", file_id, written)
+        return written
+
+    def _list(self) -> list[dict[str, Any]]:
+        from airflow_provider_openai_fusion.models._base import validate_request
+        from airflow_provider_openai_fusion.models.files import ListFilesQuery
+
+        query = validate_request(ListFilesQuery, {"purpose": self.purpose, "limit": self.limit})
+        files = self.hook.list_files(query.purpose, query.limit)
+        self.log.info("%d files", len(files))
+        return files
+
+    def _upload(self, because: str) -> dict[str, Any]:
+        from airflow_provider_openai_fusion.models._base import validate_request
+        from airflow_provider_openai_fusion.models.files import UploadFileFields
+
+        purpose = validate_request(UploadFileFields, {"purpose": required("purpose", self.purpose, because)}).purpose
+        with local_input("file", required("file", self.file, because)) as path:
+            jsonl = ("jsonl",) if purpose in JSONL_PURPOSES else None
+            check_file("file", path, max_bytes=BATCH_MAX_BYTES if purpose == "batch" else MAX_BYTES, suffixes=jsonl)
+            uploaded = self.hook.upload_file(path, purpose)
+        self.log.info("Uploaded %s as %s (%s bytes)", path.name, uploaded.get("id"), uploaded.get("bytes"))
+        return uploaded

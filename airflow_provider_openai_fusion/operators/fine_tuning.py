@@ -1,0 +1,281 @@
+"""Fusion's "Manage fine-tunes" module."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import Context, conf
+
+from airflow_provider_openai_fusion.exceptions import InvalidArgumentError
+from airflow_provider_openai_fusion.links import FineTuningJobLink
+from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator, choice, required
+
+if TYPE_CHECKING:
+    from airflow_provider_openai_fusion._fine_tuning import JobWatch
+
+ACTIONS = ("create", "get", "list", "cancel", "list_events", "delete_model")
+_ARGUMENTS = ("training_file", "validation_file", "model", "method", "suffix", "seed", "job_id", "limit", "advanced")
+_USED_BY = {
+    "create": {"training_file", "validation_file", "model", "method", "suffix", "seed", "advanced"},
+    "get": {"job_id"},
+    "list": {"limit"},
+    "cancel": {"job_id"},
+    "list_events": {"job_id", "limit"},
+    "delete_model": {"model"},
+}
+# Metadata that ties a job to the task instance that created it, so that a retry finds it again.
+TI_METADATA_KEYS = ("airflow_dag_id", "airflow_task_id", "airflow_run_id", "airflow_map_index")
+_REUSABLE_STATUSES = ("validating_files", "queued", "running", "succeeded", "paused")
+
+
+class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
+    """
+    Create, inspect, list or cancel fine-tuning jobs, list a job's events, or delete a fine-tuned model.
+
+    ``create`` tags the job with metadata naming the task instance (``airflow_dag_id``, ``airflow_task_id``,
+    ``airflow_run_id``, ``airflow_map_index``). When Airflow retries the task, it first looks for a job an earlier
+    try created (one that has not failed or been cancelled) and re-attaches to it instead of training twice.
+
+    :param action: ``create``, ``get``, ``list``, ``cancel``, ``list_events`` or ``delete_model``. (templated)
+    :param training_file: the uploaded training file id, for ``create``. (templated)
+    :param validation_file: the uploaded validation file id, for ``create``. (templated)
+    :param model: the base model, for ``create``; the fine-tuned model, for ``delete_model``. (templated)
+    :param method: the training method, e.g. ``{"type": "supervised", "supervised": {"hyperparameters":
+        {"n_epochs": 3}}}``, for ``create``. (templated)
+    :param suffix: up to 64 characters added to the fine-tuned model's name, for ``create``. (templated)
+    :param seed: the training seed, for ``create``.
+    :param job_id: the job id, for ``get``, ``cancel`` and ``list_events``. (templated)
+    :param limit: return at most this many jobs (``list``) or events (``list_events``).
+    :param wait_for_completion: with ``create``, wait until the job ends: succeed with the finished job, fail
+        with the job's error, as :class:`~airflow_provider_openai_fusion.sensors.OpenAIFineTuningJobSensor` does.
+    :param deferrable: wait in the triggerer instead of a worker slot (default: ``[operators]
+        default_deferrable``).
+    :param poll_interval: seconds between checks while waiting.
+    :param cancel_on_kill: cancel the job when the task is killed while waiting.
+    :param advanced: other request fields (``metadata``, ``integrations``, ...), merged into the body of
+        ``create``. (templated)
+    :param conn_id: the Airflow Connection of type ``openai_fusion``. (templated)
+    :return: ``create``/``get``/``cancel``: the job; ``list``: a list of jobs, newest first; ``list_events``: a list
+        of events, oldest first; ``delete_model``: the deletion object.
+    """
+
+    template_fields: Sequence[str] = (
+        "conn_id",
+        "action",
+        "training_file",
+        "validation_file",
+        "model",
+        "method",
+        "suffix",
+        "job_id",
+        "advanced",
+    )
+    template_fields_renderers = {"method": "json", "advanced": "json"}
+    operator_extra_links = (FineTuningJobLink(),)
+
+    def __init__(
+        self,
+        *,
+        action: str,
+        training_file: str | None = None,
+        validation_file: str | None = None,
+        model: str | None = None,
+        method: dict[str, Any] | None = None,
+        suffix: str | None = None,
+        seed: int | None = None,
+        job_id: str | None = None,
+        limit: int | None = None,
+        wait_for_completion: bool = False,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = 30.0,
+        cancel_on_kill: bool = True,
+        advanced: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.action = action
+        self.training_file = training_file
+        self.validation_file = validation_file
+        self.model = model
+        self.method = method
+        self.suffix = suffix
+        self.seed = seed
+        self.job_id = job_id
+        self.limit = limit
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
+        self.cancel_on_kill = cancel_on_kill
+        self.advanced = advanced
+        self._job_id: str | None = None
+
+    def execute(self, context: Context) -> Any:
+        action = self._check_arguments()
+        if action == "create":
+            return self._create(context)
+        if action == "get":
+            job = self.hook.retrieve_fine_tuning_job(self.job_id)
+            self._remember(context, job)
+            self.log.info("Fine-tuning job %s is %s", job.get("id"), job.get("status"))
+            return job
+        if action == "cancel":
+            job = self.hook.cancel_fine_tuning_job(self.job_id)
+            self._remember(context, job)
+            self.log.info("Cancelled fine-tuning job %s: status %s", job.get("id"), job.get("status"))
+            return job
+        if action == "list":
+            jobs = self.hook.list_fine_tuning_jobs(limit=self.limit)
+            self.log.info("%d fine-tuning jobs: %s", len(jobs), ", ".join(f"{j.get('id')}" for j in jobs[:20]))
+            return jobs
+        if action == "list_events":
+            events = self.hook.list_fine_tuning_events(self.job_id, limit=self.limit)
+            events.reverse()
+            self.log.info("%d events of fine-tuning job %s", len(events), self.job_id)
+            return events
+        deleted = self.hook.delete_model(self.model)
+        self.log.info("Deleted model %s: %s", deleted.get("id"), deleted.get("deleted"))
+        return deleted
+
+    def _check_arguments(self) -> str:
+        action = choice("action", self.action, ACTIONS)
+        for name in _ARGUMENTS:
+            if getattr(self, name) is not None and name not in _USED_BY[action]:
+                raise InvalidArgumentError(name, f"does not apply to action={action!r}")
+        if self.wait_for_completion and action != "create":
+            raise InvalidArgumentError("wait_for_completion", f"applies to action='create' only, not {action!r}")
+        if action in ("get", "cancel", "list_events"):
+            required("job_id", self.job_id, f"action={action!r}")
+        if action == "delete_model":
+            required("model", self.model, "action='delete_model'")
+        if self.limit is not None and (
+            isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 1
+        ):
+            raise InvalidArgumentError("limit", f"must be a positive integer, got {self.limit!r}")
+        if not isinstance(self.poll_interval, int | float) or self.poll_interval <= 0:
+            raise InvalidArgumentError(
+                "poll_interval", f"must be a positive number of seconds, got {self.poll_interval!r}"
+            )
+        return action
+
+    def _create_body(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_openai_fusion.models._base import json_object, request_body
+        from airflow_provider_openai_fusion.models.fine_tuning import CreateFineTuningJobRequest
+
+        required("training_file", self.training_file, "action='create'")
+        required("model", self.model, "action='create'")
+        advanced = json_object(self.advanced, "advanced") or {}
+        metadata = json_object(advanced.pop("metadata", None), "advanced.metadata") or {}
+        if clashes := sorted(set(metadata) & set(TI_METADATA_KEYS)):
+            raise InvalidArgumentError("advanced.metadata", f"sets {clashes[0]!r}, which the operator sets itself")
+        named = {
+            "model": self.model,
+            "training_file": self.training_file,
+            "validation_file": self.validation_file,
+            "method": json_object(self.method, "method"),
+            "suffix": self.suffix,
+            "seed": self.seed,
+            "metadata": {**metadata, **ti_metadata(context)},
+        }
+        return request_body(CreateFineTuningJobRequest, named, advanced)
+
+    def _create(self, context: Context) -> dict[str, Any]:
+        body = self._create_body(context)
+        job = self._earlier_job(context, body["metadata"])
+        if job is None:
+            job = self.hook.create_fine_tuning_job(body)
+            self.log.info("Created fine-tuning job %s (status %s)", job.get("id"), job.get("status"))
+        self._remember(context, job)
+        if not self.wait_for_completion:
+            return job
+        return self._wait(context, job)
+
+    def _earlier_job(self, context: Context, metadata: dict[str, str]) -> dict[str, Any] | None:
+        """On a retry, the job an earlier try of this task instance created, unless it failed or was cancelled."""
+        if context["ti"].try_number <= 1:
+            return None
+        tags = {key: metadata[key] for key in TI_METADATA_KEYS}
+        for job in self.hook.list_fine_tuning_jobs(metadata=tags):
+            if job.get("status") in _REUSABLE_STATUSES and all(
+                (job.get("metadata") or {}).get(k) == v for k, v in tags.items()
+            ):
+                self.log.info("Re-attaching to fine-tuning job %s created by an earlier try", job.get("id"))
+                return job
+        return None
+
+    def _remember(self, context: Context, job: dict[str, Any]) -> None:
+        from airflow_provider_openai_fusion.links import remember_job
+
+        self._job_id = job.get("id")
+        remember_job(context, self.hook.settings.base_url, self._job_id)
+
+    @cached_property
+    def _watch(self) -> JobWatch:
+        from airflow_provider_openai_fusion._fine_tuning import JobWatch
+
+        return JobWatch(str(self._job_id))
+
+    def _wait(self, context: Context, job: dict[str, Any]) -> dict[str, Any]:
+        from airflow_provider_openai_fusion._fine_tuning import drive, event_for, finish, is_transient, log_events
+
+        deadline = time.time() + self.execution_timeout.total_seconds() if self.execution_timeout else None
+        while True:
+            try:
+                job, events = drive(self._watch.poll(), self.hook.request)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                self.log.warning("Checking fine-tuning job %s failed (%s); trying again", self._job_id, exc)
+            else:
+                log_events(self.log, str(self._job_id), events)
+                self.log.info("Fine-tuning job %s is %s", self._job_id, job.get("status"))
+                if (event := event_for(job)) is not None:
+                    return finish(event)
+            if self.deferrable:
+                self._defer(deadline)
+            time.sleep(self.poll_interval)
+
+    def _defer(self, deadline: float | None) -> None:
+        from airflow_provider_openai_fusion.triggers.fine_tuning import OpenAIFineTuningJobTrigger
+
+        trigger = OpenAIFineTuningJobTrigger(
+            job_id=str(self._job_id),
+            conn_id=self.conn_id,
+            poll_interval=self.poll_interval,
+            deadline=deadline,
+            last_event_id=self._watch.last_event_id,
+            cancel_on_kill=self.cancel_on_kill,
+        )
+        self.defer(trigger=trigger, method_name="execute_complete")
+
+    def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:
+        """
+        Resume after the trigger: return the job if it succeeded, else fail the task with the job's error.
+
+        :param context: the task's context.
+        :param event: the trigger's event.
+        """
+        from airflow_provider_openai_fusion._fine_tuning import finish
+
+        job = finish(event)
+        self.log.info("Fine-tuning job %s succeeded: model %s", job.get("id"), job.get("fine_tuned_model"))
+        return job
+
+    def on_kill(self) -> None:
+        """Cancel the job this task is waiting for, when ``cancel_on_kill`` is set."""
+        if self.cancel_on_kill and self.wait_for_completion and self._job_id:
+            job = self.hook.cancel_fine_tuning_job(self._job_id)
+            self.log.info("Cancelled fine-tuning job %s (status %s)", self._job_id, job.get("status"))
+
+
+def ti_metadata(context: Context) -> dict[str, str]:
+    """
+    The job metadata naming the task instance: DAG, task, run and map index.
+
+    :param context: the task's context.
+    """
+    ti = context["ti"]
+    values = (ti.dag_id, ti.task_id, ti.run_id, ti.map_index)
+    return {key: str(value) for key, value in zip(TI_METADATA_KEYS, values, strict=True)}

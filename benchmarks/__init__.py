@@ -1,0 +1,1 @@
+"""Runnable benchmarks of the provider against the official OpenAI provider and raw httpx."""

@@ -1,0 +1,85 @@
+"""
+B2, per-request overhead: chat-completion calls through our hook, raw ``httpx.Client.post`` and the official hook.
+
+The three clients call the same minimal local server (its own process) one request at a time, with keep-alive.
+They alternate in rounds, each round in a rotated order, so that a noisy neighbour on the two shared cores hits
+all three alike; the median round gives the per-call time (wall clock, and the client process's CPU time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks._common import API_KEY, emit, local_server, median, use_connections
+
+BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello."}]}
+
+
+def make_clients(base_url: str) -> dict[str, Callable[[], Any]]:
+    """One call of each client; each client is created once and reused (keep-alive)."""
+    import httpx
+    from airflow.providers.openai.hooks.openai import OpenAIHook
+
+    from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
+
+    ours = OpenAIFusionHook()
+    official = OpenAIHook()
+    raw = httpx.Client()
+    url = f"{base_url}/chat/completions"
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+
+    def call_ours() -> Any:
+        return ours.create_chat_completion(BODY)["choices"][0]["message"]["content"]
+
+    def call_raw() -> Any:
+        response = raw.post(url, json=BODY, headers=headers)
+        response.raise_for_status()
+        return response.json()["choices"][0]["message"]["content"]
+
+    def call_official() -> Any:
+        return official.create_chat_completion(messages=BODY["messages"], model=BODY["model"])[0].message.content
+
+    return {"ours": call_ours, "raw_httpx": call_raw, "official": call_official}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--calls", type=int, default=200, help="calls per client per round")
+    args = parser.parse_args()
+    with local_server() as base_url:
+        use_connections(base_url)
+        clients = make_clients(base_url)
+        names = list(clients)
+        for call in clients.values():
+            for _ in range(50):
+                assert call() == "Hello! How can I help you today?"
+        wall: dict[str, list[float]] = {name: [] for name in names}
+        cpu: dict[str, list[float]] = {name: [] for name in names}
+        for round_index in range(args.rounds):
+            for name in names[round_index % 3 :] + names[: round_index % 3]:
+                call = clients[name]
+                started, cpu_started = time.perf_counter(), time.process_time()
+                for _ in range(args.calls):
+                    call()
+                wall[name].append((time.perf_counter() - started) / args.calls * 1e6)
+                cpu[name].append((time.process_time() - cpu_started) / args.calls * 1e6)
+    per_call = {name: median(values) for name, values in wall.items()}
+    emit(
+        {
+            "calls_per_client": args.rounds * args.calls,
+            "rounds": args.rounds,
+            "wall_us": per_call,
+            "cpu_us": {name: median(values) for name, values in cpu.items()},
+            "ours_vs_raw": per_call["ours"] / per_call["raw_httpx"],
+            "official_vs_raw": per_call["official"] / per_call["raw_httpx"],
+            "ours_vs_official": per_call["ours"] / per_call["official"],
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,318 @@
+"""
+A minimal OpenAI-shaped HTTP/1.1 server for the benchmarks: raw asyncio streams (on uvloop when installed),
+keep-alive, no framework, so that the server is never what a benchmark measures.
+
+Routes (under ``/v1``):
+
+- ``POST /chat/completions``: a fixed chat completion (B2).
+- ``POST /embeddings``: one ``dimensions``-long vector per input, after ``--latency`` seconds; at most
+  ``--max-inputs`` inputs per request (400 beyond); ``x-ratelimit-*`` headers for ``--rpm`` requests a minute,
+  and 429 with ``retry-after-ms`` when they run out (B3).
+- ``GET /files/file-<size>`` and ``GET /files/file-<size>/content``: a file object, and ``<size>`` bytes
+  generated on the fly (B4).
+- ``POST /files``: the upload is read and discarded; the answer's ``bytes`` is the size of the body received.
+- ``DELETE /files/<id>``: a deletion object.
+- ``GET /bench/stats``: counters (embeddings inputs, most requests in flight, 429s sent).
+- ``GET /fine_tuning/jobs/<id>`` and ``GET /batches/<id>``: ``running`` / ``in_progress`` until ``--job-seconds``
+  after the first poll of that id, then ``succeeded`` / ``completed`` (B5).
+
+Run: ``python -m benchmarks.server --port 0``; it prints ``PORT <n>`` once it listens on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import resource
+import time
+
+CHUNK = b"\x5a" * (1 << 20)
+REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests"}
+CHAT_COMPLETION = json.dumps(
+    {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion",
+        "created": 1760000000,
+        "model": "gpt-4o-mini-2024-07-18",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Hello! How can I help you today?", "refusal": None},
+                "logprobs": None,
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 9, "total_tokens": 18},
+        "system_fingerprint": "fp_bench",
+    }
+).encode()
+
+
+class Server:
+    """
+    The routes and their state.
+
+    :param latency: seconds each embeddings request waits before answering.
+    :param max_inputs: inputs allowed in one embeddings request.
+    :param rpm: embeddings requests allowed per minute.
+    :param job_seconds: how long a job or batch runs after its first poll.
+    """
+
+    def __init__(self, latency: float, max_inputs: int, rpm: int, job_seconds: float) -> None:
+        self.latency = latency
+        self.max_inputs = max_inputs
+        self.rpm = rpm
+        self.job_seconds = job_seconds
+        self.recent: collections.deque[float] = collections.deque()
+        self.first_poll: dict[str, float] = {}
+        self.stats = collections.Counter()
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one keep-alive connection."""
+        try:
+            while True:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    return
+                lines = head.decode("latin-1").split("\r\n")
+                method, target, _ = lines[0].split(" ", 2)
+                headers = {}
+                for line in lines[1:]:
+                    if line:
+                        name, _, value = line.partition(":")
+                        headers[name.strip().lower()] = value.strip()
+                keep = method == "POST" and target.split("?", 1)[0] != "/v1/files"
+                body, size = await read_body(reader, headers, keep)
+                await self.route(method, target.split("?", 1)[0], body, size, writer)
+                await writer.drain()
+                if headers.get("connection", "").lower() == "close":
+                    return
+        except ConnectionError:
+            return
+        finally:
+            writer.close()
+
+    async def route(self, method: str, path: str, body: bytes, size: int, writer: asyncio.StreamWriter) -> None:
+        """Answer one request."""
+        if method == "POST" and path == "/v1/chat/completions":
+            writer.write(head(200, len(CHAT_COMPLETION)) + CHAT_COMPLETION)
+        elif method == "POST" and path == "/v1/embeddings":
+            await self.embeddings(json.loads(body), writer)
+        elif method == "POST" and path == "/v1/files":
+            writer.write(answer(200, file_object(f"file-{size}", size)))
+        elif path.startswith("/v1/files/") and method == "DELETE":
+            writer.write(answer(200, {"id": path.rsplit("/", 1)[1], "object": "file", "deleted": True}))
+        elif path.startswith("/v1/files/file-") and path.endswith("/content"):
+            await stream_bytes(int(path.split("/")[3].removeprefix("file-")), writer)
+        elif path.startswith("/v1/files/file-"):
+            file_id = path.split("/")[3]
+            writer.write(answer(200, file_object(file_id, int(file_id.removeprefix("file-")))))
+        elif path.startswith("/v1/fine_tuning/jobs/"):
+            job_id = path.split("/")[4]
+            writer.write(answer(200, fine_tuning_job(job_id, self.finished(job_id))))
+        elif path.startswith("/v1/batches/"):
+            batch_id = path.split("/")[3]
+            writer.write(answer(200, batch(batch_id, self.finished(batch_id))))
+        elif path == "/bench/stats":
+            writer.write(answer(200, dict(self.stats)))
+        else:
+            writer.write(answer(404, {"error": {"message": f"no route {method} {path}", "type": "invalid_request_error"}}))
+
+    def finished(self, object_id: str) -> bool:
+        """Whether a job or batch is done: ``job_seconds`` after its first poll."""
+        now = time.monotonic()
+        return now - self.first_poll.setdefault(object_id, now) >= self.job_seconds
+
+    async def embeddings(self, request: dict, writer: asyncio.StreamWriter) -> None:
+        """Answer an embeddings request after the latency, within the input cap and the rate limit."""
+        now = time.monotonic()
+        while self.recent and now - self.recent[0] >= 60:
+            self.recent.popleft()
+        if len(self.recent) >= self.rpm:
+            self.stats["rate_limited"] += 1
+            wait_ms = int((60 - (now - self.recent[0])) * 1000) + 1
+            error = {"error": {"message": "Rate limit reached for requests", "type": "requests", "code": None}}
+            writer.write(answer(429, error, self.rate_headers(0, wait_ms) + f"retry-after-ms: {wait_ms}\r\n"))
+            return
+        self.recent.append(now)
+        inputs = request["input"] if isinstance(request["input"], list) else [request["input"]]
+        if len(inputs) > self.max_inputs:
+            message = f"'$.input' is too long: {len(inputs)} inputs, at most {self.max_inputs} allowed."
+            writer.write(answer(400, {"error": {"message": message, "type": "invalid_request_error"}}))
+            return
+        self.stats["inputs"] += len(inputs)
+        self.stats["max_in_flight"] = max(self.stats["max_in_flight"], self.stats["in_flight"] + 1)
+        self.stats["in_flight"] += 1
+        try:
+            await asyncio.sleep(self.latency)
+        finally:
+            self.stats["in_flight"] -= 1
+        vector = "[" + ",".join(["0.125"] * int(request.get("dimensions") or 16)) + "]"
+        items = ",".join(
+            f'{{"object":"embedding","index":{index},"embedding":{vector}}}' for index in range(len(inputs))
+        )
+        tokens = sum(len(str(text).split()) for text in inputs)
+        body = (
+            f'{{"object":"list","data":[{items}],"model":"{request["model"]}",'
+            f'"usage":{{"prompt_tokens":{tokens},"total_tokens":{tokens}}}}}'
+        ).encode()
+        reset_ms = int((60 - (now - self.recent[0])) * 1000)
+        writer.write(head(200, len(body), self.rate_headers(self.rpm - len(self.recent), reset_ms)) + body)
+
+    def rate_headers(self, remaining: int, reset_ms: int) -> str:
+        """OpenAI's rate-limit headers for requests."""
+        return (
+            f"x-ratelimit-limit-requests: {self.rpm}\r\nx-ratelimit-remaining-requests: {remaining}\r\n"
+            f"x-ratelimit-reset-requests: {reset_ms}ms\r\n"
+        )
+
+
+async def read_body(reader: asyncio.StreamReader, headers: dict[str, str], keep: bool) -> tuple[bytes, int]:
+    """Read a request body (content-length or chunked); keep it only when asked, and return its size."""
+    parts: list[bytes] = []
+    size = 0
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        while True:
+            length = int((await reader.readuntil(b"\r\n")).split(b";", 1)[0], 16)
+            if length == 0:
+                await reader.readuntil(b"\r\n")
+                break
+            size += length
+            chunk = await reader.readexactly(length)
+            if keep:
+                parts.append(chunk)
+            await reader.readexactly(2)
+    else:
+        remaining = int(headers.get("content-length", "0"))
+        while remaining:
+            chunk = await reader.read(min(remaining, 1 << 20))
+            if not chunk:
+                raise ConnectionError("body cut short")
+            remaining -= len(chunk)
+            size += len(chunk)
+            if keep:
+                parts.append(chunk)
+    return b"".join(parts), size
+
+
+def head(status: int, length: int, extra: str = "", content_type: str = "application/json") -> bytes:
+    """The status line and headers of an answer."""
+    return (
+        f"HTTP/1.1 {status} {REASONS[status]}\r\ncontent-type: {content_type}\r\ncontent-length: {length}\r\n"
+        f"x-request-id: req_bench\r\n{extra}\r\n"
+    ).encode()
+
+
+def answer(status: int, payload: dict, extra: str = "") -> bytes:
+    """A whole JSON answer."""
+    body = json.dumps(payload).encode()
+    return head(status, len(body), extra) + body
+
+
+async def stream_bytes(size: int, writer: asyncio.StreamWriter) -> None:
+    """Send ``size`` bytes generated on the fly, 1 MiB at a time, waiting for the client to keep up."""
+    writer.write(head(200, size, content_type="application/octet-stream"))
+    view = memoryview(CHUNK)
+    while size:
+        count = min(size, len(CHUNK))
+        writer.write(view[:count])
+        size -= count
+        await writer.drain()
+
+
+def file_object(file_id: str, size: int) -> dict:
+    """A file object as the API returns it."""
+    return {
+        "id": file_id,
+        "object": "file",
+        "bytes": size,
+        "created_at": 1760000000,
+        "filename": "bench.jsonl",
+        "purpose": "fine-tune",
+        "status": "processed",
+        "expires_at": None,
+        "status_details": None,
+    }
+
+
+def fine_tuning_job(job_id: str, done: bool) -> dict:
+    """A fine-tuning job as the API returns it."""
+    return {
+        "id": job_id,
+        "object": "fine_tuning.job",
+        "created_at": 1760000000,
+        "error": None,
+        "fine_tuned_model": "ft:gpt-4o-mini-2024-07-18:bench::abc123" if done else None,
+        "finished_at": 1760000600 if done else None,
+        "hyperparameters": {"n_epochs": 3, "batch_size": 1, "learning_rate_multiplier": 1.8},
+        "model": "gpt-4o-mini-2024-07-18",
+        "organization_id": "org-bench",
+        "result_files": ["file-result"] if done else [],
+        "seed": 42,
+        "status": "succeeded" if done else "running",
+        "trained_tokens": 1200 if done else None,
+        "training_file": "file-training",
+        "validation_file": None,
+        "estimated_finish": None,
+        "integrations": None,
+        "metadata": None,
+        "method": {
+            "type": "supervised",
+            "supervised": {"hyperparameters": {"n_epochs": 3, "batch_size": 1, "learning_rate_multiplier": 1.8}},
+        },
+    }
+
+
+def batch(batch_id: str, done: bool) -> dict:
+    """A batch as the API returns it."""
+    return {
+        "id": batch_id,
+        "object": "batch",
+        "endpoint": "/v1/chat/completions",
+        "errors": None,
+        "input_file_id": "file-input",
+        "completion_window": "24h",
+        "status": "completed" if done else "in_progress",
+        "output_file_id": "file-output" if done else None,
+        "error_file_id": None,
+        "created_at": 1760000000,
+        "in_progress_at": 1760000001,
+        "expires_at": 1760086400,
+        "completed_at": 1760000600 if done else None,
+        "request_counts": {"total": 10, "completed": 10 if done else 3, "failed": 0},
+        "metadata": None,
+    }
+
+
+async def serve(args: argparse.Namespace) -> None:
+    """Listen on 127.0.0.1 and print the port."""
+    app = Server(args.latency, args.max_inputs, args.rpm, args.job_seconds)
+    server = await asyncio.start_server(app.handle, "127.0.0.1", args.port, backlog=4096, limit=1 << 20)
+    print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="The benchmarks' local OpenAI-shaped server.")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--max-inputs", type=int, default=2048)
+    parser.add_argument("--rpm", type=int, default=10_000)
+    parser.add_argument("--job-seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    try:
+        import uvloop
+
+        uvloop.run(serve(args))
+    except ImportError:
+        asyncio.run(serve(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -417,7 +417,9 @@ class RequestSpec:
 
 def request_arguments(settings: ClientSettings, spec: RequestSpec, files: Any) -> dict[str, Any]:
     """
-    The keyword arguments of ``httpx.Client.build_request`` for one attempt of ``spec``.
+    The keyword arguments of ``httpx.Client.build_request`` for one attempt of ``spec``. The headers of
+    :func:`build_headers` are the client's defaults (set once, see ``_transport``), so a call repeats them only
+    when it has headers of its own; that keeps building a request as cheap as a bare ``httpx`` call.
 
     :param settings: the client settings.
     :param spec: the call.
@@ -431,7 +433,7 @@ def request_arguments(settings: ClientSettings, spec: RequestSpec, files: Any) -
         "data": spec.data,
         "files": files,
         "content": spec.content,
-        "headers": build_headers(settings, spec.headers),
+        "headers": build_headers(settings, spec.headers) if spec.headers else None,
     }
 
 

@@ -4,7 +4,8 @@ B1, DAG-parse cost: the time to import the operators in a fresh interpreter once
 Each probe is a new interpreter that imports ``airflow.sdk`` first (a DAG file always does), then the operator
 modules, and times the second step alone. Ours and the official provider alternate, after one discarded warm-up
 each (bytecode compilation); the median is reported. Ours is measured twice: every operator module at once (what
-a DAG using all of them pays), and the text module alone (chat completion and its siblings). ``-X importtime`` then names what our import spends on.
+a DAG using all of them pays), and the text module alone (chat completion and its siblings). ``-X importtime``
+then names what our import spends on.
 """
 
 from __future__ import annotations

@@ -6,13 +6,14 @@ Routes (under ``/v1``):
 
 - ``POST /chat/completions``: a fixed chat completion (B2).
 - ``POST /embeddings``: one ``dimensions``-long vector per input, after ``--latency`` seconds; at most
-  ``--max-inputs`` inputs per request (400 beyond); ``x-ratelimit-*`` headers for ``--rpm`` requests a minute,
-  and 429 with ``retry-after-ms`` when they run out (B3).
+  ``--max-inputs`` inputs per request (400 beyond); ``x-ratelimit-*`` headers for ``--rpm`` requests per
+  ``--rate-window`` seconds (a minute unless told), and 429 with ``retry-after-ms`` when they run out (B3).
 - ``GET /files/file-<size>`` and ``GET /files/file-<size>/content``: a file object, and ``<size>`` bytes
   generated on the fly (B4).
 - ``POST /files``: the upload is read and discarded; the answer's ``bytes`` is the size of the body received.
 - ``DELETE /files/<id>``: a deletion object.
 - ``GET /bench/stats``: counters (embeddings inputs, most requests in flight, 429s sent).
+- ``GET /fine_tuning/jobs/<id>/events``: one event.
 - ``GET /fine_tuning/jobs/<id>`` and ``GET /batches/<id>``: ``running`` / ``in_progress`` until ``--job-seconds``
   after the first poll of that id, then ``succeeded`` / ``completed`` (B5).
 
@@ -56,14 +57,16 @@ class Server:
 
     :param latency: seconds each embeddings request waits before answering.
     :param max_inputs: inputs allowed in one embeddings request.
-    :param rpm: embeddings requests allowed per minute.
+    :param rpm: embeddings requests allowed per rate-limit window.
+    :param window: the rate-limit window in seconds (60, as OpenAI's per-minute limits, unless told).
     :param job_seconds: how long a job or batch runs after its first poll.
     """
 
-    def __init__(self, latency: float, max_inputs: int, rpm: int, job_seconds: float) -> None:
+    def __init__(self, latency: float, max_inputs: int, rpm: int, window: float, job_seconds: float) -> None:
         self.latency = latency
         self.max_inputs = max_inputs
         self.rpm = rpm
+        self.window = window
         self.job_seconds = job_seconds
         self.recent: collections.deque[float] = collections.deque()
         self.first_poll: dict[str, float] = {}
@@ -110,6 +113,8 @@ class Server:
         elif path.startswith("/v1/files/file-"):
             file_id = path.split("/")[3]
             writer.write(answer(200, file_object(file_id, int(file_id.removeprefix("file-")))))
+        elif path.startswith("/v1/fine_tuning/jobs/") and path.endswith("/events"):
+            writer.write(answer(200, job_events(path.split("/")[4])))
         elif path.startswith("/v1/fine_tuning/jobs/"):
             job_id = path.split("/")[4]
             writer.write(answer(200, fine_tuning_job(job_id, self.finished(job_id))))
@@ -119,7 +124,8 @@ class Server:
         elif path == "/bench/stats":
             writer.write(answer(200, dict(self.stats)))
         else:
-            writer.write(answer(404, {"error": {"message": f"no route {method} {path}", "type": "invalid_request_error"}}))
+            error = {"message": f"no route {method} {path}", "type": "invalid_request_error"}
+            writer.write(answer(404, {"error": error}))
 
     def finished(self, object_id: str) -> bool:
         """Whether a job or batch is done: ``job_seconds`` after its first poll."""
@@ -129,11 +135,11 @@ class Server:
     async def embeddings(self, request: dict, writer: asyncio.StreamWriter) -> None:
         """Answer an embeddings request after the latency, within the input cap and the rate limit."""
         now = time.monotonic()
-        while self.recent and now - self.recent[0] >= 60:
+        while self.recent and now - self.recent[0] >= self.window:
             self.recent.popleft()
         if len(self.recent) >= self.rpm:
             self.stats["rate_limited"] += 1
-            wait_ms = int((60 - (now - self.recent[0])) * 1000) + 1
+            wait_ms = int((self.window - (now - self.recent[0])) * 1000) + 1
             error = {"error": {"message": "Rate limit reached for requests", "type": "requests", "code": None}}
             writer.write(answer(429, error, self.rate_headers(0, wait_ms) + f"retry-after-ms: {wait_ms}\r\n"))
             return
@@ -143,6 +149,7 @@ class Server:
             message = f"'$.input' is too long: {len(inputs)} inputs, at most {self.max_inputs} allowed."
             writer.write(answer(400, {"error": {"message": message, "type": "invalid_request_error"}}))
             return
+        self.stats["requests"] += 1
         self.stats["inputs"] += len(inputs)
         self.stats["max_in_flight"] = max(self.stats["max_in_flight"], self.stats["in_flight"] + 1)
         self.stats["in_flight"] += 1
@@ -159,7 +166,7 @@ class Server:
             f'{{"object":"list","data":[{items}],"model":"{request["model"]}",'
             f'"usage":{{"prompt_tokens":{tokens},"total_tokens":{tokens}}}}}'
         ).encode()
-        reset_ms = int((60 - (now - self.recent[0])) * 1000)
+        reset_ms = int((self.window - (now - self.recent[0])) * 1000)
         writer.write(head(200, len(body), self.rate_headers(self.rpm - len(self.recent), reset_ms)) + body)
 
     def rate_headers(self, remaining: int, reset_ms: int) -> str:
@@ -266,6 +273,20 @@ def fine_tuning_job(job_id: str, done: bool) -> dict:
     }
 
 
+def job_events(job_id: str) -> dict:
+    """A fine-tuning job's events (one page)."""
+    event = {
+        "id": f"ftevent-{job_id}",
+        "object": "fine_tuning.job.event",
+        "created_at": 1760000000,
+        "level": "info",
+        "message": "Fine-tuning job started",
+        "data": {},
+        "type": "message",
+    }
+    return {"object": "list", "data": [event], "has_more": False}
+
+
 def batch(batch_id: str, done: bool) -> dict:
     """A batch as the API returns it."""
     return {
@@ -289,7 +310,7 @@ def batch(batch_id: str, done: bool) -> dict:
 
 async def serve(args: argparse.Namespace) -> None:
     """Listen on 127.0.0.1 and print the port."""
-    app = Server(args.latency, args.max_inputs, args.rpm, args.job_seconds)
+    app = Server(args.latency, args.max_inputs, args.rpm, args.rate_window, args.job_seconds)
     server = await asyncio.start_server(app.handle, "127.0.0.1", args.port, backlog=4096, limit=1 << 20)
     print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
     async with server:
@@ -302,6 +323,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--max-inputs", type=int, default=2048)
     parser.add_argument("--rpm", type=int, default=10_000)
+    parser.add_argument("--rate-window", type=float, default=60.0)
     parser.add_argument("--job-seconds", type=float, default=10.0)
     args = parser.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -7,12 +7,30 @@ tasks are built, so the tour can run against api.openai.com without fine-tuning,
 
 from __future__ import annotations
 
+import json
+import math
 import os
+import struct
+import tempfile
+import wave
 
 import pendulum
-from airflow.sdk import DAG
+from airflow.sdk import DAG, task
 
-from airflow_provider_openai_fusion.operators import OpenAIGetModelsOperator
+from airflow_provider_openai_fusion.operators import (
+    OpenAIChatCompletionOperator,
+    OpenAICompletionOperator,
+    OpenAICustomAPICallOperator,
+    OpenAIEditImageOperator,
+    OpenAIEditOperator,
+    OpenAIEmbeddingsOperator,
+    OpenAIGenerateImageOperator,
+    OpenAIGetModelsOperator,
+    OpenAIManageAudioOperator,
+    OpenAIModerationOperator,
+)
+from airflow_provider_openai_fusion.operators.files import OpenAIManageFilesOperator
+from airflow_provider_openai_fusion.operators.fine_tuning import OpenAIManageFineTunesOperator
 
 LIVE = os.environ.get("OPENAI_FUSION_TOUR_LIVE") == "1"
 
@@ -30,3 +48,150 @@ with DAG(
         task_id="retrieve_model", action="retrieve", model="{{ params.chat_model }}"
     )
     list_models >> retrieve_model
+
+    # --- Text and data: completion, chat, edit, moderation, embeddings, custom API call (all cheap) ---
+    completion = OpenAICompletionOperator(
+        task_id="completion",
+        model="gpt-3.5-turbo-instruct",
+        prompt="Write a tagline for an Airflow provider:",
+        temperature=0.7,
+        advanced={"max_tokens": 20},
+    )
+    chat = OpenAIChatCompletionOperator(
+        task_id="chat",
+        model="{{ params.chat_model }}",
+        messages=[
+            {"role": "developer", "content": "Answer in one short sentence."},
+            {"role": "user", "content": "What does Apache Airflow schedule?", "name": "tour_user"},
+        ],
+        advanced={"max_completion_tokens": 60},
+    )
+    edit = OpenAIEditOperator(
+        task_id="edit",
+        model="{{ params.chat_model }}",
+        instruction="Fix the spelling mistakes.",
+        input="Airflow schedlues data pipelnes.",
+        advanced={"max_completion_tokens": 60},
+    )
+    moderate_answer = OpenAIModerationOperator(
+        task_id="moderate_answer",
+        input="{{ ti.xcom_pull(task_ids='chat')['choices'][0]['message']['content'] }}",
+        model="omni-moderation-latest",
+    )
+    embed = OpenAIEmbeddingsOperator(
+        task_id="embed",
+        model="text-embedding-3-small",
+        input=["Airflow schedules pipelines.", "OpenAI serves models.", "Fusion automates work."],
+        dimensions=64,
+        limit=10,
+    )
+    custom_call = OpenAICustomAPICallOperator(
+        task_id="custom_call", url="/models/{{ params.chat_model }}", method="GET"
+    )
+    chat >> moderate_answer
+
+    # --- Fine-tuning: upload a training file, train and wait in the triggerer, read events, delete the model ---
+    if not LIVE:
+
+        @task
+        def ft_training_file() -> str:
+            """Ten chat examples as JSON lines, the least fine-tuning accepts."""
+            folder = os.path.join(os.environ.get("OPENAI_FUSION_OUTPUT_DIR", tempfile.gettempdir()), "tour")
+            os.makedirs(folder, exist_ok=True)
+            path = os.path.join(folder, "tour_training.jsonl")
+            with open(path, "w") as out:
+                for n in range(10):
+                    messages = [{"role": "user", "content": f"Say {n}."}, {"role": "assistant", "content": str(n)}]
+                    out.write(json.dumps({"messages": messages}) + "\n")
+            return path
+
+        ft_upload = OpenAIManageFilesOperator(
+            task_id="ft_upload", action="upload", file=ft_training_file(), purpose="fine-tune"
+        )
+        ft_create_and_wait = OpenAIManageFineTunesOperator(
+            task_id="ft_create_and_wait",
+            action="create",
+            model="{{ params.chat_model }}",
+            training_file="{{ ti.xcom_pull(task_ids='ft_upload')['id'] }}",
+            suffix="tour",
+            wait_for_completion=True,
+            deferrable=True,
+            poll_interval=2,
+        )
+        ft_events = OpenAIManageFineTunesOperator(
+            task_id="ft_events", action="list_events", job_id="{{ ti.xcom_pull(task_ids='ft_create_and_wait')['id'] }}"
+        )
+        ft_jobs = OpenAIManageFineTunesOperator(task_id="ft_jobs", action="list", limit=5)
+        ft_delete_model = OpenAIManageFineTunesOperator(
+            task_id="ft_delete_model",
+            action="delete_model",
+            model="{{ ti.xcom_pull(task_ids='ft_create_and_wait')['fine_tuned_model'] }}",
+        )
+        ft_upload >> ft_create_and_wait >> [ft_events, ft_jobs] >> ft_delete_model
+
+    # --- Images, audio and files: draw, edit and vary (not live); transcribe, translate; upload, list, fetch ---
+    tour_output = os.path.join(os.environ.get("OPENAI_FUSION_OUTPUT_DIR", tempfile.gettempdir()), "tour")
+
+    @task
+    def media_inputs() -> dict[str, str]:
+        """A one-second WAV tone and a one-line JSON-lines file, the inputs of the audio and files tasks."""
+        os.makedirs(tour_output, exist_ok=True)
+        speech, notes = os.path.join(tour_output, "speech.wav"), os.path.join(tour_output, "notes.jsonl")
+        with wave.open(speech, "wb") as audio:
+            audio.setnchannels(1)
+            audio.setsampwidth(2)
+            audio.setframerate(16_000)
+            audio.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(i / 5.8))) for i in range(16_000)))
+        with open(notes, "w") as out:
+            out.write(json.dumps({"note": "uploaded by the tour"}) + "\n")
+        return {"speech": speech, "notes": notes}
+
+    media = media_inputs()
+    transcribe_audio = OpenAIManageAudioOperator(
+        task_id="transcribe_audio", operation="transcribe", file=media["speech"], model="whisper-1"
+    )
+    translate_audio = OpenAIManageAudioOperator(
+        task_id="translate_audio", operation="translate", file=media["speech"], advanced={"response_format": "text"}
+    )
+    upload_file = OpenAIManageFilesOperator(
+        task_id="upload_file", action="upload", file=media["notes"], purpose="user_data"
+    )
+    uploaded_id = "{{ ti.xcom_pull(task_ids='upload_file')['id'] }}"
+    list_files = OpenAIManageFilesOperator(task_id="list_files", action="list", limit=20)
+    retrieve_file = OpenAIManageFilesOperator(task_id="retrieve_file", action="retrieve", file_id=uploaded_id)
+    retrieve_file_content = OpenAIManageFilesOperator(
+        task_id="retrieve_file_content",
+        action="retrieve_content",
+        file_id=uploaded_id,
+        output_path=os.path.join(tour_output, "notes_downloaded.jsonl"),
+    )
+    upload_file >> [list_files, retrieve_file, retrieve_file_content]
+    if not LIVE:
+        delete_file = OpenAIManageFilesOperator(task_id="delete_file", action="delete", file_id=uploaded_id)
+        [list_files, retrieve_file, retrieve_file_content] >> delete_file
+        generate_image = OpenAIGenerateImageOperator(
+            task_id="generate_image",
+            prompt="A paper airplane over a data pipeline, flat illustration",
+            model="gpt-image-1",
+            size="1024x1024",
+            output_path=os.path.join(tour_output, "generated"),
+            advanced={"quality": "low"},
+        )
+        first_image = "{{ ti.xcom_pull(task_ids='generate_image')['paths'][0] }}"
+        edit_image = OpenAIEditImageOperator(
+            task_id="edit_image",
+            operation="edit",
+            image=first_image,
+            prompt="Make the airplane red",
+            model="gpt-image-1",
+            output_path=os.path.join(tour_output, "edited"),
+        )
+        image_variation = OpenAIEditImageOperator(
+            task_id="image_variation",
+            operation="variation",
+            image=first_image,
+            model="dall-e-2",
+            output_path=os.path.join(tour_output, "variations"),
+            advanced={"size": "256x256"},
+        )
+        generate_image >> [edit_image, image_variation]

@@ -70,7 +70,9 @@ def validate_request(model: type[M], named: Mapping[str, Any], advanced: Any = N
         field = str(error["loc"][0]) if error["loc"] else "advanced"
         argument = field if field in given or field not in extra else f"advanced.{field}"
         if error["type"] == "extra_forbidden":
-            raise InvalidArgumentError(argument, f"'{field}' is not a field of this API request") from None
+            where = f" (at {'.'.join(map(str, error['loc'][1:]))})" if len(error["loc"]) > 1 else ""
+            name = error["loc"][-1] if error["loc"] else field
+            raise InvalidArgumentError(argument, f"'{name}' is not a field of this API request{where}") from None
         raise InvalidArgumentError(argument, _describe(error)) from None
 
 

@@ -120,7 +120,7 @@ class OpenAICustomAPICallOperator(OpenAIFusionBaseOperator):
         self.body = body
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_openai_fusion._core import RequestSpec, relative_path
+        from airflow_provider_openai_fusion._core import REDACTED, RequestSpec, relative_path
 
         method = choice("method", self.method.upper() if isinstance(self.method, str) else self.method, METHODS)
         path = relative_path(self.url, "url")
@@ -130,10 +130,15 @@ class OpenAICustomAPICallOperator(OpenAIFusionBaseOperator):
         if body is not None and method == "GET":
             raise InvalidArgumentError("body", "a GET request carries no body; pass parameters as 'query'")
         answer = self.hook.request_raw(RequestSpec(method, path, json=body, params=query, headers=headers))
+        key = self.hook.settings.api_key
         response_headers = {
-            name: value for name, value in answer.headers.items() if name.lower() not in DROPPED_RESPONSE_HEADERS
+            name: value.replace(key, REDACTED)
+            for name, value in answer.headers.items()
+            if name.lower() not in DROPPED_RESPONSE_HEADERS
         }
-        decoded = decode_body(answer.content, answer.headers.get("content-type", ""))
+        decoded = decode_body(
+            answer.content.replace(key.encode(), REDACTED.encode()), answer.headers.get("content-type", "")
+        )
         if decoded is None and answer.content:
             self.log.warning("The %d-byte binary body is not put into XCom", len(answer.content))
         self.log.info("%s %s: HTTP %d", method, path, answer.status_code)

@@ -14,7 +14,7 @@ from typing import Any
 from airflow.sdk import Context
 
 from airflow_provider_openai_fusion.exceptions import APIResponseValidationError, InvalidArgumentError
-from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator
+from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator, required
 
 DEFAULT_MAX_CONCURRENCY = 4
 MAX_RATE_LIMIT_WAIT = 60.0
@@ -129,6 +129,12 @@ def write_jsonl(path: str, data: Sequence[Mapping[str, Any]]) -> str:
     return write_output("output_path", path, lambda local: write_atomically(local, content.encode("utf-8")))
 
 
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return f"a list holding {', '.join(sorted({type(item).__name__ for item in value}))}"
+    return type(value).__name__
+
+
 def _positive_int(argument: str, value: Any) -> int | None:
     if value is None:
         return None
@@ -193,11 +199,13 @@ class OpenAIEmbeddingsOperator(OpenAIFusionBaseOperator):
         value = self.input
         if isinstance(value, str) and value.lstrip().startswith("["):
             try:
-                parsed = json.loads(value)
+                value = json.loads(value)
             except ValueError:
                 return value
-            return parsed if isinstance(parsed, list) else value
-        return list(value) if isinstance(value, tuple) else value
+        value = list(value) if isinstance(value, tuple) else required("input", value, "embeddings")
+        if not isinstance(value, str) and not (isinstance(value, list) and all(isinstance(t, str) for t in value)):
+            raise InvalidArgumentError("input", f"must be a text or a list of texts, got {_kind(value)}")
+        return value
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_openai_fusion._paths import path_text

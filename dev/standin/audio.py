@@ -1,16 +1,15 @@
 """
 Stand-in routes: /audio/transcriptions and /audio/translations.
 
-The transcript is fixed text; its duration comes from the WAV header when the upload is a WAV file. Every
+The transcript is fixed text; its duration is the upload's size over the byte rate of its WAV header (the
+header's sizes may arrive garbled: Prism forwards multipart bodies re-encoded as UTF-8 text). Every
 response format answers as OpenAI does: JSON for ``json`` / ``verbose_json``, plain text for ``text``, ``srt``
 and ``vtt``; the GPT-4o transcription models serve only ``json`` and ``text``.
 """
 
 from __future__ import annotations
 
-import io
 import math
-import wave
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -23,14 +22,13 @@ FORMATS = ("flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "oga", "ogg", "wav", "we
 TRANSCRIPT = "The quick brown fox jumps over the lazy dog."
 TRANSLATION = "Hello, this is the English translation."
 WHISPER = "whisper-1"
+DEFAULT_BYTE_RATE = 32_000
 
 
 def _duration(blob: bytes) -> float:
-    try:
-        with wave.open(io.BytesIO(blob)) as audio:
-            return round(audio.getnframes() / audio.getframerate(), 3)
-    except (wave.Error, EOFError, ZeroDivisionError):
-        return round(len(blob) / 16_000, 3)
+    fmt = blob.find(b"fmt ", 0, 64) if blob.startswith(b"RIFF") else -1
+    byte_rate = int.from_bytes(blob[fmt + 16 : fmt + 20], "little") if fmt > 0 else 0
+    return round(len(blob) / (byte_rate or DEFAULT_BYTE_RATE), 3)
 
 
 def _timestamp(seconds: float, separator: str) -> str:

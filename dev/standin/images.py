@@ -4,6 +4,10 @@ Stand-in routes: /images/generations, /images/edits, /images/variations.
 Images are real PNG, JPEG or WEBP bytes built with ``zlib`` and ``struct`` (no imaging library): a solid PNG
 of the requested size, a solid grey baseline JPEG, a 1x1 lossless WEBP. The GPT image models answer base64
 with ``usage``; ``dall-e-2`` also serves variations and, unless asked for ``b64_json``, answers with URLs.
+
+``prism proxy`` forwards multipart bodies re-encoded as UTF-8 text: every byte from 0x80 up arrives as U+FFFD.
+So an upload is recognised by what survives that (``PNG\r\n``, ``IHDR`` and small dimensions, ``RIFF``/``WEBP``,
+a JPEG's replaced start marker), not by its exact first bytes.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from starlette.routing import Route
 from dev.standin.common import error, json_body, ok
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+REPLACED = "\ufffd".encode()
 WEBP_1X1 = bytes.fromhex("524946461a000000574542505650384c0d0000002f00000010071011118888fe0700")
 GPT_IMAGE_PREFIXES = ("gpt-image", "chatgpt-image")
 RESPONSE_SIZES = ("1024x1024", "1024x1536", "1536x1024")
@@ -62,10 +67,10 @@ def jpeg(width: int, height: int) -> bytes:
 
 
 def image_kind(data: bytes) -> str | None:
-    """``png``, ``jpeg``, ``webp`` or ``None``, from the magic numbers."""
-    if data.startswith(PNG_MAGIC):
+    """``png``, ``jpeg``, ``webp`` or ``None``, from the magic numbers (as they survive Prism)."""
+    if data.startswith((PNG_MAGIC, REPLACED + PNG_MAGIC[1:])):
         return "png"
-    if data.startswith(b"\xff\xd8\xff"):
+    if data.startswith((b"\xff\xd8\xff", REPLACED * 2)):
         return "jpeg"
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "webp"
@@ -74,9 +79,10 @@ def image_kind(data: bytes) -> str | None:
 
 def png_size(data: bytes) -> tuple[int, int] | None:
     """A PNG's width and height."""
-    if not data.startswith(PNG_MAGIC) or data[12:16] != b"IHDR":
+    start = data.find(b"IHDR", 0, 32)
+    if image_kind(data) != "png" or start < 0:
         return None
-    return struct.unpack(">II", data[16:24])
+    return struct.unpack(">II", data[start + 4 : start + 12])
 
 
 def _dimensions(size: object) -> tuple[int, int]:

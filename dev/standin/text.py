@@ -39,6 +39,7 @@ CATEGORIES = {
     "violence": ("kill", "attack", "punch"),
     "violence/graphic": ("gore", "blood everywhere"),
 }
+TYPOS = {"teh": "the", "dissapointed": "disappointed", "schedlues": "schedules", "pipelnes": "pipelines"}
 IMAGE_CATEGORIES = ("self-harm", "self-harm/intent", "self-harm/instructions", "sexual", "violence", "violence/graphic")
 
 
@@ -78,7 +79,8 @@ def reply(instruction: str, text: str, json_mode: bool) -> str:
     elif "summar" in lowered or "one sentence" in lowered:
         answer = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]
     elif "spelling" in lowered or "fix" in lowered:
-        answer = re.sub(r"\s+", " ", text).strip()
+        spaced = re.sub(r"\s+([,.!?])", r"\1", re.sub(r"\s+", " ", text)).strip()
+        answer = re.sub(r"[A-Za-z]+", lambda word: TYPOS.get(word.group(0).lower(), word.group(0)), spaced)
     else:
         answer = f"Here is a short answer about: {text.strip()[:200]}"
     return json.dumps({"answer": answer}) if json_mode else answer

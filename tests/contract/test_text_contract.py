@@ -38,7 +38,9 @@ def test_fan_out_dag_maps_over_inputs(airflow_home: AirflowHome, stack: Stack) -
         assert summary["object"] == "chat.completion"
         content = summary["choices"][0]["message"]["content"]
         assert content and reviews[index].startswith(content)
-        assert tasks[f"tidy[{index}]"].xcom["choices"][0]["message"]["content"]
+        assert tasks[f"tidy[{index}]"].xcom["object"] == "chat.completion"
+    tidied = tasks["tidy[1]"].xcom["choices"][0]["message"]["content"]
+    assert tidied == "the lid cracked after two days, very disappointed"
     embed = tasks["embed"].xcom
     assert embed["count"] == len(reviews) and embed["dimensions"] == 256
     lines = [json.loads(line) for line in Path(embed["path"]).read_text().splitlines()]

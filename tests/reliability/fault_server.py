@@ -226,7 +226,7 @@ class FaultServer:
             while (request := await _read_request(reader)) is not None:
                 if not await self._next(request).act(writer):
                     return
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
             return
         finally:
             self._tasks.discard(task)

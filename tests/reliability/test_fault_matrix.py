@@ -102,7 +102,9 @@ CASES = [
         timeout=0.5,
         wait=(0.5, 2.0),
     ),
-    Case("read timeout: no answer at all (timeout 0.5 s), every time", (Stall(head=False),), 2, APITimeoutError, 1, 0.5),
+    Case(
+        "read timeout: no answer at all (timeout 0.5 s), every time", (Stall(head=False),), 2, APITimeoutError, 1, 0.5
+    ),
     Case(
         "malformed JSON with 200",
         (Reply(200, {"Content-Type": "application/json", "x-request-id": "req_bad"}, b'{"id": "chatcmpl-1",'),),
@@ -122,16 +124,30 @@ CASES = [
     ),
     Case(
         "401 with OpenAI's error JSON",
-        (openai_error(401, "Incorrect API key provided: sk-te***cdef.", "invalid_request_error", "invalid_api_key",
-                      x_request_id="req_401"),),
+        (
+            openai_error(
+                401,
+                "Incorrect API key provided: sk-te***cdef.",
+                "invalid_request_error",
+                "invalid_api_key",
+                x_request_id="req_401",
+            ),
+        ),
         1,
         AuthenticationError,
         request_id="req_401",
     ),
     Case(
         "404 with OpenAI's error JSON",
-        (openai_error(404, "The model 'gpt-9' does not exist", "invalid_request_error", "model_not_found",
-                      x_request_id="req_404"),),
+        (
+            openai_error(
+                404,
+                "The model 'gpt-9' does not exist",
+                "invalid_request_error",
+                "model_not_found",
+                x_request_id="req_404",
+            ),
+        ),
         1,
         NotFoundError,
         request_id="req_404",
@@ -179,7 +195,9 @@ def test_fault(
     except APIError as exc:
         error = exc
     elapsed = time.monotonic() - started
-    retries = [record.getMessage() for record in caplog.records if "Retrying POST chat/completions" in record.getMessage()]
+    retries = [
+        record.getMessage() for record in caplog.records if "Retrying POST chat/completions" in record.getMessage()
+    ]
     assert all(message.split(" after: ", 1)[1].strip() for message in retries), "each retry says why"
 
     if case.error is None:

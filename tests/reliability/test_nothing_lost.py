@@ -6,6 +6,7 @@ never leaves a half-written file at the output path (it is written under a tempo
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,8 +16,10 @@ from airflow_provider_openai_fusion.exceptions import APIConnectionError, APITim
 from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
 from tests.reliability.conftest import run_both
 from tests.reliability.fault_server import (
+    Behaviour,
     FaultServer,
     Reply,
+    Request,
     ResetBeforeResponse,
     ResetMidBody,
     Stall,
@@ -69,7 +72,7 @@ def test_retried_upload_resends_the_whole_file(
     ids=["reset mid-body", "truncated"],
 )
 def test_broken_download_is_restarted_whole(
-    mode: str, first: Reply, server: FaultServer, hook_at: Callable[..., OpenAIFusionHook], tmp_path: Path
+    mode: str, first: Behaviour, server: FaultServer, hook_at: Callable[..., OpenAIFusionHook], tmp_path: Path
 ) -> None:
     target = tmp_path / "out" / "content.bin"
     server.script(first, _content_reply())
@@ -99,7 +102,7 @@ def test_broken_download_is_restarted_whole(
 @pytest.mark.parametrize("existing", [False, True], ids=["new file", "older file there"])
 def test_failed_download_leaves_no_half_file(
     mode: str,
-    fault: Reply,
+    fault: Behaviour,
     error: type[Exception],
     timeout: float,
     existing: bool,
@@ -124,3 +127,53 @@ def test_failed_download_leaves_no_half_file(
         assert _leftovers(tmp_path) == ["content.bin"]
     else:
         assert _leftovers(tmp_path) == []
+
+
+class FlakyEmbeddings:
+    """Answers embedding requests with one vector per input (the vector encodes the input), in shuffled order;
+    the first attempts of some requests fail (keyed by the request's first input)."""
+
+    def __init__(self, faults: dict[str, list[Reply]]) -> None:
+        self.faults = faults
+        self.answered: list[str] = []
+
+    def __call__(self, request: Request) -> Reply:
+        texts = request.json()["input"]
+        if pending := self.faults.get(texts[0]):
+            return pending.pop(0)
+        self.answered += texts
+        items = [
+            {"object": "embedding", "index": i, "embedding": [float(text[5:]), 0.5]} for i, text in enumerate(texts)
+        ]
+        random.Random(len(texts)).shuffle(items)
+        usage = {"prompt_tokens": len(texts), "total_tokens": len(texts)}
+        return json_reply(200, {"object": "list", "data": items, "model": "text-embedding-3-small", "usage": usage})
+
+
+def test_embeddings_over_many_retried_requests_come_back_whole_and_in_order(
+    server: FaultServer, hook_at: Callable[..., OpenAIFusionHook]
+) -> None:
+    from airflow_provider_openai_fusion.operators.embeddings import OpenAIEmbeddingsOperator
+
+    texts = [f"text-{i}" for i in range(10_000)]
+    soon = {"retry-after-ms": "10"}
+    flaky = FlakyEmbeddings(
+        {
+            "text-0": [Reply(503, soon)],
+            "text-4096": [ResetBeforeResponse(), Reply(500, soon)],
+            "text-6144": [Reply(429, soon), Reply(429, soon), Truncated(b'{"object": "list", "data": []}', 10)],
+            "text-8192": [ResetMidBody(b'{"object": "list", "data": []}' * 100, 100)],
+        }
+    )
+    server.script(flaky)
+    operator = OpenAIEmbeddingsOperator(task_id="embed", model="text-embedding-3-small", input=texts, max_concurrency=3)
+    operator.hook = hook_at(server.base_url, max_retries=3)
+    result = operator.execute(context={})
+
+    assert [item["index"] for item in result["data"]] == list(range(len(texts)))
+    assert [item["embedding"][0] for item in result["data"]] == [float(i) for i in range(len(texts))]
+    assert sorted(flaky.answered, key=lambda text: int(text[5:])) == texts, "every input answered exactly once"
+    assert result["usage"] == {"prompt_tokens": len(texts), "total_tokens": len(texts)}
+    requests = len({request.json()["input"][0] for request in server.requests})
+    assert requests == 5
+    assert server.attempts == requests + 7

@@ -1,0 +1,132 @@
+"""
+B4, streaming: download 1 GiB of file content and upload a 512 MiB file through ``OpenAIManageFilesOperator``,
+beside a raw ``httpx`` stream and the official hook.
+
+The server generates the download on the fly and reads the upload and throws it away. The upload's source is a
+sparse file (no disk used); each download is deleted as soon as it is measured. Memory is the growth of the
+kernel's peak-RSS mark (``VmHWM``, reset before each transfer) over the RSS just before it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks._common import API_KEY, emit, local_server, peak_rss_mib, reset_peak_rss, scratch_dir, use_connections
+
+MIB = 1 << 20
+
+
+def measure(transfer: Callable[[], Any], size: int) -> dict[str, float]:
+    """Run one transfer; return its throughput and peak RSS growth."""
+    before = reset_peak_rss()
+    started = time.perf_counter()
+    transfer()
+    elapsed = time.perf_counter() - started
+    return {"seconds": elapsed, "mib_per_s": size / MIB / elapsed, "peak_rss_growth_mib": peak_rss_mib() - before}
+
+
+def downloads(base_url: str, folder: Path, size: int) -> dict[str, dict[str, float]]:
+    """Download ``size`` bytes three ways, deleting each file once measured."""
+    import httpx
+    from airflow.providers.openai.hooks.openai import OpenAIHook
+
+    from airflow_provider_openai_fusion.operators.files import OpenAIManageFilesOperator
+
+    file_id = f"file-{size}"
+    target = folder / "download.bin"
+
+    def ours() -> None:
+        operator = OpenAIManageFilesOperator(
+            task_id="download", action="retrieve_content", file_id=file_id, output_path=str(target)
+        )
+        operator.execute(context={})
+
+    def raw() -> None:
+        with (
+            httpx.Client() as client,
+            client.stream(
+                "GET", f"{base_url}/files/{file_id}/content", headers={"Authorization": f"Bearer {API_KEY}"}
+            ) as response,
+            target.open("wb") as handle,
+        ):
+            response.raise_for_status()
+            for chunk in response.iter_bytes(MIB):
+                handle.write(chunk)
+
+    def official() -> None:
+        OpenAIHook().conn.files.content(file_id).write_to_file(target)
+
+    results = {}
+    for name, transfer in (("ours", ours), ("raw_httpx", raw), ("official", official)):
+        results[name] = measure(transfer, size)
+        assert target.stat().st_size == size, (name, target.stat().st_size)
+        target.unlink()
+    return results
+
+
+def uploads(base_url: str, folder: Path, size: int) -> dict[str, dict[str, float]]:
+    """Upload a sparse ``size``-byte file three ways; the server answers with the byte count it received."""
+    import httpx
+    from airflow.providers.openai.hooks.openai import OpenAIHook
+
+    from airflow_provider_openai_fusion.operators.files import OpenAIManageFilesOperator
+
+    source = folder / "upload.bin"
+    with source.open("wb") as handle:
+        handle.truncate(size)
+    received: dict[str, int] = {}
+
+    def ours() -> None:
+        operator = OpenAIManageFilesOperator(task_id="upload", action="upload", file=str(source), purpose="user_data")
+        received["ours"] = operator.execute(context={})["bytes"]
+
+    def raw() -> None:
+        with httpx.Client(timeout=600) as client, source.open("rb") as handle:
+            response = client.post(
+                f"{base_url}/files",
+                data={"purpose": "user_data"},
+                files={"file": (source.name, handle, "application/octet-stream")},
+                headers={"Authorization": f"Bearer {API_KEY}"},
+            )
+            response.raise_for_status()
+            received["raw_httpx"] = response.json()["bytes"]
+
+    def official() -> None:
+        received["official"] = OpenAIHook().upload_file(str(source), "user_data").bytes
+
+    results = {}
+    for name, transfer in (("ours", ours), ("raw_httpx", raw), ("official", official)):
+        results[name] = measure(transfer, size)
+        assert received[name] > size, (name, received[name])
+    source.unlink()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--download-mib", type=int, default=1024)
+    parser.add_argument("--upload-mib", type=int, default=512)
+    args = parser.parse_args()
+    with local_server() as base_url, scratch_dir() as folder:
+        use_connections(base_url)
+        down = downloads(base_url, folder, args.download_mib * MIB)
+        up = uploads(base_url, folder, args.upload_mib * MIB)
+        leftovers = os.listdir(folder)
+    emit(
+        {
+            "download_bytes": args.download_mib * MIB,
+            "upload_bytes": args.upload_mib * MIB,
+            "download": down,
+            "upload": up,
+            "leftover_files": leftovers,
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()

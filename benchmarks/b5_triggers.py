@@ -1,0 +1,138 @@
+"""
+B5, waiting at scale: 1,000 fine-tuning triggers in one event loop, polling a local server, beside 1,000 of the
+official provider's ``OpenAIBatchTrigger``.
+
+Each job (or batch) runs for ``--job-seconds`` after its first poll. Triggers start spread over one poll
+interval, as deferred tasks reach a triggerer at different moments. A ticker task sleeps 10 ms again and again
+and records by how much each sleep overshoots: that is the event-loop lag every other trigger would suffer.
+Memory per trigger is the growth of the peak RSS over the RSS before the triggers were made, divided by their
+number. Each kind runs in its own process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks._common import (
+    emit,
+    local_server,
+    peak_rss_mib,
+    percentile,
+    raise_file_limit,
+    reset_peak_rss,
+    run_child,
+    use_connections,
+)
+
+TICK = 0.01
+
+
+def make_ours(index: int, interval: float, timeout: float) -> Any:
+    """One of our triggers."""
+    from airflow_provider_openai_fusion.triggers.fine_tuning import OpenAIFineTuningJobTrigger
+
+    return OpenAIFineTuningJobTrigger(
+        job_id=f"ftjob-{index}",
+        conn_id="openai_fusion_default",
+        poll_interval=interval,
+        deadline=time.time() + timeout,
+    )
+
+
+def make_official(index: int, interval: float, timeout: float) -> Any:
+    """One of the official provider's batch triggers."""
+    from airflow.providers.openai.triggers.openai import OpenAIBatchTrigger
+
+    return OpenAIBatchTrigger(
+        conn_id="openai_default", batch_id=f"batch_{index}", poll_interval=interval, timeout=timeout
+    )
+
+
+async def ticker(stop: asyncio.Event, lags: list[float]) -> None:
+    """Sleep ``TICK`` again and again, recording each overshoot."""
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        started = loop.time()
+        await asyncio.sleep(TICK)
+        lags.append(loop.time() - started - TICK)
+
+
+async def wait_for(trigger: Any, delay: float) -> dict[str, Any]:
+    """Start ``trigger`` after ``delay`` and return its first event's payload."""
+    await asyncio.sleep(delay)
+    async for event in trigger.run():
+        return event.payload
+    raise RuntimeError("the trigger ended without an event")
+
+
+async def waiting(make: Callable[[int, float, float], Any], count: int, interval: float, limit: float) -> dict:
+    """Run ``count`` triggers to their end with the ticker beside them."""
+    before = reset_peak_rss()
+    triggers = [make(index, interval, limit) for index in range(count)]
+    lags: list[float] = []
+    stop = asyncio.Event()
+    tick = asyncio.create_task(ticker(stop, lags))
+    started = time.perf_counter()
+    events = await asyncio.wait_for(
+        asyncio.gather(*(wait_for(trigger, index * interval / count) for index, trigger in enumerate(triggers))),
+        limit,
+    )
+    elapsed = time.perf_counter() - started
+    stop.set()
+    await tick
+    statuses: dict[str, int] = {}
+    for event in events:
+        statuses[event["status"]] = statuses.get(event["status"], 0) + 1
+    return {
+        "triggers": count,
+        "seconds": elapsed,
+        "statuses": statuses,
+        "lag_ms_p50": percentile(lags, 0.50) * 1000,
+        "lag_ms_p99": percentile(lags, 0.99) * 1000,
+        "lag_ms_max": max(lags) * 1000,
+        "ticks": len(lags),
+        "kib_per_trigger": (peak_rss_mib() - before) * 1024 / count,
+    }
+
+
+def child(kind: str, count: int, interval: float, job_seconds: float, limit: float) -> None:
+    """Run one kind of trigger against its own server and print the result."""
+    raise_file_limit()
+    make = {"ours": make_ours, "official": make_official}[kind]
+    with local_server("--job-seconds", str(job_seconds)) as base_url:
+        use_connections(base_url)
+        make(0, interval, limit)
+        emit(asyncio.run(waiting(make, count, interval, limit)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--kind", choices=["ours", "official"], help="run one kind here (used by the parent)")
+    parser.add_argument("--triggers", type=int, default=1000)
+    parser.add_argument("--poll-interval", type=float, default=5.0)
+    parser.add_argument("--job-seconds", type=float, default=20.0)
+    parser.add_argument("--limit", type=float, default=150.0, help="seconds before a run is abandoned")
+    args = parser.parse_args()
+    options = (args.triggers, args.poll_interval, args.job_seconds, args.limit)
+    if args.kind:
+        child(args.kind, *options)
+        return
+    flags = [
+        f"--triggers={args.triggers}",
+        f"--poll-interval={args.poll_interval}",
+        f"--job-seconds={args.job_seconds}",
+        f"--limit={args.limit}",
+    ]
+    results = {
+        kind: run_child("b5_triggers", f"--kind={kind}", *flags, timeout=args.limit + 60)
+        for kind in ("ours", "official")
+    }
+    emit({"poll_interval_s": args.poll_interval, "job_seconds": args.job_seconds, **results})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""
+Images, audio and files through a real Airflow, and through the hook, against the stand-in behind
+``prism proxy --errors`` (every request and answer checked against OpenAI's spec).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from airflow_provider_openai_fusion.exceptions import NotFoundError
+from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
+from tests.conftest import ROOT, AirflowHome, Stack, connection_json
+
+pytestmark = [pytest.mark.contract]
+
+DAG_FILE = ROOT / "example_dags" / "images_audio_files.py"
+
+
+@pytest.fixture
+def hook(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> OpenAIFusionHook:
+    monkeypatch.setenv("AIRFLOW_CONN_OPENAI_FUSION_DEFAULT", connection_json(stack.base_url, stack.api_key))
+    return OpenAIFusionHook()
+
+
+@pytest.mark.airflow
+def test_example_dag_covers_every_action_and_operation(airflow_home: AirflowHome, stack: Stack) -> None:
+    env = {"AIRFLOW_CONN_OPENAI_FUSION_DEFAULT": connection_json(stack.base_url, stack.api_key)}
+    tasks = airflow_home.run_dag(DAG_FILE, "openai_fusion_images_audio_files", env)
+    failed = {label: result.state for label, result in tasks.items() if result.state != "success"}
+    assert len(tasks) == 12 and not failed, (failed, airflow_home.last.stdout[-6000:])
+    out = airflow_home.home / "output" / "images_audio_files"
+
+    generated = tasks["generate_image"].xcom
+    assert generated["paths"] == [str(out / "generated" / "0.png"), str(out / "generated" / "1.png")]
+    assert all(Path(path).read_bytes().startswith(b"\x89PNG\r\n\x1a\n") for path in generated["paths"])
+    assert generated["usage"]["output_tokens"] > 0 and len(generated["revised_prompts"]) == 2
+    edited = tasks["edit_image"].xcom["paths"]
+    assert edited == [str(out / "edited" / "0.webp")] and Path(edited[0]).read_bytes()[8:12] == b"WEBP"
+    varied = tasks["image_variation"].xcom["paths"]
+    assert [urlsplit(uri).scheme for uri in varied] == ["file", "file"]
+    assert all(Path(urlsplit(uri).path).read_bytes().startswith(b"\x89PNG") for uri in varied)
+
+    assert tasks["transcribe_audio"].xcom["text"] == "The quick brown fox jumps over the lazy dog."
+    assert tasks["transcribe_audio_srt"].xcom.startswith("1\n00:00:00,000 --> ")
+    assert tasks["translate_audio"].xcom == "Hello, this is the English translation."
+
+    uploaded = tasks["upload_file"].xcom
+    training = out / "inputs" / "train.jsonl"
+    assert uploaded["purpose"] == "fine-tune" and uploaded["bytes"] == training.stat().st_size
+    assert uploaded["id"] in {item["id"] for item in tasks["list_files"].xcom}
+    assert tasks["retrieve_file"].xcom["filename"] == "train.jsonl"
+    assert Path(tasks["retrieve_file_content"].xcom).read_bytes() == training.read_bytes()
+    assert tasks["delete_file"].xcom == {"id": uploaded["id"], "object": "file", "deleted": True}
+    assert stack.api_key not in airflow_home.last.stdout + airflow_home.last.stderr
+
+
+@pytest.mark.parametrize(
+    ("response_format", "check"),
+    [
+        ("text", lambda body: body == b"The quick brown fox jumps over the lazy dog."),
+        ("vtt", lambda body: body.startswith(b"WEBVTT\n\n00:00:00.000 --> ")),
+        ("verbose_json", lambda body: json.loads(body)["segments"][0]["end"] == json.loads(body)["duration"]),
+    ],
+)
+def test_every_audio_response_format_passes_the_contract(
+    hook: OpenAIFusionHook, tmp_path: Path, response_format: str, check
+) -> None:
+    from airflow_provider_openai_fusion._core import FilePart
+
+    audio = tmp_path / "tone.wav"
+    audio.write_bytes(b"RIFF" + bytes(64))
+    answer = hook.audio(
+        "transcribe", {"model": "whisper-1", "response_format": response_format}, FilePart("file", audio)
+    )
+    assert answer.status_code == 200 and check(answer.content)
+
+
+def test_file_round_trip_and_unknown_id(hook: OpenAIFusionHook, tmp_path: Path) -> None:
+    source = tmp_path / "notes.jsonl"
+    source.write_text('{"note": "kept byte for byte"}\n' * 200, encoding="utf-8")
+    uploaded = hook.upload_file(source, "user_data")
+    target = hook.download_file_content(uploaded["id"], tmp_path / "out" / "notes.jsonl")
+    assert target.read_bytes() == source.read_bytes()
+    assert [p.name for p in target.parent.iterdir()] == ["notes.jsonl"]
+    assert hook.delete_file(uploaded["id"])["deleted"] is True
+    with pytest.raises(NotFoundError, match="No such file"):
+        hook.retrieve_file(uploaded["id"])

@@ -1,0 +1,207 @@
+"""The embeddings operator: splitting within the API's caps, bounded concurrency, rate limits, merge, output."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import struct
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from airflow_provider_openai_fusion.exceptions import APIResponseValidationError, BadRequestError, InvalidArgumentError
+from airflow_provider_openai_fusion.models.embeddings import batches, estimate_tokens
+from airflow_provider_openai_fusion.operators import OpenAIEmbeddingsOperator
+from airflow_provider_openai_fusion.operators.embeddings import RateLimitGate, parse_reset
+from tests.unit.helpers import Script, error, raises
+
+
+def vector_of(text: str) -> list[float]:
+    """A small vector that tells which text it belongs to."""
+    return [float(len(text)), float(sum(map(ord, text)) % 97)]
+
+
+class Server:
+    """An async MockTransport handler answering /embeddings like the API, recording each request's inputs."""
+
+    def __init__(self, delay: float = 0.0, headers: dict[str, str] | None = None, base64_vectors: bool = False):
+        self.delay = delay
+        self.headers = headers or {}
+        self.base64_vectors = base64_vectors
+        self.bodies: list[dict[str, Any]] = []
+        self.times: list[float] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(await request.aread())
+        self.bodies.append(body)
+        self.times.append(time.monotonic())
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        await asyncio.sleep(self.delay / len(self.bodies))
+        self.in_flight -= 1
+        data = [
+            {"object": "embedding", "index": i, "embedding": self._encode(vector_of(text))}
+            for i, text in reversed(list(enumerate(body["input"])))
+        ]
+        usage = {"prompt_tokens": len(body["input"]), "total_tokens": len(body["input"])}
+        payload = {"object": "list", "data": data, "model": body["model"], "usage": usage}
+        return httpx.Response(200, json=payload, headers={"x-request-id": "req_1", **self.headers})
+
+    def _encode(self, values: list[float]) -> Any:
+        if not self.base64_vectors:
+            return values
+        return base64.b64encode(struct.pack(f"<{len(values)}f", *values)).decode()
+
+
+def operator(make_hook: Any, handler: Any, **kwargs: Any) -> OpenAIEmbeddingsOperator:
+    op = OpenAIEmbeddingsOperator(task_id="embed", **{"model": "text-embedding-3-small", **kwargs})
+    op.hook = make_hook(handler)
+    return op
+
+
+def test_one_text_is_one_request_and_a_response_shaped_result(make_hook) -> None:
+    server = Server()
+    result = operator(make_hook, server, input="hello", dimensions=2, user="u1").execute({})
+    assert server.bodies == [{"model": "text-embedding-3-small", "input": ["hello"], "dimensions": 2, "user": "u1"}]
+    assert result == {
+        "object": "list",
+        "data": [{"object": "embedding", "index": 0, "embedding": vector_of("hello")}],
+        "model": "text-embedding-3-small",
+        "usage": {"prompt_tokens": 1, "total_tokens": 1},
+    }
+
+
+def test_many_texts_are_split_at_2048_and_merged_in_input_order(make_hook) -> None:
+    texts = [f"text {i}" for i in range(5000)]
+    server = Server(delay=0.05)
+    result = operator(make_hook, server, input=texts).execute({})
+    assert [len(body["input"]) for body in server.bodies] == [2048, 2048, 904]
+    assert [item["index"] for item in result["data"]] == list(range(5000))
+    assert all(item["embedding"] == vector_of(texts[item["index"]]) for item in result["data"])
+    assert result["usage"] == {"prompt_tokens": 5000, "total_tokens": 5000}
+
+
+def test_requests_are_concurrent_within_max_concurrency(make_hook) -> None:
+    texts = ["x" * 450_000] * 10
+    server = Server(delay=0.2)
+    result = operator(make_hook, server, input=texts, max_concurrency=2).execute({})
+    assert [len(body["input"]) for body in server.bodies] == [2] * 5
+    assert server.max_in_flight == 2
+    assert len(result["data"]) == 10
+
+
+def test_json_text_input_from_a_template_is_a_list(make_hook) -> None:
+    server = Server()
+    result = operator(make_hook, server, input='["a", "bb"]').execute({})
+    assert server.bodies[0]["input"] == ["a", "bb"] and len(result["data"]) == 2
+
+
+def test_base64_vectors_are_decoded_to_floats(make_hook) -> None:
+    server = Server(base64_vectors=True)
+    result = operator(make_hook, server, input=["ab", "c"], advanced={"encoding_format": "base64"}).execute({})
+    assert server.bodies[0]["encoding_format"] == "base64"
+    assert [item["embedding"] for item in result["data"]] == [vector_of("ab"), vector_of("c")]
+
+
+def test_rate_limit_headers_hold_the_next_request_back(make_hook) -> None:
+    server = Server(headers={"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "150ms"})
+    operator(make_hook, server, input=["x" * 600_000] * 2, max_concurrency=1).execute({})
+    assert len(server.times) == 2 and server.times[1] - server.times[0] >= 0.15
+
+
+def test_output_path_gets_json_lines_and_xcom_a_summary(make_hook, tmp_path: Path) -> None:
+    target = tmp_path / "out" / "vectors.jsonl"
+    result = operator(make_hook, Server(), input=["a", "bb", "ccc"], output_path=str(target)).execute({})
+    assert result == {
+        "path": str(target),
+        "count": 3,
+        "dimensions": 2,
+        "usage": {"prompt_tokens": 3, "total_tokens": 3},
+    }
+    lines = [json.loads(line) for line in target.read_text().splitlines()]
+    assert lines == [{"index": i, "embedding": vector_of(t)} for i, t in enumerate(["a", "bb", "ccc"])]
+    assert [p.name for p in target.parent.iterdir()] == ["vectors.jsonl"]
+
+
+def test_output_path_may_be_an_object_storage_uri(make_hook, tmp_path: Path) -> None:
+    uri = f"file://{tmp_path}/vectors.jsonl"
+    result = operator(make_hook, Server(), input=["a"], output_path=uri).execute({})
+    assert result["count"] == 1 and (tmp_path / "vectors.jsonl").read_text().startswith('{"index": 0,')
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument", "reason"),
+    [
+        ({"input": ["a", "b", "c"], "limit": 2}, "input", "holds 3 texts, more than limit=2"),
+        ({"input": "a", "limit": 0}, "limit", "positive integer"),
+        ({"input": "a", "max_concurrency": 0}, "max_concurrency", "positive integer"),
+        ({"input": ["a", " "]}, "input", "text 1 is empty"),
+        ({"input": []}, "input", "required"),
+        ({"input": {"a": 1}}, "input", "must be a text or a list of texts, got dict"),
+        ({"input": [1, "a"]}, "input", "got a list holding int, str"),
+        ({"input": ["x" * 1_000_000]}, "input", "more than the 300,000"),
+        ({"input": "a", "dimensions": 0}, "dimensions", "greater than or equal to 1"),
+        ({"input": "a", "model": ""}, "model", "at least 1 character"),
+        ({"input": "a", "advanced": {"model": "x"}}, "advanced", "named argument"),
+        ({"input": "a", "advanced": {"encoding_format": "int8"}}, "advanced.encoding_format", "'float' or 'base64'"),
+        ({"input": "a", "advanced": {"temperature": 1}}, "advanced.temperature", "not a field"),
+        ({"input": "a", "output_path": " "}, "output_path", "local path"),
+    ],
+)
+def test_bad_input_fails_before_any_request(make_hook, kwargs: dict, argument: str, reason: str) -> None:
+    server = Server()
+    with raises(InvalidArgumentError, match=reason) as info:
+        operator(make_hook, server, **kwargs).execute({})
+    assert info.value.argument == argument
+    assert server.bodies == []
+
+
+def test_an_api_error_fails_the_task_with_openai_message(make_hook) -> None:
+    script = Script(error(400, "This model does not support specifying dimensions."))
+    with raises(BadRequestError, match="does not support specifying dimensions"):
+        operator(make_hook, script, input="a", dimensions=3).execute({})
+
+
+def test_an_answer_missing_vectors_is_rejected(make_hook) -> None:
+    payload = {"object": "list", "data": [], "model": "m", "usage": {"prompt_tokens": 1, "total_tokens": 1}}
+    with raises(APIResponseValidationError, match="one vector per input"):
+        operator(make_hook, Script(httpx.Response(200, json=payload)), input=["a"]).execute({})
+
+
+def test_batches_respect_both_caps() -> None:
+    assert batches(["a"] * 5, max_inputs=2) == [(0, 2), (2, 4), (4, 5)]
+    assert batches(["abcdef"] * 5, max_tokens=4) == [(0, 2), (2, 4), (4, 5)]
+    assert batches([]) == []
+    assert estimate_tokens("abcd") == 2 and estimate_tokens("日本") == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("1s", 1.0), ("20ms", 0.02), ("6m0s", 360.0), ("1h2m3.5s", 3723.5), ("2.5", 2.5), ("soon", None), (None, None)],
+)
+def test_parse_reset(value: str | None, seconds: float | None) -> None:
+    assert parse_reset(value) == seconds
+
+
+async def test_gate_waits_only_when_no_request_is_left() -> None:
+    now = [100.0]
+    slept: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        slept.append(delay)
+        now[0] += delay
+
+    gate = RateLimitGate(sleep=sleep, clock=lambda: now[0])
+    assert gate.observe({"x-ratelimit-remaining-requests": "5", "x-ratelimit-reset-requests": "1s"}) == 0.0
+    await gate.wait()
+    assert slept == []
+    assert gate.observe({"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "2s"}) == 2.0
+    await gate.wait()
+    assert slept == [2.0]
+    assert gate.observe({"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "1h"}) == 60.0

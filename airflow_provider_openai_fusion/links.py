@@ -30,11 +30,12 @@ class FineTuningJobLink(BaseOperatorLink):
 
 def remember_job(context: Context, base_url: str, job_id: Any) -> None:
     """
-    Keep the job id for :class:`FineTuningJobLink`, when the connection's base URL is OpenAI's.
+    Keep the job id for :class:`FineTuningJobLink` when the connection's base URL is OpenAI's, else an empty
+    value (so that the link finds its XCom and shows nothing).
 
     :param context: the task's context.
     :param base_url: the connection's base URL.
-    :param job_id: the fine-tuning job id.
+    :param job_id: the fine-tuning job id; ``None`` before there is one.
     """
-    if job_id and urlsplit(base_url).hostname == OPENAI_API_HOST:
-        context["ti"].xcom_push(key=JOB_ID_XCOM_KEY, value=str(job_id))
+    openai = urlsplit(base_url).hostname == OPENAI_API_HOST
+    context["ti"].xcom_push(key=JOB_ID_XCOM_KEY, value=str(job_id) if job_id and openai else "")

@@ -5,14 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=build/bench-venv
-REQUIREMENTS=("apache-airflow==3.3.2" "apache-airflow-providers-openai==2.2.0" "psutil>=5" "uvloop>=0.19")
+REQUIREMENTS=("apache-airflow==3.3.2" "apache-airflow-providers-openai==2.2.0" "uvloop>=0.19")
 STAMP="$VENV/.installed"
 if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q --upgrade pip
 fi
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "${REQUIREMENTS[*]}" ]; then
-    "$VENV/bin/pip" install -q "${REQUIREMENTS[@]}" -e .
+    "$VENV/bin/pip" install -q "${REQUIREMENTS[@]}" -e . >"$VENV/pip.log" 2>&1 || { cat "$VENV/pip.log"; exit 1; }
     echo "${REQUIREMENTS[*]}" >"$STAMP"
 fi
 exec "$VENV/bin/python" -m benchmarks.run "$@"

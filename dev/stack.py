@@ -94,8 +94,8 @@ def main() -> None:
     parser.add_argument("--log-dir", type=Path, default=ROOT / "build" / "stack-logs")
     args = parser.parse_args()
     stop_signals = {signal.SIGINT, signal.SIGTERM}
-    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     with running_stack(args.api_key, args.log_dir) as base_url:
+        signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
         print(f"BASE_URL={base_url}", flush=True)
         signal.sigwait(stop_signals)
 

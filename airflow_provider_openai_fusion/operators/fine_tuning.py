@@ -113,7 +113,10 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
         self._job_id: str | None = None
 
     def execute(self, context: Context) -> Any:
+        from airflow_provider_openai_fusion.links import remember_job
+
         action = self._check_arguments()
+        remember_job(context, self.hook.settings.base_url, None)
         if action == "create":
             return self._create(context)
         if action == "get":

@@ -200,7 +200,7 @@ def test_on_kill_cancels_the_job_being_waited_for(make_hook: Any) -> None:
 def test_the_dashboard_link_is_kept_only_for_openais_api() -> None:
     ctx = context()
     remember_job(ctx, "http://127.0.0.1:4010", "ftjob-1")
-    assert ctx["ti"].pushed == {}
+    assert ctx["ti"].pushed == {JOB_ID_XCOM_KEY: ""}
     remember_job(ctx, "https://api.openai.com/v1", "ftjob-1")
     assert ctx["ti"].pushed == {JOB_ID_XCOM_KEY: "ftjob-1"}
 

@@ -40,19 +40,20 @@ async function run(page) {
   await page.getByRole('option', { name: 'OpenAI Fusion', exact: true }).click();
   await dialog.locator('input[name="host"]').waitFor();
   result.emptyForm = await readStandardFields(dialog);
-  await dialog.screenshot({ path: shot('connection-form-empty.png') });
+  await dialog.screenshot({ path: shot('connection-form-empty.png'), animations: 'disabled' });
 
   await dialog.locator('input[name="host"]').fill(input.baseUrl);
-  await dialog.locator('input[name="password"]').fill(input.apiKey);
-  const standardShot = await dialog.screenshot();
-  await openExtraFields(dialog);
+  await setApiKey(dialog, input.apiKey);
+  const standardShot = await dialog.screenshot({ animations: 'disabled' });
+  await openSection(dialog, 'Extra Fields');
   result.helpTexts = await readHelpTexts(dialog);
   await field(dialog, 'organization_id').fill(input.organizationId);
   await field(dialog, 'project_id').fill(input.projectId);
   await field(dialog, 'timeout').fill(String(input.timeout));
   await field(dialog, 'max_retries').fill(String(input.maxRetries));
   await field(dialog, 'max_retries').blur();
-  await sideBySide([standardShot, await dialog.screenshot()], shot('connection-form-filled.png'));
+  const extraShot = await dialog.screenshot({ animations: 'disabled' });
+  await sideBySide([standardShot, extraShot], shot('connection-form-filled.png'));
   await save(page, dialog);
 
   await page.reload(); // clears the "created" toast, for a clean screenshot of the test result
@@ -63,12 +64,12 @@ async function run(page) {
 
   await openEditor(page);
   result.editForm = await readEditor(page, dialog);
-  await dialog.locator('input[name="password"]').fill(input.wrongKey);
+  await setApiKey(dialog, input.wrongKey);
   await save(page, dialog);
   result.wrongKeyTest = await pressTest(page);
 
   await openEditor(page);
-  await dialog.locator('input[name="password"]').fill(input.apiKey);
+  await setApiKey(dialog, input.apiKey);
   await save(page, dialog);
   return result;
 }
@@ -81,9 +82,17 @@ function field(dialog, name) {
   return dialog.locator(`[name="element_${name}"]`);
 }
 
-async function openExtraFields(dialog) {
-  await dialog.getByRole('button', { name: 'Extra Fields', exact: true }).click();
-  await field(dialog, EXTRA_FIELDS[0]).waitFor();
+// The form's sections are an accordion: opening one closes the other.
+async function openSection(dialog, name) {
+  const trigger = dialog.getByRole('button', { name, exact: true });
+  if ((await trigger.getAttribute('aria-expanded')) !== 'true') await trigger.click();
+  const first = name === 'Standard Fields' ? dialog.locator('input[name="host"]') : field(dialog, EXTRA_FIELDS[0]);
+  await first.waitFor({ state: 'visible' });
+}
+
+async function setApiKey(dialog, key) {
+  await openSection(dialog, 'Standard Fields');
+  await dialog.locator('input[name="password"]').fill(key);
 }
 
 async function readStandardFields(dialog) {
@@ -126,7 +135,7 @@ async function readEditor(page, dialog) {
     password: await dialog.locator('input[name="password"]').inputValue(),
     passwordType: await dialog.locator('input[name="password"]').getAttribute('type'),
   };
-  await openExtraFields(dialog);
+  await openSection(dialog, 'Extra Fields');
   form.extras = {};
   for (const name of EXTRA_FIELDS) form.extras[name] = await field(dialog, name).inputValue();
   form.keyInPage = (await page.content()).includes(input.apiKey);
@@ -154,8 +163,8 @@ async function sideBySide(images, file) {
   const composer = await browser.newPage({ viewport: { width: 2000, height: 1100 } });
   const tags = images.map((png) => `<img src="data:image/png;base64,${png.toString('base64')}">`).join('');
   await composer.setContent(
-    `<body style="margin:0;background:#fff"><div id="both" style="display:inline-flex;gap:16px;` +
-      `align-items:flex-start;padding:8px">${tags}</div></body>`,
+    `<body style="margin:0"><div id="both" style="display:inline-flex;gap:16px;align-items:flex-start;` +
+      `padding:16px;background:#e2e8f0">${tags}</div></body>`,
   );
   await composer.locator('#both').screenshot({ path: file });
   await composer.close();

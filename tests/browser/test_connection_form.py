@@ -58,9 +58,10 @@ def _api_server(home: AirflowHome, log: Path) -> Iterator[str]:
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE / "api_server_settings"), os.environ.get("PYTHONPATH")])),
     }
-    command = [str(Path(sys.executable).with_name("airflow")), "api-server", "--host", "127.0.0.1", "--port", str(port)]
+    command = [str(Path(sys.executable).with_name("airflow")), "api-server", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--workers", "1"]
     with log.open("wb") as out:
-        process = subprocess.Popen([*command, "--workers", "1"], env=env, stdout=out, stderr=out, start_new_session=True)
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=out, start_new_session=True)
     try:
         _wait_until_up(f"{url}/api/v2/monitor/health", process, log, time.monotonic() + 90)
         yield url

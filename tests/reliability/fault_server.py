@@ -15,7 +15,7 @@ import json
 import socket
 import struct
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -273,8 +273,3 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def headers_of(requests: Iterable[Request], name: str) -> list[str]:
-    """The values of header ``name`` over ``requests`` (missing ones left out)."""
-    return [request.headers[name] for request in requests if name in request.headers]

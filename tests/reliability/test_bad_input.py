@@ -158,6 +158,18 @@ CASES = [
 ]
 
 
+class _TaskInstance:
+    """The part of a task instance an operator may touch before its first request: XCom pushes."""
+
+    try_number = 1
+
+    def __init__(self) -> None:
+        self.pushed: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+
 @pytest.fixture
 def files(tmp_path: Path) -> Path:
     """Real input files the good arguments of the cases point at."""
@@ -180,7 +192,8 @@ def test_bad_input_is_refused_before_any_request(case: Bad, files: Path, make_ho
     with pytest.raises(InvalidArgumentError) as error:
         operator = case.build(files)
         operator.hook = hook
-        operator.execute(context={})
+        ti = _TaskInstance()
+        operator.execute(context={"ti": ti, "task_instance": ti})
     assert error.value.argument == case.argument, str(error.value)
     assert f"'{case.argument}'" in str(error.value)
     assert seen == []

@@ -88,9 +88,10 @@ def _occurrences(root: Path, needle: bytes) -> list[str]:
     return [str(path) for path in sorted(root.rglob("*")) if path.is_file() and needle in path.read_bytes()]
 
 
-def _count(database: Path, table: str) -> int:
+def _rows(database: Path, table: str) -> list[str]:
+    """Every row of ``table`` as text, for a search that does not depend on how SQLite stores it."""
     with sqlite3.connect(database) as db:
-        return db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        return [repr(row) for row in db.execute(f"SELECT * FROM {table}")]
 
 
 @pytest.mark.contract
@@ -113,25 +114,30 @@ def test_no_example_dag_leaks_the_key(airflow_home: AirflowHome, stack: Stack) -
     probe = {label.split(".", 1)[1]: state for label, state in states.items() if "leak_probe" in label}
     assert probe == {
         "api_error": "failed",
-        "echo_headers": "success",
+        "rendered_fields": "success",
         "bad_argument": "failed",
         "connection_error": "failed",
     }, probe
     database = airflow_home.home / "airflow.db"
-    assert _count(database, "xcom") > 20
-    assert _count(database, "rendered_task_instance_fields") > 20
+    tables = {table: _rows(database, table) for table in ("xcom", "rendered_task_instance_fields", "log", "dag_run")}
+    assert len(tables["xcom"]) > 20
+    assert len(tables["rendered_task_instance_fields"]) > 20
+    assert any("gpt-4o-mini" in row for row in tables["xcom"]), "XCom values are searchable as text"
+    assert any("X-Probe" in row for row in tables["rendered_task_instance_fields"]), "so are rendered fields"
     console = "\n".join(consoles)
     for error in ("NotFoundError", "InvalidArgumentError", "APIConnectionError"):
         assert error in console, f"the probe's {error} is in the task logs"
-    assert _occurrences(airflow_home.home, b"gpt-4o-mini"), "the scan reads the DB and logs as plain bytes"
 
     key = stack.api_key.encode()
     assert _occurrences(airflow_home.home, key) == []
     assert _occurrences(airflow_home.home, key[len("sk-standin-") :]) == []
+    assert {table: [row for row in rows if stack.api_key in row] for table, rows in tables.items()} == {
+        table: [] for table in tables
+    }
     assert stack.api_key not in console
     failed = sorted(label for label, state in states.items() if state == "failed" and "leak_probe" not in label)
     print(
-        f"leak scan: {len(EXAMPLE_DAGS) + 1} DAGs, {len(states)} task instances, {_count(database, 'xcom')} XComs, "
-        f"{_count(database, 'rendered_task_instance_fields')} rendered-field rows, {len(console)} console chars: "
+        f"leak scan: {len(EXAMPLE_DAGS) + 1} DAGs, {len(states)} task instances, {len(tables['xcom'])} XComs, "
+        f"{len(tables['rendered_task_instance_fields'])} rendered-field rows, {len(console)} console chars: "
         f"0 occurrences; example tasks that failed: {failed}"
     )

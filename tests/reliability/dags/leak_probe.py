@@ -17,6 +17,6 @@ with DAG(
     catchup=False,
 ) as dag:
     OpenAICustomAPICallOperator(task_id="api_error", url="models/no-such-model-anywhere")
-    OpenAICustomAPICallOperator(task_id="echo_headers", url="{{ 'models' }}", headers={"X-Probe": "1"})
+    OpenAICustomAPICallOperator(task_id="rendered_fields", url="{{ 'models' }}", headers={"X-Probe": "1"})
     OpenAIChatCompletionOperator(task_id="bad_argument", model="gpt-4o-mini", messages=[], temperature=7)
     OpenAICustomAPICallOperator(task_id="connection_error", url="models", conn_id="openai_fusion_unreachable")

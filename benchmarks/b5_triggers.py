@@ -4,7 +4,8 @@ official provider's ``OpenAIBatchTrigger``.
 
 Each job (or batch) runs for ``--job-seconds`` after its first poll. Triggers start spread over one poll
 interval, as deferred tasks reach a triggerer at different moments. A ticker task sleeps 10 ms again and again
-and records by how much each sleep overshoots: that is the event-loop lag every other trigger would suffer.
+and records by how much each sleep overshoots: that is the event-loop lag every other trigger would suffer. As one
+long stall is a single sample, the time spent in stalls over 100 ms is reported too.
 Memory per trigger is the growth of the peak RSS over the RSS before the triggers were made, divided by their
 number. Full garbage collections (generation 2) are timed too: with Airflow imported, the heap holds some 200,000
 objects, and each full collection stops the loop for as long as it takes. Each kind runs in its own process.
@@ -115,6 +116,7 @@ async def waiting(make: Callable[[int, float, float], Any], count: int, interval
         "lag_ms_p50": percentile(lags, 0.50) * 1000,
         "lag_ms_p99": percentile(lags, 0.99) * 1000,
         "lag_ms_max": max(lags) * 1000,
+        "stalled_over_100ms_s": sum(lag for lag in lags if lag > 0.1),
         "ticks": len(lags),
         "kib_per_trigger": (peak_rss_mib() - before) * 1024 / count,
         "full_gc": {

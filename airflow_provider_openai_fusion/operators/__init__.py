@@ -4,8 +4,7 @@ The provider's operators, one per Fusion module, imported lazily: importing one 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from airflow_provider_openai_fusion._lazy import lazy_getattr
 
 _MODULES = {
     "OpenAIGetModelsOperator": "models",
@@ -24,8 +23,4 @@ _MODULES = {
 
 __all__ = sorted(_MODULES)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _MODULES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_MODULES[name]}"), name)
+__getattr__ = lazy_getattr(__name__, _MODULES)

@@ -7,6 +7,7 @@ percent-encoded here, so an id cannot change the path it is sent to.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,32 +22,32 @@ def _segment(value: str) -> str:
 
 def list_models() -> RequestSpec:
     """GET /models."""
-    return RequestSpec("GET", "models")
+    return RequestSpec("GET", "models", response="Model", listing=True)
 
 
 def retrieve_model(model: str) -> RequestSpec:
     """GET /models/{model}."""
-    return RequestSpec("GET", f"models/{_segment(model)}")
+    return RequestSpec("GET", f"models/{_segment(model)}", response="Model")
 
 
 def delete_model(model: str) -> RequestSpec:
     """DELETE /models/{model}: delete a fine-tuned model."""
-    return RequestSpec("DELETE", f"models/{_segment(model)}")
+    return RequestSpec("DELETE", f"models/{_segment(model)}", response="Deletion")
 
 
 def create_completion(body: Mapping[str, Any]) -> RequestSpec:
     """POST /completions (legacy, still served)."""
-    return RequestSpec("POST", "completions", json=dict(body))
+    return RequestSpec("POST", "completions", json=dict(body), response="Completion")
 
 
 def create_chat_completion(body: Mapping[str, Any]) -> RequestSpec:
     """POST /chat/completions."""
-    return RequestSpec("POST", "chat/completions", json=dict(body))
+    return RequestSpec("POST", "chat/completions", json=dict(body), response="ChatCompletion")
 
 
 def create_moderation(body: Mapping[str, Any]) -> RequestSpec:
     """POST /moderations."""
-    return RequestSpec("POST", "moderations", json=dict(body))
+    return RequestSpec("POST", "moderations", json=dict(body), response="Moderation")
 
 
 def create_embeddings(body: Mapping[str, Any]) -> RequestSpec:
@@ -85,17 +86,19 @@ def audio(operation: str, fields: Mapping[str, Any], file: FilePart) -> RequestS
 
 def list_files(params: Mapping[str, Any] | None = None) -> RequestSpec:
     """GET /files."""
-    return RequestSpec("GET", "files", params=params)
+    return RequestSpec("GET", "files", params=params, response="FileObject", listing=True)
 
 
 def upload_file(file: Path, purpose: str) -> RequestSpec:
     """POST /files (multipart, streamed from the file)."""
-    return RequestSpec("POST", "files", data={"purpose": purpose}, files=(FilePart("file", file),))
+    return RequestSpec(
+        "POST", "files", data={"purpose": purpose}, files=(FilePart("file", file),), response="FileObject"
+    )
 
 
 def retrieve_file(file_id: str) -> RequestSpec:
     """GET /files/{file_id}."""
-    return RequestSpec("GET", f"files/{_segment(file_id)}")
+    return RequestSpec("GET", f"files/{_segment(file_id)}", response="FileObject")
 
 
 def retrieve_file_content(file_id: str) -> RequestSpec:
@@ -105,32 +108,38 @@ def retrieve_file_content(file_id: str) -> RequestSpec:
 
 def delete_file(file_id: str) -> RequestSpec:
     """DELETE /files/{file_id}."""
-    return RequestSpec("DELETE", f"files/{_segment(file_id)}")
+    return RequestSpec("DELETE", f"files/{_segment(file_id)}", response="Deletion")
 
 
 def create_fine_tuning_job(body: Mapping[str, Any]) -> RequestSpec:
     """POST /fine_tuning/jobs."""
-    return RequestSpec("POST", "fine_tuning/jobs", json=dict(body))
+    return RequestSpec("POST", "fine_tuning/jobs", json=dict(body), response="FineTuningJob")
 
 
 def list_fine_tuning_jobs(params: Mapping[str, Any] | None = None) -> RequestSpec:
     """GET /fine_tuning/jobs (``metadata[k]=v`` filters allowed in ``params``)."""
-    return RequestSpec("GET", "fine_tuning/jobs", params=params)
+    return RequestSpec("GET", "fine_tuning/jobs", params=params, response="FineTuningJob", listing=True)
 
 
 def retrieve_fine_tuning_job(job_id: str) -> RequestSpec:
     """GET /fine_tuning/jobs/{job_id}."""
-    return RequestSpec("GET", f"fine_tuning/jobs/{_segment(job_id)}")
+    return RequestSpec("GET", f"fine_tuning/jobs/{_segment(job_id)}", response="FineTuningJob")
 
 
 def cancel_fine_tuning_job(job_id: str) -> RequestSpec:
     """POST /fine_tuning/jobs/{job_id}/cancel."""
-    return RequestSpec("POST", f"fine_tuning/jobs/{_segment(job_id)}/cancel")
+    return RequestSpec("POST", f"fine_tuning/jobs/{_segment(job_id)}/cancel", response="FineTuningJob")
 
 
 def list_fine_tuning_events(job_id: str, params: Mapping[str, Any] | None = None) -> RequestSpec:
     """GET /fine_tuning/jobs/{job_id}/events (newest first)."""
-    return RequestSpec("GET", f"fine_tuning/jobs/{_segment(job_id)}/events", params=params)
+    return RequestSpec(
+        "GET",
+        f"fine_tuning/jobs/{_segment(job_id)}/events",
+        params=params,
+        response="FineTuningEvent",
+        listing=True,
+    )
 
 
 def next_page(spec: RequestSpec, page: Mapping[str, Any], collected: int, limit: int | None) -> RequestSpec | None:
@@ -148,4 +157,4 @@ def next_page(spec: RequestSpec, page: Mapping[str, Any], collected: int, limit:
     last_id = page.get("last_id") or data[-1].get("id")
     if not last_id:
         return None
-    return RequestSpec(spec.method, spec.path, params={**(spec.params or {}), "after": last_id}, headers=spec.headers)
+    return dataclasses.replace(spec, params={**(spec.params or {}), "after": last_id})

@@ -391,6 +391,8 @@ class RequestSpec:
     :param files: the file fields of a multipart body.
     :param content: a raw body.
     :param headers: extra headers.
+    :param response: the response model (a name in ``models.responses``) the JSON answer is checked against.
+    :param listing: the answer is a list page whose items are checked against ``response``.
     """
 
     method: str
@@ -401,6 +403,8 @@ class RequestSpec:
     files: tuple[FilePart, ...] = ()
     content: bytes | None = None
     headers: Mapping[str, str] | None = None
+    response: str | None = None
+    listing: bool = False
 
     @contextmanager
     def open_files(self) -> Iterator[list[tuple[str, tuple[str, IO[bytes], str]]] | None]:

@@ -2,7 +2,8 @@
 Run the benchmarks, print the results table and write it to ``benchmarks/results.md``.
 
 Run through ``bash benchmarks/run.sh`` (which builds the benchmark venv); ``--only B1,B2`` runs some of them and
-prints their rows without touching ``results.md``.
+prints their rows without touching ``results.md``. A full run also puts the table in the README, between the
+``benchmarks:start`` and ``benchmarks:end`` markers of its Performance section.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import Any
 from benchmarks._common import run_child
 
 RESULTS = Path(__file__).with_name("results.md")
+README = Path(__file__).resolve().parent.parent / "README.md"
+README_START, README_END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 COMMAND = "bash benchmarks/run.sh"
 
 
@@ -203,13 +206,19 @@ def main() -> None:
         f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, load average "
         f"{load_before[0]:.1f} before and {os.getloadavg()[0]:.1f} after"
     )
+    measured = (
+        f"Measured on {datetime.date.today().isoformat()} with `{COMMAND}` ({elapsed / 60:.1f} minutes; {machine})."
+    )
     RESULTS.write_text(
-        "# Benchmark results\n\n"
-        f"Measured on {datetime.date.today().isoformat()} with `{COMMAND}` ({elapsed / 60:.1f} minutes; {machine}).\n"
+        f"# Benchmark results\n\n{measured}\n"
         "What each benchmark does and what limits the numbers: the README's Performance section and each "
         "`benchmarks/b*.py` docstring.\n\n" + rendered + "\n"
     )
-    print(f"written to {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}")
+    readme = README.read_text()
+    if README_START in readme and README_END in readme:
+        head, rest = readme.split(README_START, 1)
+        README.write_text(f"{head}{README_START}\n{measured}\n\n{rendered}\n{README_END}{rest.split(README_END, 1)[1]}")
+    print("written to benchmarks/results.md and the README's Performance section")
 
 
 if __name__ == "__main__":

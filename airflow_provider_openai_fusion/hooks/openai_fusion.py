@@ -21,6 +21,15 @@ if TYPE_CHECKING:
     from airflow_provider_openai_fusion._transport import AsyncDriver, RawResponse, SyncDriver
 
 
+def _checked(spec: RequestSpec, payload: Any) -> Any:
+    """Check a JSON answer against the spec's response model, if it names one; return it unchanged."""
+    if spec.response:
+        from airflow_provider_openai_fusion.models.responses import check_response
+
+        check_response(payload, spec.response, listing=spec.listing, what=f"{spec.method} /{spec.path}")
+    return payload
+
+
 class OpenAIFusionHook(BaseHook):
     """
     Talks to the OpenAI API (or any OpenAI-compatible server) with the settings of an Airflow Connection.
@@ -116,24 +125,24 @@ class OpenAIFusionHook(BaseHook):
 
     def request(self, spec: RequestSpec) -> Any:
         """
-        Send one call and return its JSON answer.
+        Send one call and return its JSON answer, checked against the call's response model.
 
         :param spec: the call.
         """
         from airflow_provider_openai_fusion._transport import read_json
 
-        return self._sync.send(spec, read_json)
+        return _checked(spec, self._sync.send(spec, read_json))
 
     async def arequest(self, spec: RequestSpec) -> Any:
         """
-        Send one call and return its JSON answer (async).
+        Send one call and return its JSON answer, checked against the call's response model (async).
 
         :param spec: the call.
         """
         from airflow_provider_openai_fusion._transport import aread_json
 
         await self.aget_settings()
-        return await self._async.send(spec, aread_json)
+        return _checked(spec, await self._async.send(spec, aread_json))
 
     def request_raw(self, spec: RequestSpec) -> RawResponse:
         """

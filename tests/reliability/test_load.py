@@ -40,7 +40,10 @@ class FlakyCompletions:
             return openai_error(503, "overloaded", "server_error", None, retry_after_ms="20")
         if outcome == "429":
             return openai_error(429, "slow down", "requests", "rate_limit_exceeded", retry_after_ms="50")
-        return json_reply(200, {"id": f"chatcmpl-{tag}", "object": "chat.completion", "echo": tag})
+        message = {"role": "assistant", "content": tag}
+        choice = {"index": 0, "message": message, "finish_reason": "stop"}
+        completion = {"id": f"chatcmpl-{tag}", "object": "chat.completion", "choices": [choice], "echo": tag}
+        return json_reply(200, completion)
 
 
 def test_thousand_requests_at_concurrency_fifty(server: FaultServer, hook_at: Callable[..., OpenAIFusionHook]) -> None:

@@ -79,7 +79,7 @@ def downloads(base_url: str, folder: Path, size: int, rounds: int) -> dict[str, 
             target.open("wb") as handle,
         ):
             response.raise_for_status()
-            for chunk in response.iter_bytes(MIB):
+            for chunk in response.iter_bytes():
                 handle.write(chunk)
 
     def official() -> None:

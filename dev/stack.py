@@ -35,7 +35,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_until_up(url: str, process: subprocess.Popen, log: Path, deadline: float) -> None:
+def wait_until_up(url: str, process: subprocess.Popen, log: Path, deadline: float) -> None:
+    """
+    Wait until ``url`` answers (any status); fail with the end of ``log`` if ``process`` exits or time runs out.
+
+    :param url: a URL the process serves.
+    :param process: the server process.
+    :param log: its log file.
+    :param deadline: a ``time.monotonic()`` value.
+    """
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{url} exited early:\n{log.read_text(errors='replace')[-3000:]}")
@@ -46,13 +54,20 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path, deadline: flo
     raise RuntimeError(f"{url} did not come up in time:\n{log.read_text(errors='replace')[-3000:]}")
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop_process(process: subprocess.Popen) -> None:
+    """
+    Stop a process started with ``start_new_session=True`` and its children: SIGTERM, then SIGKILL after 15 s.
+
+    :param process: the process.
+    """
     if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
         try:
-            process.wait(10)
+            process.wait(15)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
 
@@ -80,12 +95,12 @@ def running_stack(api_key: str, log_dir: Path, *, job_step_seconds: float = 1.0)
         with prism_log.open("wb") as out:
             processes.append(subprocess.Popen(prism_cmd, cwd=ROOT, stdout=out, stderr=out, start_new_session=True))
         deadline = time.monotonic() + 120
-        _wait_until_up(f"http://127.0.0.1:{standin_port}/models", processes[0], standin_log, deadline)
-        _wait_until_up(f"http://127.0.0.1:{prism_port}/models", processes[1], prism_log, deadline)
+        wait_until_up(f"http://127.0.0.1:{standin_port}/models", processes[0], standin_log, deadline)
+        wait_until_up(f"http://127.0.0.1:{prism_port}/models", processes[1], prism_log, deadline)
         yield f"http://127.0.0.1:{prism_port}"
     finally:
         for process in reversed(processes):
-            _stop(process)
+            stop_process(process)
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_openai_fusion.get_provider_info import get_provider_info
-from dev.stack import _stop, _wait_until_up, free_port
+from dev.stack import free_port, stop_process, wait_until_up
 from tests.browser.dags.openai_fusion_ui_connection import CONN_ID
 from tests.conftest import AirflowHome, Stack
 
@@ -63,10 +63,10 @@ def _api_server(home: AirflowHome, log: Path) -> Iterator[str]:
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=out, start_new_session=True)
     try:
-        _wait_until_up(f"{url}/api/v2/monitor/health", process, log, time.monotonic() + 90)
+        wait_until_up(f"{url}/api/v2/monitor/health", process, log, time.monotonic() + 90)
         yield url
     finally:
-        _stop(process)
+        stop_process(process)
 
 
 def _drive_form(airflow_url: str, stack: Stack, screenshots: Path) -> dict[str, Any]:

@@ -11,7 +11,6 @@ import contextlib
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dev.stack import free_port, running_stack
+from dev.stack import free_port, running_stack, stop_process
 from tests.conftest import ROOT, Stack, connection_json
 
 pytestmark = [pytest.mark.contract, pytest.mark.airflow]
@@ -37,18 +36,6 @@ def slow_stack(tmp_path: Path) -> Iterator[Stack]:
     api_key = f"sk-standin-{secrets.token_hex(8)}"
     with running_stack(api_key, tmp_path / "stack-logs", job_step_seconds=JOB_STEP_SECONDS) as base_url:
         yield Stack(base_url, api_key)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 @contextlib.contextmanager
@@ -73,7 +60,7 @@ def airflow_services(home: Path, env: dict[str, str], port: int) -> Iterator[str
         yield f"http://127.0.0.1:{port}"
     finally:
         for process in processes:
-            _stop(process)
+            stop_process(process)
 
 
 def _wait_for(what: str, check: object, timeout: float, home: Path) -> object:

@@ -135,7 +135,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--download-mib", type=int, default=1024)
     parser.add_argument("--upload-mib", type=int, default=512)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     with local_server() as base_url, scratch_dir() as folder:
         use_connections(base_url)

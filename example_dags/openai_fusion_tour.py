@@ -27,10 +27,10 @@ from airflow_provider_openai_fusion.operators import (
     OpenAIGenerateImageOperator,
     OpenAIGetModelsOperator,
     OpenAIManageAudioOperator,
+    OpenAIManageFilesOperator,
+    OpenAIManageFineTunesOperator,
     OpenAIModerationOperator,
 )
-from airflow_provider_openai_fusion.operators.files import OpenAIManageFilesOperator
-from airflow_provider_openai_fusion.operators.fine_tuning import OpenAIManageFineTunesOperator
 
 LIVE = os.environ.get("OPENAI_FUSION_TOUR_LIVE") == "1"
 

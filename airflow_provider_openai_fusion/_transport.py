@@ -53,9 +53,13 @@ class RawResponse:
     content: bytes
 
 
-def _error_body(response: httpx.Response, settings: ClientSettings) -> bytes:
-    """An error answer's body, with any echo of the API key (a proxy quoting the request) replaced."""
-    return response.content.replace(settings.api_key.encode(), REDACTED.encode())
+def _after_error(state: RetryState, response: httpx.Response, settings: ClientSettings) -> float:
+    """
+    Feed a read error answer to ``state``: the delay before the next attempt, or the mapped error raised.
+    Any echo of the API key in the body (a proxy quoting the request) is replaced first.
+    """
+    body = response.content.replace(settings.api_key.encode(), REDACTED.encode())
+    return state.after_status(response.status_code, response.headers, body)
 
 
 def _request_id(response: httpx.Response) -> str | None:
@@ -85,8 +89,14 @@ def _log_retry(spec: RequestSpec, state: RetryState, delay: float, reason: BaseE
     )
 
 
-def _timeout(settings: ClientSettings) -> httpx.Timeout:
-    return httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0))
+def _client_options(settings: ClientSettings) -> dict[str, Any]:
+    """The options both clients are built with: shared TLS context, timeouts, fixed headers, no redirects."""
+    return {
+        "verify": _tls_context(),
+        "timeout": httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
+        "headers": build_headers(settings),
+        "follow_redirects": False,
+    }
 
 
 @functools.cache
@@ -177,13 +187,7 @@ class SyncDriver:
 
     def __init__(self, settings: ClientSettings, transport: httpx.BaseTransport | None = None) -> None:
         self._settings = settings
-        self._client = httpx.Client(
-            transport=transport,
-            verify=_tls_context(),
-            timeout=_timeout(settings),
-            headers=build_headers(settings),
-            follow_redirects=False,
-        )
+        self._client = httpx.Client(transport=transport, **_client_options(settings))
 
     def send(self, spec: RequestSpec, sink: Callable[[httpx.Response], T]) -> T:
         """
@@ -203,9 +207,7 @@ class SyncDriver:
                         if response.status_code < 300:
                             return sink(response)
                         response.read()
-                        delay = state.after_status(
-                            response.status_code, response.headers, _error_body(response, self._settings)
-                        )
+                        delay = _after_error(state, response, self._settings)
                         reason: BaseException | str = f"HTTP {response.status_code}"
                     finally:
                         response.close()
@@ -230,13 +232,7 @@ class AsyncDriver:
 
     def __init__(self, settings: ClientSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._settings = settings
-        self._client = httpx.AsyncClient(
-            transport=transport,
-            verify=_tls_context(),
-            timeout=_timeout(settings),
-            headers=build_headers(settings),
-            follow_redirects=False,
-        )
+        self._client = httpx.AsyncClient(transport=transport, **_client_options(settings))
 
     async def send(self, spec: RequestSpec, sink: Callable[[httpx.Response], Awaitable[T]]) -> T:
         """
@@ -256,9 +252,7 @@ class AsyncDriver:
                         if response.status_code < 300:
                             return await sink(response)
                         await response.aread()
-                        delay = state.after_status(
-                            response.status_code, response.headers, _error_body(response, self._settings)
-                        )
+                        delay = _after_error(state, response, self._settings)
                         reason: BaseException | str = f"HTTP {response.status_code}"
                     finally:
                         await response.aclose()

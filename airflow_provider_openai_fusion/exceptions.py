@@ -19,6 +19,8 @@ The provider's error tree.
         ├── APIConnectionError      no answer: connection refused or reset
         │   └── APITimeoutError     no answer in time
         └── APIResponseValidationError   an answer that is not what the API promises (bad JSON, bad image data)
+    └── JobFailedError              a long-running job ended without its result   [fail, no retry]
+        └── FineTuningJobError      a fine-tuning job failed or was cancelled
 
 Errors marked *fail* also derive from ``AirflowFailException``: Airflow does not retry them, since a retry
 would get the same answer. The others are ordinary exceptions, so the task's own ``retries`` apply once the
@@ -27,6 +29,9 @@ and the ``x-request-id`` as they came. No error ever holds the API key or reques
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
@@ -165,3 +170,40 @@ class APITimeoutError(APIConnectionError):
 
 class APIResponseValidationError(APIError):
     """The answer is not what the API promises (malformed JSON, invalid image data, truncated body)."""
+
+
+class JobFailedError(OpenAIFusionError, AirflowFailException):
+    """
+    A long-running job (fine-tuning job, batch, background response) ended without its result. Airflow does not
+    retry the task: the job's own error is final.
+
+    :param noun: what the job is, e.g. ``Fine-tuning job``.
+    :param job_id: the job id.
+    :param status: the final status, e.g. ``failed`` or ``cancelled``.
+    :param error: the job's ``error`` object (``code``, ``message``, ``param``), when it has one.
+    """
+
+    def __init__(self, noun: str, job_id: str, status: str, error: Mapping[str, Any] | None = None) -> None:
+        self.job_id = job_id
+        self.status = status
+        self.code = (error or {}).get("code")
+        self.message = (error or {}).get("message")
+        self.param = (error or {}).get("param")
+        if error:
+            text = f"{noun} {job_id} {status}: {self.message or 'no message'} (code: {self.code}, param: {self.param})"
+        else:
+            text = f"{noun} {job_id} was {status}" if status == "cancelled" else f"{noun} {job_id} {status}"
+        super().__init__(text)
+
+
+class FineTuningJobError(JobFailedError):
+    """
+    The fine-tuning job ended without a model: it failed or was cancelled.
+
+    :param job_id: the job id.
+    :param status: ``failed`` or ``cancelled``.
+    :param error: the job's ``error`` object, when it failed.
+    """
+
+    def __init__(self, job_id: str, status: str, error: Mapping[str, Any] | None = None) -> None:
+        super().__init__("Fine-tuning job", job_id, status, error if status == "failed" else None)

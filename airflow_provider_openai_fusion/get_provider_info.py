@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_openai_fusion import __version__
+from airflow_provider_openai_fusion.areas import modules
 
 _INTEGRATION = "OpenAI Fusion"
 _PACKAGE = "airflow_provider_openai_fusion"
-_OPERATOR_MODULES = ("models", "text", "embeddings", "custom", "images", "audio", "files", "fine_tuning")
+
+
+def _layer(layer: str) -> list[dict[str, Any]]:
+    return [{"integration-name": _INTEGRATION, "python-modules": [f"{_PACKAGE}.{layer}.{m}" for m in modules(layer)]}]
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -27,14 +31,9 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "hooks": [{"integration-name": _INTEGRATION, "python-modules": [f"{_PACKAGE}.hooks.openai_fusion"]}],
-        "operators": [
-            {
-                "integration-name": _INTEGRATION,
-                "python-modules": [f"{_PACKAGE}.operators.{module}" for module in _OPERATOR_MODULES],
-            }
-        ],
-        "sensors": [{"integration-name": _INTEGRATION, "python-modules": [f"{_PACKAGE}.sensors.fine_tuning"]}],
-        "triggers": [{"integration-name": _INTEGRATION, "python-modules": [f"{_PACKAGE}.triggers.fine_tuning"]}],
+        "operators": _layer("operators"),
+        "sensors": _layer("sensors"),
+        "triggers": _layer("triggers"),
         "extra-links": [f"{_PACKAGE}.links.FineTuningJobLink"],
         "connection-types": [
             {

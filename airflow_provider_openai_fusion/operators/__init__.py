@@ -1,25 +1,11 @@
-"""
-The provider's operators, one per Fusion module, imported lazily: importing one does not import the others.
-"""
+"""The provider's operators, one per Fusion module, imported lazily: importing one does not import the others."""
 
 from __future__ import annotations
 
 from airflow_provider_openai_fusion._lazy import lazy_getattr
+from airflow_provider_openai_fusion.areas import classes
 
-_MODULES = {
-    "OpenAIGetModelsOperator": "models",
-    "OpenAICompletionOperator": "text",
-    "OpenAIChatCompletionOperator": "text",
-    "OpenAIEditOperator": "text",
-    "OpenAIModerationOperator": "text",
-    "OpenAIEmbeddingsOperator": "embeddings",
-    "OpenAICustomAPICallOperator": "custom",
-    "OpenAIGenerateImageOperator": "images",
-    "OpenAIEditImageOperator": "images",
-    "OpenAIManageAudioOperator": "audio",
-    "OpenAIManageFilesOperator": "files",
-    "OpenAIManageFineTunesOperator": "fine_tuning",
-}
+_MODULES = classes("operators")
 
 __all__ = sorted(_MODULES)
 

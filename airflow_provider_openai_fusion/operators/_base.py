@@ -8,12 +8,31 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_openai_fusion.exceptions import InvalidArgumentError
-
 if TYPE_CHECKING:
     from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
 
 DEFAULT_CONN_ID = "openai_fusion_default"
+LOGGED_CHARS = 200
+
+
+def short(text: Any) -> str:
+    """
+    ``text`` cut to :data:`LOGGED_CHARS` characters, for a log line.
+
+    :param text: any value.
+    """
+    text = "" if text is None else str(text)
+    return text if len(text) <= LOGGED_CHARS else f"{text[:LOGGED_CHARS]}..."
+
+
+def usage_text(response: dict[str, Any]) -> str:
+    """
+    The token counts of an answer, for a log line.
+
+    :param response: the API response.
+    """
+    usage = response.get("usage") or {}
+    return f"{usage.get('prompt_tokens', '?')} prompt + {usage.get('completion_tokens', '?')} completion tokens"
 
 
 class OpenAIFusionBaseOperator(BaseOperator):
@@ -36,29 +55,3 @@ class OpenAIFusionBaseOperator(BaseOperator):
         from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
 
         return OpenAIFusionHook(conn_id=self.conn_id)
-
-
-def choice(argument: str, value: Any, allowed: Sequence[str]) -> str:
-    """
-    Check that ``value`` is one of ``allowed``.
-
-    :param argument: the argument's name, for the error.
-    :param value: the value given.
-    :param allowed: the accepted values.
-    """
-    if value not in allowed:
-        raise InvalidArgumentError(argument, f"must be one of {', '.join(map(repr, allowed))}, got {value!r}")
-    return value
-
-
-def required(argument: str, value: Any, because: str) -> Any:
-    """
-    Check that an argument needed by the chosen action is set.
-
-    :param argument: the argument's name, for the error.
-    :param value: the value given.
-    :param because: why it is needed (e.g. ``"action='retrieve'"``).
-    """
-    if value is None or (isinstance(value, str | list | tuple | dict) and not value):
-        raise InvalidArgumentError(argument, f"is required with {because}")
-    return value

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_openai_fusion._paths import MB, check_file, local_input
 from airflow_provider_openai_fusion.exceptions import APIResponseValidationError
-from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator, choice, required
+from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 OPERATIONS = ("transcribe", "translate")
-MAX_BYTES = 25 * MB
+MAX_BYTES = 25 * 1024 * 1024
 AUDIO_TYPES = {
     "flac": "audio/flac",
     "mp3": "audio/mpeg",
@@ -26,23 +24,6 @@ AUDIO_TYPES = {
     "wav": "audio/wav",
     "webm": "audio/webm",
 }
-
-
-def form_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    """
-    Encode validated fields as multipart form values: lists as repeated ``name[]`` fields, objects as JSON.
-
-    :param fields: the validated request fields.
-    """
-    encoded: dict[str, Any] = {}
-    for name, value in fields.items():
-        if isinstance(value, list):
-            encoded[f"{name}[]"] = [str(item) for item in value]
-        elif isinstance(value, dict):
-            encoded[name] = json.dumps(value)
-        else:
-            encoded[name] = value
-    return encoded
 
 
 class OpenAIManageAudioOperator(OpenAIFusionBaseOperator):
@@ -81,26 +62,29 @@ class OpenAIManageAudioOperator(OpenAIFusionBaseOperator):
         self.advanced = advanced
 
     def execute(self, context: Context) -> dict[str, Any] | str:
-        from airflow_provider_openai_fusion._core import FilePart, decode_json
-        from airflow_provider_openai_fusion.models._base import request_body
-        from airflow_provider_openai_fusion.models.audio import TEXT_FORMATS, TranscriptionFields, TranslationFields
+        from airflow_provider_openai_fusion.api._base import choice, file_part, request_body, required
+        from airflow_provider_openai_fusion.api.audio import (
+            TEXT_FORMATS,
+            TranscriptionFields,
+            TranslationFields,
+            transcribe_or_translate,
+        )
+        from airflow_provider_openai_fusion.operators._io import check_file, local_input
 
         operation = choice("operation", self.operation, OPERATIONS)
         model = TranscriptionFields if operation == "transcribe" else TranslationFields
         fields = request_body(model, {"model": self.model}, self.advanced)
         with local_input("file", required("file", self.file, f"operation={operation!r}")) as path:
             check_file("file", path, max_bytes=MAX_BYTES, suffixes=tuple(AUDIO_TYPES))
-            part = FilePart("file", path, AUDIO_TYPES[path.suffix.lower().lstrip(".")])
-            answer = self.hook.audio(operation, form_fields(fields), part)
+            part = file_part("file", path, AUDIO_TYPES[path.suffix.lower().lstrip(".")])
+            answer = self.hook.send(transcribe_or_translate(operation, fields, part))
         request_id = answer.headers.get("x-request-id")
+        result = answer.body
         if fields.get("response_format") in TEXT_FORMATS:
-            try:
-                text = answer.content.decode("utf-8")
-            except UnicodeDecodeError:
-                raise APIResponseValidationError("the audio answer is not UTF-8 text", request_id=request_id) from None
-            self.log.info("%s: %d characters of %s", operation, len(text), fields["response_format"])
-            return text
-        result = decode_json(answer.content, request_id)
+            if not isinstance(result, str):
+                raise APIResponseValidationError("the audio answer is not UTF-8 text", request_id=request_id)
+            self.log.info("%s: %d characters of %s", operation, len(result), fields["response_format"])
+            return result
         if not isinstance(result, dict) or not isinstance(result.get("text"), str):
             raise APIResponseValidationError("the audio answer has no 'text'", request_id=request_id)
         self.log.info("%s: %d characters of text", operation, len(result["text"]))

@@ -2,117 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import json
-import re
-import struct
-import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow.sdk import Context
 
-from airflow_provider_openai_fusion.exceptions import APIResponseValidationError, InvalidArgumentError
-from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator, required
+from airflow_provider_openai_fusion.exceptions import InvalidArgumentError
+from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator
 
 DEFAULT_MAX_CONCURRENCY = 4
-MAX_RATE_LIMIT_WAIT = 60.0
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_reset(value: str | None) -> float | None:
-    """
-    Read an ``x-ratelimit-reset-*`` header such as ``1s``, ``20ms``, ``6m0s`` or ``1h2m3.5s`` as seconds.
-
-    :param value: the header's value; ``None`` or an unreadable value gives ``None``.
-    """
-    if not value:
-        return None
-    text = value.strip()
-    parts = _DURATION_PART.findall(text)
-    if not parts or "".join(number + unit for number, unit in parts) != text:
-        try:
-            return max(float(text), 0.0)
-        except ValueError:
-            return None
-    return sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)
-
-
-class RateLimitGate:
-    """
-    Holds requests back while the server says none are left: when an answer carries
-    ``x-ratelimit-remaining-requests: 0``, nothing more is sent until ``x-ratelimit-reset-requests`` has passed
-    (capped at :data:`MAX_RATE_LIMIT_WAIT` seconds).
-
-    :param sleep: the coroutine that waits (``asyncio.sleep``; a recorder in tests).
-    :param clock: a monotonic clock in seconds.
-    """
-
-    def __init__(
-        self,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._sleep = sleep
-        self._clock = clock
-        self.not_before = 0.0
-
-    async def wait(self) -> None:
-        """Wait until requests may be sent again."""
-        while (delay := self.not_before - self._clock()) > 0:
-            await self._sleep(delay)
-
-    def observe(self, headers: Mapping[str, str]) -> float:
-        """
-        Read an answer's rate-limit headers; return how long requests are now held back (0 if they are not).
-
-        :param headers: the response headers (lower-cased names).
-        """
-        if headers.get("x-ratelimit-remaining-requests", "").strip() != "0":
-            return 0.0
-        reset = parse_reset(headers.get("x-ratelimit-reset-requests"))
-        delay = min(reset if reset is not None else 1.0, MAX_RATE_LIMIT_WAIT)
-        self.not_before = max(self.not_before, self._clock() + delay)
-        return delay
-
-
-def decode_vector(embedding: Any) -> list[float]:
-    """
-    A vector as floats: base64 answers (``encoding_format="base64"``) hold little-endian float32 values.
-
-    :param embedding: the ``embedding`` field of one answer item.
-    """
-    if isinstance(embedding, str):
-        raw = base64.b64decode(embedding)
-        return list(struct.unpack(f"<{len(raw) // 4}f", raw))
-    return embedding
-
-
-def merge_responses(slices: Sequence[tuple[int, int]], responses: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """
-    Merge the answers of consecutive slices into one response-shaped dict: ``index`` is the position in the
-    operator's whole input, ``usage`` is summed.
-
-    :param slices: the ``(start, stop)`` of each request, in input order.
-    :param responses: each request's answer, in the same order.
-    """
-    data: list[dict[str, Any]] = []
-    usage = {"prompt_tokens": 0, "total_tokens": 0}
-    for (start, stop), response in zip(slices, responses, strict=True):
-        items = sorted(response.get("data") or [], key=lambda item: item["index"])
-        if [item["index"] for item in items] != list(range(stop - start)):
-            raise APIResponseValidationError(
-                f"the answer for inputs {start}-{stop - 1} does not hold one vector per input"
-            )
-        data += [
-            {"object": "embedding", "index": start + item["index"], "embedding": decode_vector(item["embedding"])}
-            for item in items
-        ]
-        for key in usage:
-            usage[key] += int((response.get("usage") or {}).get(key) or 0)
-    return {"object": "list", "data": data, "model": responses[0].get("model") if responses else None, "usage": usage}
 
 
 def write_jsonl(path: str, data: Sequence[Mapping[str, Any]]) -> str:
@@ -123,7 +22,8 @@ def write_jsonl(path: str, data: Sequence[Mapping[str, Any]]) -> str:
     :param path: a local path or an object-storage URI.
     :param data: the vectors, in input order.
     """
-    from airflow_provider_openai_fusion._paths import write_atomically, write_output
+    from airflow_provider_openai_fusion._atomic import write_atomically
+    from airflow_provider_openai_fusion.operators._io import write_output
 
     content = "".join(json.dumps({"index": item["index"], "embedding": item["embedding"]}) + "\n" for item in data)
     return write_output("output_path", path, lambda local: write_atomically(local, content.encode("utf-8")))
@@ -133,16 +33,6 @@ def _kind(value: Any) -> str:
     if isinstance(value, list):
         return f"a list holding {', '.join(sorted({type(item).__name__ for item in value}))}"
     return type(value).__name__
-
-
-def _positive_int(argument: str, value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidArgumentError(argument, f"must be a positive integer, got {value!r}")
-    return value
 
 
 class OpenAIEmbeddingsOperator(OpenAIFusionBaseOperator):
@@ -196,24 +86,25 @@ class OpenAIEmbeddingsOperator(OpenAIFusionBaseOperator):
         self.max_concurrency = max_concurrency
 
     def _texts(self) -> list[str] | str:
-        value = self.input
-        if isinstance(value, str) and value.lstrip().startswith("["):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                return value
-        value = list(value) if isinstance(value, tuple) else required("input", value, "embeddings")
+        from airflow_provider_openai_fusion.api._base import required, text_or_list
+
+        value = required("input", text_or_list(self.input), "embeddings")
         if not isinstance(value, str) and not (isinstance(value, list) and all(isinstance(t, str) for t in value)):
             raise InvalidArgumentError("input", f"must be a text or a list of texts, got {_kind(value)}")
         return value
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_openai_fusion._paths import path_text
-        from airflow_provider_openai_fusion.models._base import validate_request
-        from airflow_provider_openai_fusion.models.embeddings import EmbeddingsRequest, batches
+        from airflow_provider_openai_fusion.api._base import positive_int, validate_request
+        from airflow_provider_openai_fusion.api.embeddings import (
+            EmbeddingsRequest,
+            batches,
+            create_embeddings,
+            merge_responses,
+        )
+        from airflow_provider_openai_fusion.operators._io import path_text
 
-        limit = _positive_int("limit", self.limit)
-        concurrency = _positive_int("max_concurrency", self.max_concurrency)
+        limit = positive_int("limit", self.limit)
+        concurrency = positive_int("max_concurrency", self.max_concurrency)
         if self.output_path is not None:
             path_text("output_path", self.output_path)
         named = {"model": self.model, "input": self._texts(), "user": self.user, "dimensions": self.dimensions}
@@ -235,7 +126,8 @@ class OpenAIEmbeddingsOperator(OpenAIFusionBaseOperator):
             concurrency,
         )
         self.hook.get_conn()
-        result = merge_responses(slices, asyncio.run(self._send_all(bodies, concurrency)))
+        answers = self.hook.bulk([create_embeddings(body) for body in bodies], concurrency)
+        result = merge_responses(slices, answers)
         dims = len(result["data"][0]["embedding"]) if result["data"] else 0
         self.log.info("%d vectors of %d dimensions; usage %s", len(result["data"]), dims, result["usage"])
         if not self.output_path:
@@ -243,29 +135,3 @@ class OpenAIEmbeddingsOperator(OpenAIFusionBaseOperator):
         path = write_jsonl(self.output_path, result["data"])
         self.log.info("Vectors written to %s", path)
         return {"path": path, "count": len(result["data"]), "dimensions": dims, "usage": result["usage"]}
-
-    async def _send_all(self, bodies: Sequence[dict[str, Any]], concurrency: int) -> list[dict[str, Any]]:
-        from airflow_provider_openai_fusion import _calls
-        from airflow_provider_openai_fusion._core import decode_json
-
-        semaphore = asyncio.Semaphore(concurrency)
-        gate = RateLimitGate()
-
-        async def send(body: dict[str, Any]) -> dict[str, Any]:
-            async with semaphore:
-                await gate.wait()
-                answer = await self.hook.arequest_raw(_calls.create_embeddings(body))
-                if delay := gate.observe(answer.headers):
-                    self.log.info("Rate limit reached: holding requests back for %.2f s", delay)
-                return decode_json(answer.content, answer.headers.get("x-request-id"))
-
-        tasks = [asyncio.ensure_future(send(body)) for body in bodies]
-        try:
-            return list(await asyncio.gather(*tasks))
-        except BaseException:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
-        finally:
-            await self.hook.aclose()

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_openai_fusion._paths import MB, check_file, local_input, write_output
-from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator, choice, required
+from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 ACTIONS = ("list", "upload", "retrieve", "retrieve_content", "delete")
-MAX_BYTES = 512 * MB
+MB = 1024 * 1024
 BATCH_MAX_BYTES = 200 * MB
 JSONL_PURPOSES = ("batch", "fine-tune")
 
@@ -59,41 +58,49 @@ class OpenAIManageFilesOperator(OpenAIFusionBaseOperator):
         self.limit = limit
 
     def execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any] | str:
+        from airflow_provider_openai_fusion.api import files
+        from airflow_provider_openai_fusion.api._base import choice, identifier, required
+        from airflow_provider_openai_fusion.operators._io import write_output
+
         action = choice("action", self.action, ACTIONS)
         because = f"action={action!r}"
         if action == "list":
             return self._list()
         if action == "upload":
             return self._upload(because)
-        file_id = required("file_id", self.file_id, because)
+        file_id = identifier("file_id", required("file_id", self.file_id, because), "a file id such as file-...")
         if action == "retrieve":
-            return self.hook.retrieve_file(file_id)
+            return self.hook.request(files.retrieve_file(file_id))
         if action == "delete":
-            deleted = self.hook.delete_file(file_id)
+            deleted = self.hook.request(files.delete_file(file_id))
             self.log.info("Deleted %s: %s", file_id, deleted.get("deleted"))
             return deleted
         output_path = required("output_path", self.output_path, because)
-        written = write_output("output_path", output_path, lambda path: self.hook.download_file_content(file_id, path))
+        spec = files.retrieve_file_content(file_id)
+        written = write_output("output_path", output_path, lambda path: self.hook.download(spec, path))
         self.log.info("Wrote the content of %s to %s", file_id, written)
         return written
 
     def _list(self) -> list[dict[str, Any]]:
-        from airflow_provider_openai_fusion.models._base import validate_request
-        from airflow_provider_openai_fusion.models.files import ListFilesQuery
+        from airflow_provider_openai_fusion.api._base import positive_int, validate_request
+        from airflow_provider_openai_fusion.api.files import ListFilesQuery, list_files
 
-        query = validate_request(ListFilesQuery, {"purpose": self.purpose, "limit": self.limit})
-        files = self.hook.list_files(query.purpose, query.limit)
-        self.log.info("%d files", len(files))
-        return files
+        query = validate_request(ListFilesQuery, {"purpose": self.purpose, "limit": positive_int("limit", self.limit)})
+        found = self.hook.paginate(list_files(query.purpose), query.limit)
+        self.log.info("%d files", len(found))
+        return found
 
     def _upload(self, because: str) -> dict[str, Any]:
-        from airflow_provider_openai_fusion.models._base import validate_request
-        from airflow_provider_openai_fusion.models.files import UploadFileFields
+        from airflow_provider_openai_fusion.api._base import required, validate_request
+        from airflow_provider_openai_fusion.api.files import MAX_FILE_BYTES, UploadFileFields, upload_file
+        from airflow_provider_openai_fusion.operators._io import check_file, local_input
 
         purpose = validate_request(UploadFileFields, {"purpose": required("purpose", self.purpose, because)}).purpose
         with local_input("file", required("file", self.file, because)) as path:
             jsonl = ("jsonl",) if purpose in JSONL_PURPOSES else None
-            check_file("file", path, max_bytes=BATCH_MAX_BYTES if purpose == "batch" else MAX_BYTES, suffixes=jsonl)
-            uploaded = self.hook.upload_file(path, purpose)
+            check_file(
+                "file", path, max_bytes=BATCH_MAX_BYTES if purpose == "batch" else MAX_FILE_BYTES, suffixes=jsonl
+            )
+            uploaded = self.hook.request(upload_file(path, purpose))
         self.log.info("Uploaded %s as %s (%s bytes)", path.name, uploaded.get("id"), uploaded.get("bytes"))
         return uploaded

@@ -11,10 +11,10 @@ from airflow.sdk import Context, conf
 
 from airflow_provider_openai_fusion.exceptions import InvalidArgumentError
 from airflow_provider_openai_fusion.links import FineTuningJobLink
-from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator, choice, required
+from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator
 
 if TYPE_CHECKING:
-    from airflow_provider_openai_fusion._fine_tuning import JobWatch
+    from airflow_provider_openai_fusion._waiting import Watch
 
 ACTIONS = ("create", "get", "list", "cancel", "list_events", "delete_model")
 _ARGUMENTS = ("training_file", "validation_file", "model", "method", "suffix", "seed", "job_id", "limit", "advanced")
@@ -113,6 +113,7 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
         self._job_id: str | None = None
 
     def execute(self, context: Context) -> Any:
+        from airflow_provider_openai_fusion.api import fine_tuning, models
         from airflow_provider_openai_fusion.links import remember_job
 
         action = self._check_arguments()
@@ -120,29 +121,31 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
         if action == "create":
             return self._create(context)
         if action == "get":
-            job = self.hook.retrieve_fine_tuning_job(self.job_id)
+            job = self.hook.request(fine_tuning.retrieve_job(self.job_id))
             self._remember(context, job)
             self.log.info("Fine-tuning job %s is %s", job.get("id"), job.get("status"))
             return job
         if action == "cancel":
-            job = self.hook.cancel_fine_tuning_job(self.job_id)
+            job = self.hook.request(fine_tuning.cancel_job(self.job_id))
             self._remember(context, job)
             self.log.info("Cancelled fine-tuning job %s: status %s", job.get("id"), job.get("status"))
             return job
         if action == "list":
-            jobs = self.hook.list_fine_tuning_jobs(limit=self.limit)
+            jobs = self.hook.paginate(fine_tuning.list_jobs(), self.limit)
             self.log.info("%d fine-tuning jobs: %s", len(jobs), ", ".join(f"{j.get('id')}" for j in jobs[:20]))
             return jobs
         if action == "list_events":
-            events = self.hook.list_fine_tuning_events(self.job_id, limit=self.limit)
+            events = self.hook.paginate(fine_tuning.list_events(self.job_id), self.limit)
             events.reverse()
             self.log.info("%d events of fine-tuning job %s", len(events), self.job_id)
             return events
-        deleted = self.hook.delete_model(self.model)
+        deleted = self.hook.request(models.delete_model(self.model))
         self.log.info("Deleted model %s: %s", deleted.get("id"), deleted.get("deleted"))
         return deleted
 
     def _check_arguments(self) -> str:
+        from airflow_provider_openai_fusion.api._base import choice, identifier, positive_int, positive_number, required
+
         action = choice("action", self.action, ACTIONS)
         for name in _ARGUMENTS:
             if getattr(self, name) is not None and name not in _USED_BY[action]:
@@ -151,21 +154,16 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
             raise InvalidArgumentError("wait_for_completion", f"applies to action='create' only, not {action!r}")
         if action in ("get", "cancel", "list_events"):
             required("job_id", self.job_id, f"action={action!r}")
+            self.job_id = identifier("job_id", self.job_id, "a fine-tuning job id such as ftjob-...")
         if action == "delete_model":
-            required("model", self.model, "action='delete_model'")
-        if self.limit is not None and (
-            isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 1
-        ):
-            raise InvalidArgumentError("limit", f"must be a positive integer, got {self.limit!r}")
-        if not isinstance(self.poll_interval, int | float) or self.poll_interval <= 0:
-            raise InvalidArgumentError(
-                "poll_interval", f"must be a positive number of seconds, got {self.poll_interval!r}"
-            )
+            self.model = identifier("model", required("model", self.model, "action='delete_model'"), "a model id")
+        self.limit = positive_int("limit", self.limit)
+        self.poll_interval = positive_number("poll_interval", self.poll_interval)
         return action
 
     def _create_body(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_openai_fusion.models._base import json_object, request_body
-        from airflow_provider_openai_fusion.models.fine_tuning import CreateFineTuningJobRequest
+        from airflow_provider_openai_fusion.api._base import json_object, request_body, required
+        from airflow_provider_openai_fusion.api.fine_tuning import CreateFineTuningJobRequest
 
         required("training_file", self.training_file, "action='create'")
         required("model", self.model, "action='create'")
@@ -185,10 +183,12 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
         return request_body(CreateFineTuningJobRequest, named, advanced)
 
     def _create(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_openai_fusion.api.fine_tuning import create_job
+
         body = self._create_body(context)
         job = self._earlier_job(context, body["metadata"])
         if job is None:
-            job = self.hook.create_fine_tuning_job(body)
+            job = self.hook.request(create_job(body))
             self.log.info("Created fine-tuning job %s (status %s)", job.get("id"), job.get("status"))
         self._remember(context, job)
         if not self.wait_for_completion:
@@ -197,10 +197,12 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
 
     def _earlier_job(self, context: Context, metadata: dict[str, str]) -> dict[str, Any] | None:
         """On a retry, the job an earlier try of this task instance created, unless it failed or was cancelled."""
+        from airflow_provider_openai_fusion.api.fine_tuning import list_jobs
+
         if context["ti"].try_number <= 1:
             return None
         tags = {key: metadata[key] for key in TI_METADATA_KEYS}
-        for job in self.hook.list_fine_tuning_jobs(metadata=tags):
+        for job in self.hook.paginate(list_jobs(tags)):
             if job.get("status") in _REUSABLE_STATUSES and all(
                 (job.get("metadata") or {}).get(k) == v for k, v in tags.items()
             ):
@@ -215,30 +217,24 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
         remember_job(context, self.hook.settings.base_url, self._job_id)
 
     @cached_property
-    def _watch(self) -> JobWatch:
-        from airflow_provider_openai_fusion._fine_tuning import JobWatch
+    def _watch(self) -> Watch:
+        from airflow_provider_openai_fusion._waiting import Watch
+        from airflow_provider_openai_fusion.api.fine_tuning import FINE_TUNING_JOBS
 
-        return JobWatch(str(self._job_id))
+        return Watch(FINE_TUNING_JOBS, str(self._job_id), self.log)
 
     def _wait(self, context: Context, job: dict[str, Any]) -> dict[str, Any]:
-        from airflow_provider_openai_fusion._fine_tuning import drive, event_for, finish, is_transient, log_events
+        from airflow_provider_openai_fusion._waiting import drive, event_for, finish
 
         deadline = time.time() + self.execution_timeout.total_seconds() if self.execution_timeout else None
-        while True:
-            try:
-                job, events = drive(self._watch.poll(), self.hook.request)
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                self.log.warning("Checking fine-tuning job %s failed (%s); trying again", self._job_id, exc)
-            else:
-                log_events(self.log, str(self._job_id), events)
-                self.log.info("Fine-tuning job %s is %s", self._job_id, job.get("status"))
-                if (event := event_for(job)) is not None:
-                    return finish(event)
-            if self.deferrable:
+        watch = self._watch
+        if self.deferrable:
+            job = drive(watch.look(), self.hook.request)
+            if not watch.done(job):
                 self._defer(deadline)
-            time.sleep(self.poll_interval)
+        else:
+            job = drive(watch.until_done(self.poll_interval, deadline), self.hook.request)
+        return finish(watch.kind, event_for(watch.kind, job))
 
     def _defer(self, deadline: float | None) -> None:
         from airflow_provider_openai_fusion.triggers.fine_tuning import OpenAIFineTuningJobTrigger
@@ -248,7 +244,7 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
             conn_id=self.conn_id,
             poll_interval=self.poll_interval,
             deadline=deadline,
-            last_event_id=self._watch.last_event_id,
+            cursor=self._watch.cursor,
             cancel_on_kill=self.cancel_on_kill,
         )
         self.defer(trigger=trigger, method_name="execute_complete")
@@ -260,16 +256,19 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
         :param context: the task's context.
         :param event: the trigger's event.
         """
-        from airflow_provider_openai_fusion._fine_tuning import finish
+        from airflow_provider_openai_fusion._waiting import finish
+        from airflow_provider_openai_fusion.api.fine_tuning import FINE_TUNING_JOBS
 
-        job = finish(event)
+        job = finish(FINE_TUNING_JOBS, event)
         self.log.info("Fine-tuning job %s succeeded: model %s", job.get("id"), job.get("fine_tuned_model"))
         return job
 
     def on_kill(self) -> None:
         """Cancel the job this task is waiting for, when ``cancel_on_kill`` is set."""
+        from airflow_provider_openai_fusion.api.fine_tuning import cancel_job
+
         if self.cancel_on_kill and self.wait_for_completion and self._job_id:
-            job = self.hook.cancel_fine_tuning_job(self._job_id)
+            job = self.hook.request(cancel_job(self._job_id))
             self.log.info("Cancelled fine-tuning job %s (status %s)", self._job_id, job.get("status"))
 
 

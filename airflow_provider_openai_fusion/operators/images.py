@@ -20,14 +20,14 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_openai_fusion._paths import MB, check_file, local_input, path_text, write_outputs
 from airflow_provider_openai_fusion.exceptions import APIResponseValidationError, InvalidArgumentError
-from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator, choice, required
+from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator
+from airflow_provider_openai_fusion.operators._io import MB, check_file, local_input, path_text, write_outputs
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_openai_fusion._core import FilePart
+    from airflow_provider_openai_fusion._http.request import FilePart
 
 OPERATIONS = ("edit", "variation")
 DEFAULT_MODEL = "gpt-image-1"
@@ -73,7 +73,7 @@ def image_part(
     :param max_bytes: the endpoint's size limit.
     :param square: whether the image must be square (dall-e-2).
     """
-    from airflow_provider_openai_fusion._core import FilePart
+    from airflow_provider_openai_fusion.api._base import file_part
 
     check_file(argument, path, max_bytes=max_bytes)
     with path.open("rb") as handle:
@@ -86,7 +86,7 @@ def image_part(
         size = _png_size(head)
         if size is None or size[0] != size[1]:
             raise InvalidArgumentError(argument, f"{path.name} must be a square PNG for this model")
-    return FilePart(field, path, CONTENT_TYPES[kind])
+    return file_part(field, path, CONTENT_TYPES[kind])
 
 
 def images_result(answer: Any, output_path: Any) -> dict[str, Any]:
@@ -96,16 +96,9 @@ def images_result(answer: Any, output_path: Any) -> dict[str, Any]:
     :param answer: the API's JSON answer.
     :param output_path: the folder (local or ``ObjectStoragePath`` URI).
     """
-    from pydantic import ValidationError
+    from airflow_provider_openai_fusion.api.images import ImagesResponse
 
-    from airflow_provider_openai_fusion.models.images import ImagesResponse
-
-    try:
-        response = ImagesResponse.model_validate(answer)
-    except ValidationError as exc:
-        raise APIResponseValidationError(
-            f"the image answer is not what the API promises: {exc.errors()[0]['msg']}"
-        ) from None
+    response = ImagesResponse.model_validate(answer)
     if not response.data:
         raise APIResponseValidationError("the image answer holds no images")
     files: list[tuple[str, bytes]] = []
@@ -133,7 +126,7 @@ def images_result(answer: Any, output_path: Any) -> dict[str, Any]:
 
 
 def _with_b64(fields: dict[str, Any]) -> dict[str, Any]:
-    from airflow_provider_openai_fusion.models.images import is_gpt_image
+    from airflow_provider_openai_fusion.api.images import is_gpt_image
 
     if not is_gpt_image(fields.get("model")):
         fields.setdefault("response_format", "b64_json")
@@ -179,13 +172,13 @@ class OpenAIGenerateImageOperator(OpenAIFusionBaseOperator):
         self.advanced = advanced
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_openai_fusion.models._base import request_body
-        from airflow_provider_openai_fusion.models.images import GenerateImageRequest
+        from airflow_provider_openai_fusion.api._base import request_body
+        from airflow_provider_openai_fusion.api.images import GenerateImageRequest, create_image
 
         path_text("output_path", self.output_path)
         named = {"prompt": self.prompt, "model": self.model, "n": self.n, "size": self.size}
         body = _with_b64(request_body(GenerateImageRequest, named, self.advanced))
-        result = images_result(self.hook.create_image(body), self.output_path)
+        result = images_result(self.hook.request(create_image(body)), self.output_path)
         self.log.info("Wrote %d image(s): %s", len(result["paths"]), ", ".join(result["paths"]))
         return result
 
@@ -243,10 +236,14 @@ class OpenAIEditImageOperator(OpenAIFusionBaseOperator):
         self.advanced = advanced
 
     def _images(self) -> list[Any]:
+        from airflow_provider_openai_fusion.api._base import required
+
         images = required("image", self.image, f"operation={self.operation!r}")
         return [images] if isinstance(images, str) or not isinstance(images, Sequence) else list(images)
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_openai_fusion.api._base import choice
+
         operation = choice("operation", self.operation, OPERATIONS)
         images = self._images()
         path_text("output_path", self.output_path)
@@ -257,8 +254,8 @@ class OpenAIEditImageOperator(OpenAIFusionBaseOperator):
         return result
 
     def _edit(self, images: list[Any], stack: ExitStack) -> dict[str, Any]:
-        from airflow_provider_openai_fusion.models._base import request_body
-        from airflow_provider_openai_fusion.models.images import EditImageFields
+        from airflow_provider_openai_fusion.api._base import request_body, required
+        from airflow_provider_openai_fusion.api.images import EditImageFields, edit_image
 
         model = self.model or DEFAULT_MODEL
         dall_e = model == VARIATION_MODEL
@@ -283,11 +280,11 @@ class OpenAIEditImageOperator(OpenAIFusionBaseOperator):
             mask = image_part(
                 "mask", mask_path, field="mask", formats=("png",), max_bytes=DALL_E_MAX_BYTES, square=False
             )
-        return self.hook.edit_image(fields, parts, mask)
+        return self.hook.request(edit_image(fields, parts, mask))
 
     def _variation(self, images: list[Any], stack: ExitStack) -> dict[str, Any]:
-        from airflow_provider_openai_fusion.models._base import request_body
-        from airflow_provider_openai_fusion.models.images import ImageVariationFields
+        from airflow_provider_openai_fusion.api._base import request_body
+        from airflow_provider_openai_fusion.api.images import ImageVariationFields, create_image_variation
 
         if len(images) != 1:
             raise InvalidArgumentError("image", f"operation='variation' takes exactly one image, got {len(images)}")
@@ -297,4 +294,4 @@ class OpenAIEditImageOperator(OpenAIFusionBaseOperator):
         fields = _with_b64(request_body(ImageVariationFields, {"model": self.model or VARIATION_MODEL}, self.advanced))
         path = stack.enter_context(local_input("image", images[0]))
         part = image_part("image", path, field="image", formats=("png",), max_bytes=DALL_E_MAX_BYTES, square=True)
-        return self.hook.create_image_variation(fields, part)
+        return self.hook.request(create_image_variation(fields, part))

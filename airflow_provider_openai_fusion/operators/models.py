@@ -7,8 +7,7 @@ from typing import Any
 
 from airflow.sdk import Context
 
-from airflow_provider_openai_fusion.exceptions import InvalidArgumentError
-from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator, choice, required
+from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator
 
 ACTIONS = ("list", "retrieve")
 
@@ -35,14 +34,15 @@ class OpenAIGetModelsOperator(OpenAIFusionBaseOperator):
         self.limit = limit
 
     def execute(self, context: Context) -> list[dict[str, Any]] | dict[str, Any]:
+        from airflow_provider_openai_fusion.api._base import choice, positive_int, required
+        from airflow_provider_openai_fusion.api.models import list_models, retrieve_model
+
         action = choice("action", self.action, ACTIONS)
-        if self.limit is not None and (not isinstance(self.limit, int) or self.limit < 1):
-            raise InvalidArgumentError("limit", f"must be a positive integer, got {self.limit!r}")
+        limit = positive_int("limit", self.limit)
         if action == "retrieve":
-            model = self.hook.retrieve_model(required("model", self.model, "action='retrieve'"))
+            model = self.hook.request(retrieve_model(required("model", self.model, "action='retrieve'")))
             self.log.info("Model %s, owned by %s", model.get("id"), model.get("owned_by"))
             return model
-        models = self.hook.list_models()
-        models = models[: self.limit] if self.limit is not None else models
+        models = self.hook.paginate(list_models(), limit)
         self.log.info("%d models: %s", len(models), ", ".join(str(m.get("id")) for m in models[:20]))
         return models

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from airflow_provider_openai_fusion._lazy import lazy_getattr
+from airflow_provider_openai_fusion.areas import classes
 
-_MODULES = {
-    "OpenAIFineTuningJobTrigger": "fine_tuning",
-}
+_MODULES = classes("triggers")
 
 __all__ = sorted(_MODULES)
 

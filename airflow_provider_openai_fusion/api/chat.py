@@ -1,30 +1,25 @@
-"""Request models of the text APIs: /completions, /chat/completions and /moderations."""
+"""The Chat Completions API: POST /chat/completions (Fusion's "Create a chat completion" and "Create an edit")."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import Field, model_validator
 
-from airflow_provider_openai_fusion.models._base import RequestModel
+from airflow_provider_openai_fusion._http.request import RequestSpec
+from airflow_provider_openai_fusion.api._base import (
+    ModelId,
+    NoStream,
+    Penalty,
+    RequestModel,
+    ResponseModel,
+    Stop,
+    Temperature,
+    TopP,
+)
 
-ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 NAME_PATTERN = r"^[A-Za-z0-9_]{1,64}$"
-
-ModelId = Annotated[str, Field(min_length=1)]
-Temperature = Annotated[float, Field(ge=0, le=2)]
-Penalty = Annotated[float, Field(ge=-2, le=2)]
-TopP = Annotated[float, Field(ge=0, le=1)]
-Stop = str | Annotated[list[str], Field(min_length=1, max_length=4)]
-
-
-def _no_stream(value: bool | None) -> bool | None:
-    if value:
-        raise ValueError("streaming is not supported: the operator returns the whole response")
-    return value
-
-
-NoStream = Annotated[bool, AfterValidator(_no_stream)]
 
 
 class ChatMessage(RequestModel):
@@ -59,34 +54,6 @@ class ChatMessage(RequestModel):
         if self.role in ("tool",) and self.name is not None:
             raise ValueError("a 'tool' message has no 'name'; it is matched by 'tool_call_id'")
         return self
-
-
-class CompletionRequest(RequestModel):
-    """POST /completions (legacy, still served by OpenAI and by OpenAI-compatible servers)."""
-
-    model: ModelId
-    prompt: (
-        str
-        | list[str]
-        | Annotated[list[int], Field(min_length=1)]
-        | Annotated[list[Annotated[list[int], Field(min_length=1)]], Field(min_length=1)]
-    )
-    best_of: Annotated[int, Field(ge=0, le=20)] | None = None
-    echo: bool | None = None
-    frequency_penalty: Penalty | None = None
-    logit_bias: dict[str, int] | None = None
-    logprobs: Annotated[int, Field(ge=0, le=5)] | None = None
-    max_tokens: Annotated[int, Field(ge=0)] | None = None
-    n: Annotated[int, Field(ge=1, le=128)] | None = None
-    presence_penalty: Penalty | None = None
-    seed: int | None = None
-    stop: Stop | None = None
-    stream: NoStream | None = None
-    stream_options: dict[str, Any] | None = None
-    suffix: str | None = None
-    temperature: Temperature | None = None
-    top_p: TopP | None = None
-    user: str | None = None
 
 
 class ChatCompletionRequest(RequestModel):
@@ -129,8 +96,24 @@ class ChatCompletionRequest(RequestModel):
     web_search_options: dict[str, Any] | None = None
 
 
-class ModerationRequest(RequestModel):
-    """POST /moderations: text, a list of texts, or a list of content parts (text and image_url)."""
+class ChatChoice(ResponseModel):
+    """One choice of a chat completion."""
 
-    input: str | Annotated[list[str], Field(min_length=1)] | Annotated[list[dict[str, Any]], Field(min_length=1)]
-    model: ModelId | None = None
+    message: dict[str, Any]
+    finish_reason: str | None = None
+
+
+class ChatCompletion(ResponseModel):
+    """The answer of POST /chat/completions."""
+
+    choices: list[ChatChoice]
+    usage: dict[str, Any] | None = None
+
+
+def create_chat_completion(body: Mapping[str, Any]) -> RequestSpec:
+    """
+    POST /chat/completions.
+
+    :param body: the validated request body.
+    """
+    return RequestSpec("POST", "chat/completions", json=dict(body), response=ChatCompletion)

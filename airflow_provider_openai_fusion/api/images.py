@@ -1,12 +1,14 @@
-"""Request and response models of the Images API: generations, edits and variations."""
+"""The Images API: generations, edits and variations (multipart)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import Field
 
-from airflow_provider_openai_fusion.models._base import RequestModel, ResponseModel
+from airflow_provider_openai_fusion._http.request import FilePart, RequestSpec
+from airflow_provider_openai_fusion.api._base import RequestModel, ResponseModel
 
 ImageFormat = Literal["png", "jpeg", "webp"]
 Quality = Literal["standard", "hd", "low", "medium", "high", "auto"]
@@ -77,3 +79,47 @@ class ImagesResponse(ResponseModel):
     data: list[ImageData] = Field(default_factory=list)
     output_format: str | None = None
     usage: dict[str, Any] | None = None
+
+
+def form(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """
+    Encode validated fields as multipart form values (text; lists stay lists).
+
+    :param fields: the validated request fields.
+    """
+    return {
+        name: value if isinstance(value, str | list) else str(value)
+        for name, value in fields.items()
+        if value is not None
+    }
+
+
+def create_image(body: Mapping[str, Any]) -> RequestSpec:
+    """
+    POST /images/generations.
+
+    :param body: the validated request body.
+    """
+    return RequestSpec("POST", "images/generations", json=dict(body), response=ImagesResponse)
+
+
+def edit_image(fields: Mapping[str, Any], images: Sequence[FilePart], mask: FilePart | None) -> RequestSpec:
+    """
+    POST /images/edits (multipart).
+
+    :param fields: the validated form fields.
+    :param images: the image files.
+    :param mask: the optional mask file.
+    """
+    parts = (*images, *((mask,) if mask else ()))
+    return RequestSpec("POST", "images/edits", data=form(fields), files=parts, response=ImagesResponse)
+
+
+def create_image_variation(fields: Mapping[str, Any], image: FilePart) -> RequestSpec:
+    """
+    POST /images/variations (multipart).
+
+    :param fields: the validated form fields.
+    :param image: the image file.
+    """
+    return RequestSpec("POST", "images/variations", data=form(fields), files=(image,), response=ImagesResponse)

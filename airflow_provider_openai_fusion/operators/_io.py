@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_openai_fusion._atomic import write_atomically
 from airflow_provider_openai_fusion.exceptions import InvalidArgumentError
 
 MB = 1024 * 1024
@@ -92,25 +93,6 @@ def check_file(argument: str, path: Path, *, max_bytes: int, suffixes: Sequence[
     if suffixes is not None and path.suffix.lower().lstrip(".") not in suffixes:
         raise InvalidArgumentError(argument, f"{path.name} has an unsupported format; accepted: {', '.join(suffixes)}")
     return size
-
-
-def write_atomically(path: Path, data: bytes) -> Path:
-    """
-    Write ``data`` to ``path`` under a temporary name, then rename it onto ``path``.
-
-    :param path: the local file to write; its folder is created.
-    :param data: the content.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(name, path)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def write_output(argument: str, value: Any, write: Callable[[Path], Path]) -> str:

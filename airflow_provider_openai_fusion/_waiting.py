@@ -1,0 +1,284 @@
+"""
+The one poll loop for long-running jobs (fine-tuning jobs, batches, background responses, vector-store file
+batches), written once and run by a sync or an async driver.
+
+A :class:`JobKind` says how to follow one kind of job: how to look at it (one or more requests), which statuses
+end the wait, how to cancel it, and what each final status means for the task. A :class:`Watch` follows one job:
+:meth:`Watch.look` takes one look (what a sensor's poke does) and :meth:`Watch.until_done` looks until the job
+ends, backing off on transient errors, giving up after :data:`MAX_TRANSIENT_ERRORS` of them in a row (with the
+last one shown) and at an absolute deadline. Both are generators of :class:`~airflow_provider_openai_fusion._http.
+request.RequestSpec` and :class:`Sleep` steps; :func:`drive` runs them with the sync client and ``time.sleep``,
+:func:`adrive` with the async client and ``asyncio.sleep``, so the operator's wait, the sensor's poke and the
+trigger run the same steps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Generator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
+
+from airflow_provider_openai_fusion._http.request import RequestSpec
+from airflow_provider_openai_fusion.exceptions import APIError
+
+MAX_TRANSIENT_ERRORS = 10
+MAX_ERROR_DELAY = 300.0
+EVENT_STATUSES = ("timeout", "error")
+
+Look = Generator[RequestSpec, Any, tuple[dict[str, Any], list[tuple[str, str]], Any]]
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """
+    A step of a wait: pause this long before the next look.
+
+    :param seconds: the pause.
+    """
+
+    seconds: float
+
+
+Steps = Generator["RequestSpec | Sleep", Any, Any]
+
+
+class JobKind:
+    """
+    How to follow one kind of long-running job. Subclasses set the names and statuses and build the requests.
+
+    :cvar noun: what the job is called in messages, e.g. ``fine-tuning job``.
+    :cvar terminal: the statuses that end the wait.
+    """
+
+    noun = "job"
+    terminal: tuple[str, ...] = ()
+
+    def retrieve(self, job_id: str) -> RequestSpec:
+        """
+        The request that fetches the job.
+
+        :param job_id: the job id.
+        """
+        raise NotImplementedError
+
+    def cancel(self, job_id: str) -> RequestSpec:
+        """
+        The request that cancels the job.
+
+        :param job_id: the job id.
+        """
+        raise NotImplementedError
+
+    def look(self, job_id: str, cursor: Any) -> Look:
+        """
+        One look at the job: yields requests, gets their answers, returns the job, log lines ``(level, text)``
+        and the new cursor (what has been reported so far, kept across looks and through deferral).
+
+        :param job_id: the job id.
+        :param cursor: the cursor of the previous look; ``None`` at first.
+        """
+        job = yield self.retrieve(job_id)
+        return job, [], cursor
+
+    def outcome(self, job: Mapping[str, Any], on_cancelled: str) -> Any:
+        """
+        What a finished job means for the task: its result, or an exception raised.
+
+        :param job: the job in a terminal status.
+        :param on_cancelled: ``fail`` or ``skip`` when the job was cancelled.
+        """
+        return dict(job)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """
+    Whether a failed look is worth another try: 408/409/429/5xx, timeouts, connection errors, bad bodies.
+
+    :param exc: the exception of the look.
+    """
+    return isinstance(exc, APIError) and not isinstance(exc, AirflowFailException)
+
+
+def error_delay(errors_in_a_row: int, poll_interval: float, rng: random.Random | None = None) -> float:
+    """
+    How long to wait after ``errors_in_a_row`` transient errors: the poll interval doubled each time, capped.
+
+    :param errors_in_a_row: consecutive transient errors so far (1 for the first).
+    :param poll_interval: the normal wait between looks.
+    :param rng: a random generator, for reproducible tests.
+    """
+    base = min(poll_interval * 2 ** max(errors_in_a_row - 1, 0), MAX_ERROR_DELAY)
+    return base * (1 - 0.25 * (rng or random).random())
+
+
+class WaitGaveUp(AirflowException):
+    """The wait ended without a final status: too many transient errors in a row, or the deadline passed."""
+
+
+@dataclass
+class Watch:
+    """
+    Follows one job across looks.
+
+    :param kind: the kind of job.
+    :param job_id: the job id.
+    :param log: where progress is written.
+    :param cursor: the kind's cursor (e.g. the newest job event already logged).
+    :param max_errors: transient errors in a row before giving up.
+    """
+
+    kind: JobKind
+    job_id: str
+    log: logging.Logger | Any
+    cursor: Any = None
+    max_errors: int = MAX_TRANSIENT_ERRORS
+    errors: int = field(default=0)
+
+    def look(self) -> Generator[RequestSpec, Any, dict[str, Any] | None]:
+        """One look: the job, or ``None`` after a transient error (counted; too many in a row raise)."""
+        try:
+            job, lines, cursor = yield from self.kind.look(self.job_id, self.cursor)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            self.errors += 1
+            if self.errors >= self.max_errors:
+                raise WaitGaveUp(
+                    f"{self.kind.noun} {self.job_id}: gave up after {self.errors} failed checks in a row; "
+                    f"the last: {exc}"
+                ) from None
+            self.log.warning(
+                "Checking %s %s failed (%s of at most %d in a row): %s",
+                self.kind.noun,
+                self.job_id,
+                self.errors,
+                self.max_errors,
+                exc,
+            )
+            return None
+        self.errors = 0
+        self.cursor = cursor
+        for level, text in lines:
+            getattr(self.log, level)("%s %s: %s", self.kind.noun.capitalize(), self.job_id, text)
+        self.log.info("%s %s is %s", self.kind.noun.capitalize(), self.job_id, job.get("status"))
+        return job
+
+    def done(self, job: Mapping[str, Any] | None) -> bool:
+        """
+        Whether ``job`` is in a final status.
+
+        :param job: the job from :meth:`look`, or ``None``.
+        """
+        return job is not None and job.get("status") in self.kind.terminal
+
+    def until_done(self, poll_interval: float, deadline: float | None, clock: Callable[[], float] = time.time) -> Steps:
+        """
+        Look until the job ends; return it. Transient errors back off; past ``deadline`` the wait gives up.
+
+        :param poll_interval: seconds between looks.
+        :param deadline: give up at this Unix time; ``None`` waits as long as it takes.
+        :param clock: the clock, for tests.
+        """
+        while True:
+            job = yield from self.look()
+            if self.done(job):
+                return job
+            delay = poll_interval if job is not None else error_delay(self.errors, poll_interval)
+            if deadline is not None and clock() + delay > deadline:
+                raise AirflowSensorTimeout(
+                    f"{self.kind.noun} {self.job_id} still not finished at the deadline ({clock() - deadline:+.0f} s)"
+                )
+            yield Sleep(delay)
+
+
+def drive(steps: Steps, send: Callable[[RequestSpec], Any], sleep: Callable[[float], Any] = time.sleep) -> Any:
+    """
+    Run a wait's steps with a sync ``send``; a failed request is thrown back into the steps.
+
+    :param steps: the generator.
+    :param send: sends one request and returns its JSON answer.
+    :param sleep: pauses (``time.sleep``).
+    """
+    result: Any = None
+    error: Exception | None = None
+    while True:
+        try:
+            step = steps.throw(error) if error is not None else steps.send(result)
+        except StopIteration as stop:
+            return stop.value
+        result, error = None, None
+        try:
+            if isinstance(step, Sleep):
+                sleep(step.seconds)
+            else:
+                result = send(step)
+        except Exception as exc:
+            error = exc
+
+
+async def adrive(
+    steps: Steps,
+    send: Callable[[RequestSpec], Awaitable[Any]],
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+) -> Any:
+    """
+    Run a wait's steps with an async ``send``; never blocks the event loop.
+
+    :param steps: the generator.
+    :param send: sends one request and returns its JSON answer.
+    :param sleep: pauses (``asyncio.sleep``).
+    """
+    result: Any = None
+    error: Exception | None = None
+    while True:
+        try:
+            step = steps.throw(error) if error is not None else steps.send(result)
+        except StopIteration as stop:
+            return stop.value
+        result, error = None, None
+        try:
+            if isinstance(step, Sleep):
+                await sleep(step.seconds)
+            else:
+                result = await send(step)
+        except Exception as exc:
+            error = exc
+
+
+def event_for(kind: JobKind, job: Mapping[str, Any]) -> dict[str, Any]:
+    """
+    The trigger's terminal event for a finished job.
+
+    :param kind: the kind of job.
+    :param job: the job in a terminal status.
+    """
+    return {"status": job.get("status"), "job_id": job.get("id"), "job": dict(job)}
+
+
+def finish(kind: JobKind, event: Any, on_cancelled: str = "fail") -> Any:
+    """
+    Turn a trigger's event into the task's result, checking it first.
+
+    :param kind: the kind of job.
+    :param event: the event (from the trigger, or :func:`event_for`).
+    :param on_cancelled: ``fail`` or ``skip`` when the job was cancelled.
+    """
+    if not isinstance(event, Mapping) or event.get("status") not in (*kind.terminal, *EVENT_STATUSES):
+        raise AirflowException(f"Unexpected event from the {kind.noun} trigger: {event!r}")
+    status, job_id, job = event["status"], str(event.get("job_id")), event.get("job")
+    if status in kind.terminal:
+        if not (isinstance(job, Mapping) and job.get("status") == status):
+            raise AirflowException(f"Unexpected event from the {kind.noun} trigger: {event!r}")
+        return kind.outcome(job, on_cancelled)
+    message = str(event.get("message"))
+    if status == "timeout":
+        raise AirflowSensorTimeout(f"{kind.noun} {job_id}: {message}")
+    if event.get("retryable"):
+        raise AirflowException(f"{kind.noun} {job_id}: {message}")
+    raise AirflowFailException(f"{kind.noun} {job_id}: {message}")

@@ -1,0 +1,1 @@
+"""One module per API area: its call builders (``RequestSpec``) and its request and response schemas (pydantic)."""

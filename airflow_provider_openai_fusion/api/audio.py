@@ -1,0 +1,67 @@
+"""The Audio API: transcriptions and translations (multipart)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import Field
+
+from airflow_provider_openai_fusion._http.request import FilePart, RequestSpec
+from airflow_provider_openai_fusion.api._base import RequestModel
+
+TEXT_FORMATS = ("text", "srt", "vtt")
+
+
+class TranscriptionFields(RequestModel):
+    """The form fields of POST /audio/transcriptions (the audio is a file part)."""
+
+    model: str = Field(min_length=1)
+    language: str | None = None
+    prompt: str | None = None
+    response_format: Literal["json", "text", "srt", "verbose_json", "vtt", "diarized_json"] | None = None
+    temperature: float | None = Field(default=None, ge=0, le=1)
+    include: list[Literal["logprobs"]] | None = None
+    timestamp_granularities: list[Literal["word", "segment"]] | None = None
+    chunking_strategy: Literal["auto"] | dict[str, Any] | None = None
+    known_speaker_names: list[str] | None = Field(default=None, max_length=4)
+    known_speaker_references: list[str] | None = Field(default=None, max_length=4)
+
+
+class TranslationFields(RequestModel):
+    """The form fields of POST /audio/translations (into English; the audio is a file part)."""
+
+    model: str = Field(min_length=1)
+    prompt: str | None = None
+    response_format: Literal["json", "text", "srt", "verbose_json", "vtt"] | None = None
+    temperature: float | None = Field(default=None, ge=0, le=1)
+
+
+def form_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """
+    Encode validated fields as multipart form values: lists as repeated ``name[]`` fields, objects as JSON.
+
+    :param fields: the validated request fields.
+    """
+    encoded: dict[str, Any] = {}
+    for name, value in fields.items():
+        if isinstance(value, list):
+            encoded[f"{name}[]"] = [str(item) for item in value]
+        elif isinstance(value, dict):
+            encoded[name] = json.dumps(value)
+        else:
+            encoded[name] = value if isinstance(value, str) else str(value)
+    return encoded
+
+
+def transcribe_or_translate(operation: str, fields: Mapping[str, Any], file: FilePart) -> RequestSpec:
+    """
+    POST /audio/transcriptions or /audio/translations (multipart); the answer is JSON or text.
+
+    :param operation: ``transcribe`` or ``translate``.
+    :param fields: the validated form fields.
+    :param file: the audio file.
+    """
+    path = {"transcribe": "audio/transcriptions", "translate": "audio/translations"}[operation]
+    return RequestSpec("POST", path, data=form_fields(fields), files=(file,))

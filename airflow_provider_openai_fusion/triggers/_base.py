@@ -1,0 +1,99 @@
+"""The trigger every long-running job waits in: the one poll loop of ``_waiting``, run with the async client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.sdk.exceptions import AirflowSensorTimeout
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_openai_fusion._waiting import JobKind, WaitGaveUp, Watch, adrive, event_for, is_transient
+
+if TYPE_CHECKING:
+    from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
+
+
+class JobTrigger(BaseTrigger):
+    """
+    Poll a job until it ends, writing its progress to the log; then yield one event: the job's final status with
+    the job, ``timeout`` past ``deadline``, or ``error`` (``retryable`` when transient errors ran out).
+
+    Subclasses set :attr:`kind`.
+
+    :param job_id: the job id.
+    :param conn_id: the Airflow Connection of type ``openai_fusion``.
+    :param poll_interval: seconds between polls.
+    :param deadline: give up at this Unix time; ``None`` waits as long as it takes.
+    :param cursor: the kind's progress cursor (e.g. the newest job event already logged).
+    :param cancel_on_kill: cancel the job if a user kills the deferred task.
+    """
+
+    kind: ClassVar[JobKind]
+
+    def __init__(
+        self,
+        *,
+        job_id: str,
+        conn_id: str,
+        poll_interval: float = 30.0,
+        deadline: float | None = None,
+        cursor: Any = None,
+        cancel_on_kill: bool = False,
+    ) -> None:
+        super().__init__()
+        self.job_id = job_id
+        self.conn_id = conn_id
+        self.poll_interval = float(poll_interval)
+        self.deadline = deadline
+        self.cursor = cursor
+        self.cancel_on_kill = cancel_on_kill
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "job_id": self.job_id,
+                "conn_id": self.conn_id,
+                "poll_interval": self.poll_interval,
+                "deadline": self.deadline,
+                "cursor": self.cursor,
+                "cancel_on_kill": self.cancel_on_kill,
+            },
+        )
+
+    @cached_property
+    def hook(self) -> OpenAIFusionHook:
+        """The hook of ``conn_id``; its connection is read without blocking the event loop."""
+        from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
+
+        return OpenAIFusionHook(conn_id=self.conn_id)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        watch = Watch(self.kind, self.job_id, self.log, cursor=self.cursor)
+        try:
+            job = await adrive(watch.until_done(self.poll_interval, self.deadline), self.hook.arequest)
+        except AirflowSensorTimeout as exc:
+            yield TriggerEvent({"status": "timeout", "job_id": self.job_id, "message": str(exc)})
+            return
+        except WaitGaveUp as exc:
+            yield TriggerEvent(self._error(exc, retryable=True))
+            return
+        except Exception as exc:
+            yield TriggerEvent(self._error(exc, retryable=is_transient(exc)))
+            return
+        finally:
+            self.cursor = watch.cursor
+            await self.hook.aclose()
+        yield TriggerEvent(event_for(self.kind, job))
+
+    def _error(self, exc: BaseException, *, retryable: bool) -> dict[str, Any]:
+        return {"status": "error", "job_id": self.job_id, "message": str(exc), "retryable": retryable}
+
+    async def on_kill(self) -> None:
+        """Cancel the job when a user kills the deferred task and ``cancel_on_kill`` is set."""
+        if self.cancel_on_kill:
+            job = await self.hook.arequest(self.kind.cancel(self.job_id))
+            self.log.info("Cancelled %s %s (status %s)", self.kind.noun, self.job_id, job.get("status"))
+            await self.hook.aclose()

@@ -4,7 +4,7 @@ B1, DAG-parse cost: the time to import the operators in a fresh interpreter once
 Each probe is a new interpreter that imports ``airflow.sdk`` first (a DAG file always does), then the operator
 modules, and times the second step alone. Ours and the official provider alternate, after one discarded warm-up
 each (bytecode compilation); the median is reported. Ours is measured twice: every operator module at once (what
-a DAG using all of them pays), and the text module alone (chat completion and its siblings). ``-X importtime``
+a DAG using all of them pays), and the chat module alone (chat completion and edit). ``-X importtime``
 then names what our import spends on.
 """
 
@@ -18,7 +18,7 @@ import sys
 from benchmarks._common import ROOT, airflow_env, emit, median, scratch_dir
 
 OFFICIAL_MODULE = "airflow.providers.openai.operators.openai"
-ONE_OPERATOR_MODULE = "airflow_provider_openai_fusion.operators.text"
+ONE_OPERATOR_MODULE = "airflow_provider_openai_fusion.operators.chat"
 PROBE = """
 import json, sys, time
 t0 = time.perf_counter()
@@ -34,11 +34,10 @@ print(json.dumps({"sdk": t1 - t0, "modules": t2 - t1, "new_modules": len(sys.mod
 
 
 def our_operator_modules() -> list[str]:
-    """Every operator module of ours, as the lazy ``operators`` package maps them."""
-    from airflow_provider_openai_fusion import operators
+    """Every operator module of ours, as the AREAS table lists them."""
+    from airflow_provider_openai_fusion.areas import modules
 
-    package = operators.__name__
-    return sorted({f"{package}.{module}" for module in operators._MODULES.values()})
+    return [f"airflow_provider_openai_fusion.operators.{module}" for module in modules("operators")]
 
 
 def probe(modules: list[str], env: dict[str, str], importtime: bool = False) -> tuple[dict, str]:

@@ -24,6 +24,7 @@ def make_clients(base_url: str) -> dict[str, Callable[[], Any]]:
     import httpx
     from airflow.providers.openai.hooks.openai import OpenAIHook
 
+    from airflow_provider_openai_fusion.api.chat import create_chat_completion
     from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
 
     ours = OpenAIFusionHook()
@@ -33,7 +34,7 @@ def make_clients(base_url: str) -> dict[str, Callable[[], Any]]:
     headers = {"Authorization": f"Bearer {API_KEY}"}
 
     def call_ours() -> Any:
-        return ours.create_chat_completion(BODY)["choices"][0]["message"]["content"]
+        return ours.request(create_chat_completion(BODY))["choices"][0]["message"]["content"]
 
     def call_raw() -> Any:
         response = raw.post(url, json=BODY, headers=headers)

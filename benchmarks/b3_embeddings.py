@@ -60,13 +60,14 @@ def sequential(texts: list[str]) -> dict[str, float]:
     """The same requests one after another: through our hook, and through the official hook."""
     from airflow.providers.openai.hooks.openai import OpenAIHook
 
+    from airflow_provider_openai_fusion.api.embeddings import create_embeddings
     from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
 
     chunks = [texts[start : start + CAP] for start in range(0, len(texts), CAP)]
     ours, official = OpenAIFusionHook(), OpenAIHook()
     started = time.perf_counter()
     for chunk in chunks:
-        ours.create_embeddings({"model": MODEL, "input": chunk, "dimensions": DIMENSIONS})
+        ours.request(create_embeddings({"model": MODEL, "input": chunk, "dimensions": DIMENSIONS}))
     middle = time.perf_counter()
     for chunk in chunks:
         official.create_embeddings(text=chunk, model=MODEL, dimensions=DIMENSIONS)

@@ -1,4 +1,4 @@
-"""A DAG file that imports one operator pays for that operator's module only: no other operator, no models."""
+"""A DAG file that imports one operator pays for that operator's module only: no other operator, no API schemas."""
 
 from __future__ import annotations
 
@@ -8,16 +8,14 @@ import sys
 
 import pytest
 
-OPERATORS = {
-    "OpenAIGetModelsOperator": "models",
-    "OpenAIChatCompletionOperator": "text",
-    "OpenAIEmbeddingsOperator": "embeddings",
-    "OpenAICustomAPICallOperator": "custom",
-    "OpenAIGenerateImageOperator": "images",
-    "OpenAIManageAudioOperator": "audio",
-    "OpenAIManageFilesOperator": "files",
-    "OpenAIManageFineTunesOperator": "fine_tuning",
-}
+from airflow_provider_openai_fusion.areas import AREAS
+
+PACKAGE = "airflow_provider_openai_fusion"
+OPERATORS = {cls: area.name for area in AREAS for cls in area.operators}
+SENSORS = {cls: area.name for area in AREAS for cls in area.sensors}
+SHARED_OPERATOR_MODULES = {f"{PACKAGE}.operators._base", f"{PACKAGE}.operators._io"}
+# Loaded only inside ``execute``: the HTTP client, the pydantic schemas, the wait loop, the hook.
+HEAVY_PREFIXES = (f"{PACKAGE}._http", f"{PACKAGE}.api", f"{PACKAGE}._waiting", f"{PACKAGE}.hooks")
 
 
 def _modules_after_import(statement: str) -> list[str]:
@@ -28,17 +26,27 @@ def _modules_after_import(statement: str) -> list[str]:
 
 @pytest.mark.parametrize(("name", "module"), OPERATORS.items())
 def test_importing_one_operator_loads_only_its_module(name: str, module: str) -> None:
-    loaded = _modules_after_import(f"from airflow_provider_openai_fusion.operators import {name}")
-    operator_modules = {m for m in loaded if m.startswith("airflow_provider_openai_fusion.operators.")}
-    assert operator_modules <= {
-        f"airflow_provider_openai_fusion.operators.{module}",
-        "airflow_provider_openai_fusion.operators._base",
-    }, operator_modules
-    heavy = [m for m in loaded if ".models." in m or m.endswith("._transport")]
+    loaded = _modules_after_import(f"from {PACKAGE}.operators import {name}")
+    operator_modules = {m for m in loaded if m.startswith(f"{PACKAGE}.operators.")}
+    assert operator_modules <= {f"{PACKAGE}.operators.{module}", *SHARED_OPERATOR_MODULES}, operator_modules
+    assert f"{PACKAGE}.operators.{module}" in loaded
+    heavy = [m for m in loaded if m.startswith(HEAVY_PREFIXES)]
     assert not heavy, f"{name} imports {heavy} at parse time"
 
 
-def test_importing_the_sensor_does_not_load_the_trigger_or_the_operators() -> None:
-    loaded = _modules_after_import("from airflow_provider_openai_fusion.sensors import OpenAIFineTuningJobSensor")
-    assert "airflow_provider_openai_fusion.sensors.fine_tuning" in loaded
-    assert not [m for m in loaded if m.startswith("airflow_provider_openai_fusion.triggers.") or ".models." in m]
+@pytest.mark.parametrize(("name", "module"), SENSORS.items())
+def test_importing_a_sensor_does_not_load_its_trigger_or_the_operators(name: str, module: str) -> None:
+    loaded = _modules_after_import(f"from {PACKAGE}.sensors import {name}")
+    assert f"{PACKAGE}.sensors.{module}" in loaded
+    assert not [m for m in loaded if m.startswith((f"{PACKAGE}.triggers.", f"{PACKAGE}.operators."))], loaded
+    assert not [m for m in loaded if m.startswith(HEAVY_PREFIXES)], loaded
+
+
+def test_every_area_row_names_classes_that_exist() -> None:
+    import importlib
+
+    for area in AREAS:
+        for layer in ("operators", "sensors", "triggers"):
+            for cls in getattr(area, layer):
+                module = importlib.import_module(f"{PACKAGE}.{layer}.{area.name}")
+                assert isinstance(getattr(module, cls), type), f"{layer}.{area.name}.{cls}"

@@ -135,8 +135,9 @@ def _log_attempt(request: httpx.Request, state: RetryState) -> None:
 
 def _log_retry(spec: RequestSpec, state: RetryState, delay: float, reason: BaseException | str) -> None:
     log.warning(
-        "Retrying %s in %.2f s (retry %d of %d) after: %s",
-        spec.label,
+        "Retrying %s %s in %.2f s (retry %d of %d) after: %s",
+        spec.method,
+        spec.path,
         delay,
         state.retries_done,
         state.max_retries,

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from airflow_provider_openai_fusion._http.request import FilePart, RequestSpec
-from airflow_provider_openai_fusion.api._base import RequestModel
+from airflow_provider_openai_fusion.api._base import RequestModel, ResponseModel
 
 TEXT_FORMATS = ("text", "srt", "vtt")
 
@@ -38,6 +38,12 @@ class TranslationFields(RequestModel):
     temperature: float | None = Field(default=None, ge=0, le=1)
 
 
+class Transcription(ResponseModel):
+    """The JSON answer of a transcription or translation (``json``, ``verbose_json``, ``diarized_json``)."""
+
+    text: str
+
+
 def form_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     """
     Encode validated fields as multipart form values: lists as repeated ``name[]`` fields, objects as JSON.
@@ -64,4 +70,5 @@ def transcribe_or_translate(operation: str, fields: Mapping[str, Any], file: Fil
     :param file: the audio file.
     """
     path = {"transcribe": "audio/transcriptions", "translate": "audio/translations"}[operation]
-    return RequestSpec("POST", path, data=form_fields(fields), files=(file,))
+    schema = None if fields.get("response_format") in TEXT_FORMATS else Transcription
+    return RequestSpec("POST", path, data=form_fields(fields), files=(file,), response=schema)

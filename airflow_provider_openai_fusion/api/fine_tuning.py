@@ -1,4 +1,4 @@
-"""The Fine-tuning API: jobs, their events, and how to wait for one (a :class:`~airflow_provider_openai_fusion._waiting.JobKind`)."""
+"""The Fine-tuning API: jobs, their events, and how to wait for one (its ``JobKind``)."""
 
 from __future__ import annotations
 

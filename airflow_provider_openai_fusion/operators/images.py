@@ -27,7 +27,7 @@ from airflow_provider_openai_fusion.operators._io import MB, check_file, local_i
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_openai_fusion._http.request import FilePart
+    from airflow_provider_openai_fusion.api._base import FilePart
 
 OPERATIONS = ("edit", "variation")
 DEFAULT_MODEL = "gpt-image-1"

@@ -5,12 +5,12 @@ Images, audio and files through a real Airflow, and through the hook, against th
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+from airflow_provider_openai_fusion.api import files
 from airflow_provider_openai_fusion.exceptions import NotFoundError
 from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
 from tests.conftest import ROOT, AirflowHome, Stack, connection_json
@@ -61,31 +61,31 @@ def test_example_dag_covers_every_action_and_operation(airflow_home: AirflowHome
 @pytest.mark.parametrize(
     ("response_format", "check"),
     [
-        ("text", lambda body: body == b"The quick brown fox jumps over the lazy dog."),
-        ("vtt", lambda body: body.startswith(b"WEBVTT\n\n00:00:00.000 --> ")),
-        ("verbose_json", lambda body: json.loads(body)["segments"][0]["end"] == json.loads(body)["duration"]),
+        ("text", lambda body: body == "The quick brown fox jumps over the lazy dog."),
+        ("vtt", lambda body: body.startswith("WEBVTT\n\n00:00:00.000 --> ")),
+        ("verbose_json", lambda body: body["segments"][0]["end"] == body["duration"]),
     ],
 )
 def test_every_audio_response_format_passes_the_contract(
     hook: OpenAIFusionHook, tmp_path: Path, response_format: str, check
 ) -> None:
-    from airflow_provider_openai_fusion._core import FilePart
+    from airflow_provider_openai_fusion.api._base import file_part
+    from airflow_provider_openai_fusion.api.audio import transcribe_or_translate
 
     audio = tmp_path / "tone.wav"
     audio.write_bytes(b"RIFF" + bytes(64))
-    answer = hook.audio(
-        "transcribe", {"model": "whisper-1", "response_format": response_format}, FilePart("file", audio)
-    )
-    assert answer.status_code == 200 and check(answer.content)
+    fields = {"model": "whisper-1", "response_format": response_format}
+    answer = hook.send(transcribe_or_translate("transcribe", fields, file_part("file", audio)))
+    assert answer.status_code == 200 and check(answer.body)
 
 
 def test_file_round_trip_and_unknown_id(hook: OpenAIFusionHook, tmp_path: Path) -> None:
     source = tmp_path / "notes.jsonl"
     source.write_text('{"note": "kept byte for byte"}\n' * 200, encoding="utf-8")
-    uploaded = hook.upload_file(source, "user_data")
-    target = hook.download_file_content(uploaded["id"], tmp_path / "out" / "notes.jsonl")
+    uploaded = hook.request(files.upload_file(source, "user_data"))
+    target = hook.download(files.retrieve_file_content(uploaded["id"]), tmp_path / "out" / "notes.jsonl")
     assert target.read_bytes() == source.read_bytes()
     assert [p.name for p in target.parent.iterdir()] == ["notes.jsonl"]
-    assert hook.delete_file(uploaded["id"])["deleted"] is True
+    assert hook.request(files.delete_file(uploaded["id"]))["deleted"] is True
     with pytest.raises(NotFoundError, match="No such file"):
-        hook.retrieve_file(uploaded["id"])
+        hook.request(files.retrieve_file(uploaded["id"]))

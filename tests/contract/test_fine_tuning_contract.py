@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_openai_fusion._fine_tuning import FineTuningJobError
-from airflow_provider_openai_fusion.exceptions import BadRequestError
+from airflow_provider_openai_fusion.api import files, fine_tuning, models
+from airflow_provider_openai_fusion.exceptions import BadRequestError, FineTuningJobError
 from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
 from airflow_provider_openai_fusion.sensors import OpenAIFineTuningJobSensor
 from tests.conftest import ROOT, AirflowHome, Stack, connection_json
@@ -35,7 +35,7 @@ def upload(hook: OpenAIFusionHook, tmp_path: Path, examples: int) -> str:
         for n in range(examples)
     ]
     path.write_text("\n".join(lines) + "\n")
-    return hook.upload_file(path, "fine-tune")["id"]
+    return hook.request(files.upload_file(path, "fine-tune"))["id"]
 
 
 def wait(job_id: str, **kwargs: Any) -> dict[str, Any]:
@@ -66,16 +66,18 @@ def test_a_job_succeeds_registers_its_model_and_the_model_can_be_deleted(
     hook: OpenAIFusionHook, tmp_path: Path
 ) -> None:
     file_id = upload(hook, tmp_path, 10)
-    job = hook.create_fine_tuning_job({"model": "gpt-4o-mini", "training_file": file_id, "suffix": "ok"})
+    job = hook.request(fine_tuning.create_job({"model": "gpt-4o-mini", "training_file": file_id, "suffix": "ok"}))
     assert job["status"] == "validating_files"
     done = wait(job["id"])
-    assert done["status"] == "succeeded" and done["fine_tuned_model"] in {m["id"] for m in hook.list_models()}
-    assert hook.delete_model(done["fine_tuned_model"])["deleted"] is True
-    assert done["fine_tuned_model"] not in {m["id"] for m in hook.list_models()}
+    assert done["status"] == "succeeded" and done["fine_tuned_model"] in {
+        m["id"] for m in hook.paginate(models.list_models())
+    }
+    assert hook.request(models.delete_model(done["fine_tuned_model"]))["deleted"] is True
+    assert done["fine_tuned_model"] not in {m["id"] for m in hook.paginate(models.list_models())}
 
 
 def test_a_bad_training_file_fails_the_job_with_code_message_and_param(hook: OpenAIFusionHook, tmp_path: Path) -> None:
-    job = hook.create_fine_tuning_job({"model": "gpt-4o-mini", "training_file": upload(hook, tmp_path, 3)})
+    job = hook.request(fine_tuning.create_job({"model": "gpt-4o-mini", "training_file": upload(hook, tmp_path, 3)}))
     with pytest.raises(FineTuningJobError, match="at least 10 examples") as info:
         wait(job["id"])
     assert (info.value.code, info.value.param) == ("invalid_n_examples", "training_file")
@@ -83,26 +85,28 @@ def test_a_bad_training_file_fails_the_job_with_code_message_and_param(hook: Ope
 
 def test_a_failing_training_run_and_a_cancelled_job(hook: OpenAIFusionHook, tmp_path: Path) -> None:
     file_id = upload(hook, tmp_path, 10)
-    failing = hook.create_fine_tuning_job({"model": "gpt-4o-mini", "training_file": file_id, "suffix": "fail"})
+    failing = hook.request(fine_tuning.create_job({"model": "gpt-4o-mini", "training_file": file_id, "suffix": "fail"}))
     with pytest.raises(FineTuningJobError, match="training_failed"):
         wait(failing["id"])
-    job = hook.create_fine_tuning_job({"model": "gpt-4o-mini", "training_file": file_id})
-    assert hook.cancel_fine_tuning_job(job["id"])["status"] == "cancelled"
+    job = hook.request(fine_tuning.create_job({"model": "gpt-4o-mini", "training_file": file_id}))
+    assert hook.request(fine_tuning.cancel_job(job["id"]))["status"] == "cancelled"
     with pytest.raises(FineTuningJobError, match="cancelled"):
         wait(job["id"])
     with pytest.raises(BadRequestError, match="already been cancelled"):
-        hook.cancel_fine_tuning_job(job["id"])
+        hook.request(fine_tuning.cancel_job(job["id"]))
 
 
 def test_events_page_backwards_and_jobs_filter_by_metadata(hook: OpenAIFusionHook, tmp_path: Path) -> None:
     file_id = upload(hook, tmp_path, 10)
     tags = {"airflow_dag_id": "d", "airflow_run_id": f"manual__2026-01-01T00:00:00+00:00:{time.time()}"}
-    job = hook.create_fine_tuning_job({"model": "gpt-4o-mini", "training_file": file_id, "metadata": tags})
-    hook.create_fine_tuning_job({"model": "gpt-4o-mini", "training_file": file_id, "metadata": {"airflow_dag_id": "d"}})
-    assert [j["id"] for j in hook.list_fine_tuning_jobs(metadata=tags)] == [job["id"]]
+    job = hook.request(fine_tuning.create_job({"model": "gpt-4o-mini", "training_file": file_id, "metadata": tags}))
+    hook.request(
+        fine_tuning.create_job({"model": "gpt-4o-mini", "training_file": file_id, "metadata": {"airflow_dag_id": "d"}})
+    )
+    assert [j["id"] for j in hook.paginate(fine_tuning.list_jobs(tags))] == [job["id"]]
     wait(job["id"])
-    every = hook.list_fine_tuning_events(job["id"])
-    newest = hook.list_fine_tuning_events(job["id"], limit=3)
-    older = hook.list_fine_tuning_events(job["id"], after=newest[-1]["id"])
+    every = hook.paginate(fine_tuning.list_events(job["id"]))
+    newest = hook.paginate(fine_tuning.list_events(job["id"]), 3)
+    older = hook.paginate(fine_tuning.list_events(job["id"], newest[-1]["id"]))
     assert len(every) == 8 and newest + older == every
     assert [e["type"] for e in every].count("metrics") == 3 and all("train_loss" in e["data"] for e in every[2:5])

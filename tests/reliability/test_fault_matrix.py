@@ -14,6 +14,7 @@ from email.utils import formatdate
 
 import pytest
 
+from airflow_provider_openai_fusion.api import chat
 from airflow_provider_openai_fusion.exceptions import (
     APIConnectionError,
     APIError,
@@ -168,11 +169,11 @@ CASES = [
 
 
 def _create(hook: OpenAIFusionHook) -> dict:
-    return hook.create_chat_completion(BODY)
+    return hook.request(chat.create_chat_completion(BODY))
 
 
 async def _acreate(hook: OpenAIFusionHook) -> dict:
-    return await hook.acreate_chat_completion(BODY)
+    return await hook.arequest(chat.create_chat_completion(BODY))
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])

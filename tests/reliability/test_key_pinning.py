@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_openai_fusion._core import RequestSpec
+from airflow_provider_openai_fusion._http.request import RequestSpec
 from airflow_provider_openai_fusion.exceptions import APIStatusError, InvalidArgumentError
 from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
 from airflow_provider_openai_fusion.operators.custom import OpenAICustomAPICallOperator
@@ -123,7 +123,7 @@ def test_hook_refuses_every_trick(
     hook = hook_at(server.base_url)
     for spec in specs:
         with pytest.raises(InvalidArgumentError) as error:
-            run_both(mode, hook, lambda h, spec=spec: h.request_raw(spec), lambda h, spec=spec: h.arequest_raw(spec))
+            run_both(mode, hook, lambda h, spec=spec: h.send(spec), lambda h, spec=spec: h.asend(spec))
         assert error.value.argument in ("path", "headers"), spec
     assert (server.attempts, attacker.connections) == (0, 0)
 
@@ -157,7 +157,7 @@ def test_redirect_to_another_host_is_not_followed(
         if mode == "operator":
             _operator(hook, url="models").execute(context={})
         else:
-            run_both(mode, hook, lambda h: h.request_raw(spec), lambda h: h.arequest_raw(spec))
+            run_both(mode, hook, lambda h: h.send(spec), lambda h: h.asend(spec))
     assert error.value.status_code == status
     assert error.value.request_id == "r1"
     assert server.attempts == 1

@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
+from airflow_provider_openai_fusion.api import chat
 from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
 from tests.reliability.fault_server import FaultServer, Reply, Request, json_reply, openai_error
 
@@ -59,7 +60,7 @@ def test_thousand_requests_at_concurrency_fifty(server: FaultServer, hook_at: Ca
             peak = max(peak, in_flight)
             try:
                 body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": f"req-{index}"}]}
-                return await hook.acreate_chat_completion(body)
+                return await hook.arequest(chat.create_chat_completion(body))
             finally:
                 in_flight -= 1
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_openai_fusion.api import files
 from airflow_provider_openai_fusion.exceptions import APIConnectionError, APITimeoutError
 from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
 from tests.reliability.conftest import run_both
@@ -52,8 +53,8 @@ def test_retried_upload_resends_the_whole_file(
     result = run_both(
         mode,
         hook_at(server.base_url),
-        lambda hook: hook.upload_file(source, "fine-tune"),
-        lambda hook: hook.aupload_file(source, "fine-tune"),
+        lambda hook: hook.request(files.upload_file(source, "fine-tune")),
+        lambda hook: hook.arequest(files.upload_file(source, "fine-tune")),
     )
     assert result == FILE_OBJECT
     assert server.attempts == 3
@@ -79,8 +80,8 @@ def test_broken_download_is_restarted_whole(
     written = run_both(
         mode,
         hook_at(server.base_url),
-        lambda hook: hook.download_file_content("file-abc", target),
-        lambda hook: hook.adownload_file_content("file-abc", target),
+        lambda hook: hook.download(files.retrieve_file_content("file-abc"), target),
+        lambda hook: hook.adownload(files.retrieve_file_content("file-abc"), target),
     )
     assert written == target
     assert target.read_bytes() == CONTENT
@@ -118,8 +119,8 @@ def test_failed_download_leaves_no_half_file(
         run_both(
             mode,
             hook_at(server.base_url, timeout=timeout, max_retries=0),
-            lambda hook: hook.download_file_content("file-abc", target),
-            lambda hook: hook.adownload_file_content("file-abc", target),
+            lambda hook: hook.download(files.retrieve_file_content("file-abc"), target),
+            lambda hook: hook.adownload(files.retrieve_file_content("file-abc"), target),
         )
     assert server.attempts == 1
     if existing:

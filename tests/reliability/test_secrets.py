@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_openai_fusion._core import RequestSpec
+from airflow_provider_openai_fusion._http.request import RequestSpec
+from airflow_provider_openai_fusion.api import models
 from airflow_provider_openai_fusion.exceptions import APIStatusError
 from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
 from airflow_provider_openai_fusion.operators.custom import OpenAICustomAPICallOperator
@@ -62,7 +63,10 @@ def test_debug_logs_redact_the_authorization_header(
     caplog.set_level(logging.DEBUG, logger="airflow_provider_openai_fusion")
     server.script(Reply(503, {"retry-after-ms": "10"}), json_reply(200, {"object": "list", "data": []}))
     hook = hook_at(server.base_url)
-    assert run_both("sync", hook, lambda h: h.list_models(), lambda h: h.alist_models()) == []
+    assert (
+        run_both("sync", hook, lambda h: h.paginate(models.list_models()), lambda h: h.apaginate(models.list_models()))
+        == []
+    )
     attempts = [record.getMessage() for record in caplog.records if "(attempt" in record.getMessage()]
     assert len(attempts) == 2
     assert all("'authorization': '***'" in message for message in attempts)

@@ -9,15 +9,16 @@ from typing import Any
 import httpx
 import pytest
 
-from airflow_provider_openai_fusion._core import (
+from airflow_provider_openai_fusion._http.request import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     ClientSettings,
-    settings_from_connection,
 )
+from airflow_provider_openai_fusion.api import models
 from airflow_provider_openai_fusion.exceptions import ConnectionConfigError
 from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
+from airflow_provider_openai_fusion.hooks.settings import settings_from_connection
 from tests.conftest import SENTINEL_KEY, connection_json
 from tests.unit.helpers import Script, ok, raises
 
@@ -163,9 +164,9 @@ async def test_a_bad_connection_fails_before_any_request(monkeypatch: pytest.Mon
     hook = OpenAIFusionHook("openai_bad", transport=httpx.MockTransport(script))
 
     with raises(ConnectionConfigError) as sync_info:
-        hook.list_models()
+        hook.paginate(models.list_models())
     with raises(ConnectionConfigError) as async_info:
-        await hook.alist_models()
+        await hook.apaginate(models.list_models())
 
     assert sync_info.value.field == async_info.value.field == "organisation_id"
     assert script.attempts == 0

@@ -9,16 +9,13 @@ import httpx
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_openai_fusion._core import (
+from airflow_provider_openai_fusion._http.errors import error_from_response
+from airflow_provider_openai_fusion._http.request import USER_AGENT, ClientSettings, build_headers, relative_path
+from airflow_provider_openai_fusion._http.retry import (
     MAX_RETRY_AFTER,
-    USER_AGENT,
-    ClientSettings,
     RetryState,
     backoff_seconds,
-    build_headers,
-    error_from_response,
     is_retryable_status,
-    relative_path,
     retry_after_seconds,
 )
 from airflow_provider_openai_fusion.exceptions import (

@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
+from airflow_provider_openai_fusion._http.ratelimit import RateLimitGate, parse_reset
+from airflow_provider_openai_fusion.api.embeddings import batches, estimate_tokens
 from airflow_provider_openai_fusion.exceptions import APIResponseValidationError, BadRequestError, InvalidArgumentError
-from airflow_provider_openai_fusion.models.embeddings import batches, estimate_tokens
 from airflow_provider_openai_fusion.operators import OpenAIEmbeddingsOperator
-from airflow_provider_openai_fusion.operators.embeddings import RateLimitGate, parse_reset
 from tests.unit.helpers import Script, error, raises
 
 

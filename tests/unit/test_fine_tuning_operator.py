@@ -11,8 +11,7 @@ import httpx
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 
-from airflow_provider_openai_fusion._fine_tuning import FineTuningJobError
-from airflow_provider_openai_fusion.exceptions import InvalidArgumentError
+from airflow_provider_openai_fusion.exceptions import FineTuningJobError, InvalidArgumentError
 from airflow_provider_openai_fusion.links import JOB_ID_XCOM_KEY, remember_job
 from airflow_provider_openai_fusion.operators import OpenAIManageFineTunesOperator
 from airflow_provider_openai_fusion.triggers import OpenAIFineTuningJobTrigger
@@ -112,7 +111,7 @@ def test_create_with_deferrable_wait_checks_once_then_defers(make_hook: Any) -> 
     trigger = deferred.value.trigger
     assert isinstance(trigger, OpenAIFineTuningJobTrigger)
     assert (trigger.job_id, trigger.cancel_on_kill, trigger.deadline) == ("ftjob-1", True, None)
-    assert trigger.last_event_id == "ev-ftjob-1-2"
+    assert trigger.cursor == "ev-ftjob-1-2"
     trigger.hook = make_hook(api)
 
     async def first_event() -> dict[str, Any]:

@@ -18,11 +18,18 @@ from airflow.sdk.exceptions import (
     TaskDeferred,
 )
 
-from airflow_provider_openai_fusion._fine_tuning import FineTuningJobError, JobWatch, drive, finish, format_event
-from airflow_provider_openai_fusion.exceptions import InvalidArgumentError
+from airflow_provider_openai_fusion._waiting import Watch, drive
+from airflow_provider_openai_fusion._waiting import finish as finish_event
+from airflow_provider_openai_fusion.api.fine_tuning import FINE_TUNING_JOBS, format_event
+from airflow_provider_openai_fusion.exceptions import FineTuningJobError, InvalidArgumentError
 from airflow_provider_openai_fusion.sensors import OpenAIFineTuningJobSensor
 from airflow_provider_openai_fusion.triggers import OpenAIFineTuningJobTrigger
 from tests.unit.fine_tuning_fake import FakeFineTuningAPI, context
+
+
+def finish(event: Any, on_cancelled: str = "fail") -> Any:
+    return finish_event(FINE_TUNING_JOBS, event, on_cancelled)
+
 
 FAILED_ERROR = {"code": "invalid_n_examples", "message": "Training file has 3 example(s)", "param": "training_file"}
 
@@ -122,7 +129,7 @@ def test_deferrable_sensor_checks_once_defers_and_completes_with_the_trigger(mak
         task.execute(context())
     handed = deferred.value.trigger
     assert isinstance(handed, OpenAIFineTuningJobTrigger)
-    assert handed.last_event_id == "ev-ftjob-1-2" and handed.cancel_on_kill is False
+    assert handed.cursor == "ev-ftjob-1-2" and handed.cancel_on_kill is False
     assert before + 5 <= handed.deadline <= time.time() + 5
     handed.hook = make_hook(api)
     (event,) = asyncio.run(events_of(handed))
@@ -202,7 +209,7 @@ def test_trigger_serializes_to_plain_values_and_round_trips() -> None:
         conn_id="c",
         poll_interval=5,
         deadline=1_900_000_000.5,
-        last_event_id="ev-9",
+        cursor="ev-9",
         cancel_on_kill=True,
     )
     classpath, kwargs = original.serialize()
@@ -210,7 +217,7 @@ def test_trigger_serializes_to_plain_values_and_round_trips() -> None:
     assert all(isinstance(v, str | int | float | bool) for v in kwargs.values())
     rebuilt = getattr(importlib.import_module(module), name)(**kwargs)
     assert rebuilt.serialize() == (classpath, kwargs)
-    assert kwargs["deadline"] == 1_900_000_000.5 and kwargs["last_event_id"] == "ev-9"
+    assert kwargs["deadline"] == 1_900_000_000.5 and kwargs["cursor"] == "ev-9"
 
 
 def test_trigger_on_kill_cancels_the_job_only_when_asked(make_hook: Any) -> None:
@@ -228,16 +235,21 @@ def test_watch_pages_back_through_events_and_then_reports_only_new_ones(make_hoo
     for n in range(5):
         api._event("ftjob-1", f"early {n}")
     hook = make_hook(api)
-    watch = JobWatch("ftjob-1")
-    _, first = drive(watch.poll(), hook.request)
-    assert [e["message"] for e in first] == [
-        "Status: validating_files",
-        *(f"early {n}" for n in range(5)),
-        "Status: queued",
+    watch = Watch(FINE_TUNING_JOBS, "ftjob-1", logging.getLogger("test"))
+    _, first, cursor = drive(FINE_TUNING_JOBS.look("ftjob-1", None), hook.request)
+    assert [text for _, text in first] == [
+        "[info] Status: validating_files",
+        *(f"[info] early {n}" for n in range(5)),
+        "[info] Status: queued",
     ]
-    _, second = drive(watch.poll(), hook.request)
-    assert [e["message"] for e in second] == ["Step 1/1: training loss=0.5", "Status: running"]
-    assert watch.last_event_id == second[-1]["id"]
+    _, second, cursor = drive(FINE_TUNING_JOBS.look("ftjob-1", cursor), hook.request)
+    assert [text.split(" |")[0] for _, text in second] == [
+        "[info] Step 1/1: training loss=0.5",
+        "[info] Status: running",
+    ]
+    assert cursor == "ev-ftjob-1-9"
+    assert drive(watch.look(), hook.request)["status"] == "succeeded"
+    assert watch.cursor == "ev-ftjob-1-10"
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from airflow_provider_openai_fusion._core import USER_AGENT, RequestSpec
+from airflow_provider_openai_fusion._http.request import USER_AGENT, RequestSpec
+from airflow_provider_openai_fusion.api import files, models
 from airflow_provider_openai_fusion.exceptions import (
     AuthenticationError,
     InternalServerError,
@@ -67,9 +68,10 @@ async def test_list_files_follows_has_more_with_after(make_hook, mode: str) -> N
     seen: list[httpx.Request] = []
     hook = make_hook(lambda r: seen.append(r) or _files_pages(r))
 
-    files = hook.list_files(purpose="fine-tune") if mode == "sync" else await hook.alist_files(purpose="fine-tune")
+    spec = files.list_files("fine-tune")
+    found = hook.paginate(spec) if mode == "sync" else await hook.apaginate(spec)
 
-    assert [f["id"] for f in files] == [f"file-{n}" for n in range(1, 8)]
+    assert [f["id"] for f in found] == [f"file-{n}" for n in range(1, 8)]
     assert [r.url.params.get("after") for r in seen] == [None, "file-3", "file-6"]
     assert all(r.url.params["purpose"] == "fine-tune" for r in seen)
 
@@ -79,9 +81,10 @@ async def test_a_limit_stops_paging_early(make_hook, mode: str) -> None:
     seen: list[httpx.Request] = []
     hook = make_hook(lambda r: seen.append(r) or _files_pages(r))
 
-    files = hook.list_files(limit=4) if mode == "sync" else await hook.alist_files(limit=4)
+    spec = files.list_files()
+    found = hook.paginate(spec, 4) if mode == "sync" else await hook.apaginate(spec, 4)
 
-    assert [f["id"] for f in files] == ["file-1", "file-2", "file-3", "file-4"]
+    assert [f["id"] for f in found] == ["file-1", "file-2", "file-3", "file-4"]
     assert len(seen) == 2
     assert "purpose" not in seen[0].url.params
 
@@ -89,7 +92,7 @@ async def test_a_limit_stops_paging_early(make_hook, mode: str) -> None:
 def test_paging_stops_on_an_empty_page_even_if_has_more(make_hook) -> None:
     script = Script(ok({"object": "list", "data": [], "has_more": True}))
 
-    assert make_hook(script).list_models() == []
+    assert make_hook(script).paginate(models.list_models()) == []
     assert script.attempts == 1
 
 
@@ -108,7 +111,8 @@ async def test_ids_stay_one_path_segment(make_hook, mode: str, file_id: str, raw
 
 
 async def _retrieve_file(hook, file_id: str, mode: str) -> dict:
-    return hook.retrieve_file(file_id) if mode == "sync" else await hook.aretrieve_file(file_id)
+    spec = files.retrieve_file(file_id)
+    return hook.request(spec) if mode == "sync" else await hook.arequest(spec)
 
 
 @MODES

@@ -11,7 +11,8 @@ import httpx
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_openai_fusion._core import RequestSpec
+from airflow_provider_openai_fusion._http.request import RequestSpec
+from airflow_provider_openai_fusion.api import files
 from airflow_provider_openai_fusion.exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -176,9 +177,9 @@ async def test_a_retried_upload_resends_the_whole_file(make_hook, tmp_path: Path
     hook = make_hook(script, max_retries=1)
 
     if mode == "sync":
-        answer = hook.upload_file(source, "fine-tune")
+        answer = hook.request(files.upload_file(source, "fine-tune"))
     else:
-        answer = await hook.aupload_file(source, "fine-tune")
+        answer = await hook.arequest(files.upload_file(source, "fine-tune"))
 
     assert answer["id"] == "file-1"
     assert script.attempts == 2
@@ -215,8 +216,8 @@ def _body(mode: str, data: bytes, break_after: int | None = None) -> httpx.Respo
 
 async def _download(hook, mode: str, target: Path) -> Path:
     if mode == "sync":
-        return hook.download_file_content("file-1", target)
-    return await hook.adownload_file_content("file-1", target)
+        return hook.download(files.retrieve_file_content("file-1"), target)
+    return await hook.adownload(files.retrieve_file_content("file-1"), target)
 
 
 @MODES

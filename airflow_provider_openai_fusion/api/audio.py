@@ -72,3 +72,55 @@ def transcribe_or_translate(operation: str, fields: Mapping[str, Any], file: Fil
     path = {"transcribe": "audio/transcriptions", "translate": "audio/translations"}[operation]
     schema = None if fields.get("response_format") in TEXT_FORMATS else Transcription
     return RequestSpec("POST", path, data=form_fields(fields), files=(file,), response=schema)
+
+
+SPEECH_EXTENSIONS = {"mp3": ("mp3",), "opus": ("opus", "ogg"), "aac": ("aac",), "flac": ("flac",), "wav": ("wav",)}
+SPEECH_EXTENSIONS["pcm"] = ("pcm", "raw")
+MAX_SPEECH_INPUT = 4096
+MAX_SPEECH_BYTES = 512 * 1024 * 1024
+
+
+class CustomVoice(RequestModel):
+    """A custom voice, by id."""
+
+    id: str = Field(min_length=1)
+
+
+class SpeechRequest(RequestModel):
+    """The body of POST /audio/speech. ``stream_format`` may only be ``audio``: the operator writes a file."""
+
+    model: str = Field(min_length=1)
+    input: str = Field(min_length=1, max_length=MAX_SPEECH_INPUT)
+    voice: str | CustomVoice
+    instructions: str | None = Field(default=None, max_length=MAX_SPEECH_INPUT)
+    response_format: Literal["mp3", "opus", "aac", "flac", "wav", "pcm"] | None = None
+    speed: float | None = Field(default=None, ge=0.25, le=4)
+    stream_format: Literal["audio"] | None = None
+
+
+def speech_format(extension: str, response_format: str | None) -> str | None:
+    """
+    The audio format to ask for, given the output file's extension: the extension must agree with
+    ``response_format``, or name one when ``response_format`` is unset. ``None`` when they disagree.
+
+    :param extension: the output file's extension, without the dot (lower case).
+    :param response_format: the format asked for, if any.
+    """
+    if response_format is not None:
+        return response_format if extension in SPEECH_EXTENSIONS.get(response_format, ()) else None
+    return next((fmt for fmt, extensions in SPEECH_EXTENSIONS.items() if extension in extensions), None)
+
+
+def create_speech(body: Mapping[str, Any]) -> RequestSpec:
+    """
+    POST /audio/speech: the audio, to be streamed to a file.
+
+    :param body: the validated request body.
+    """
+    return RequestSpec(
+        "POST",
+        "audio/speech",
+        json=dict(body),
+        headers={"Accept": "application/octet-stream"},
+        max_bytes=MAX_SPEECH_BYTES,
+    )

@@ -1,17 +1,20 @@
-"""Fusion's "Manage audio" module: transcribe or translate an audio file."""
+"""Fusion's "Manage audio" module: transcribe or translate an audio file; and text to speech."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_openai_fusion.exceptions import APIResponseValidationError
+from airflow_provider_openai_fusion.exceptions import APIResponseValidationError, InvalidArgumentError
 from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-OPERATIONS = ("transcribe", "translate")
+OPERATIONS = ("transcribe", "translate", "speech")
+DEFAULT_TRANSCRIPTION_MODEL = "whisper-1"
+DEFAULT_SPEECH_MODEL = "gpt-4o-mini-tts"
+DEFAULT_VOICE = "coral"
 MAX_BYTES = 25 * 1024 * 1024
 AUDIO_TYPES = {
     "flac": "audio/flac",
@@ -26,32 +29,75 @@ AUDIO_TYPES = {
 }
 
 
+def _voice(value: Any) -> Any:
+    """A voice name as it is; a custom voice as a dict or its JSON text (``{"id": ...}``); unset: the default."""
+    from airflow_provider_openai_fusion.api._base import json_object
+
+    if value is None:
+        return DEFAULT_VOICE
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        return json_object(value, "voice")
+    return value
+
+
 class OpenAIManageAudioOperator(OpenAIFusionBaseOperator):
     """
-    Transcribe an audio file (POST /audio/transcriptions) or translate it into English (POST /audio/translations).
+    Transcribe an audio file (POST /audio/transcriptions), translate it into English (POST /audio/translations),
+    or turn text into speech (POST /audio/speech).
 
-    The file (flac, mp3, mp4, mpeg, mpga, m4a, ogg, wav or webm, at most 25 MB) is streamed from disk.
+    ``transcribe`` / ``translate``: the file (flac, mp3, mp4, mpeg, mpga, m4a, ogg, wav or webm, at most 25 MB) is
+    streamed from disk. ``speech``: the audio is streamed to ``output_path`` (written under a temporary name and
+    renamed when complete); its extension names the format (``.mp3``, ``.opus``/``.ogg``, ``.aac``, ``.flac``,
+    ``.wav``, ``.pcm``/``.raw``) and must agree with ``response_format`` when that is set.
 
-    :param operation: ``transcribe`` or ``translate``. (templated)
-    :param file: the audio file: a local path or an ``ObjectStoragePath`` URI. (templated)
-    :param model: ``whisper-1`` (the only translation model, and every response format), or a transcription
-        model such as ``gpt-4o-mini-transcribe``. (templated)
-    :param advanced: other form fields (``language``, ``prompt``, ``response_format``, ``temperature``,
+    :param operation: ``transcribe``, ``translate`` or ``speech``. (templated)
+    :param file: the audio file, for ``transcribe`` / ``translate``: a local path or an ``ObjectStoragePath`` URI.
+        (templated)
+    :param model: the model; default ``whisper-1`` for ``transcribe`` / ``translate`` (the only translation
+        model, and every response format; or a transcription model such as ``gpt-4o-mini-transcribe``) and
+        ``gpt-4o-mini-tts`` for ``speech``. (templated)
+    :param input: the text to speak (at most 4,096 characters), for ``speech``. (templated)
+    :param voice: the voice, for ``speech``: a built-in name such as ``coral`` (default) or ``{"id": ...}``.
+        (templated)
+    :param instructions: how to speak (not with ``tts-1`` / ``tts-1-hd``), for ``speech``. (templated)
+    :param response_format: for ``speech``: ``mp3``, ``opus``, ``aac``, ``flac``, ``wav`` or ``pcm``; default:
+        the output file's extension. (templated)
+    :param speed: for ``speech``: 0.25 to 4.
+    :param output_path: the audio file to write, for ``speech``: a local path or an ``ObjectStoragePath`` URI.
+        (templated)
+    :param advanced: other request fields (``language``, ``prompt``, ``response_format``, ``temperature``,
         ``timestamp_granularities``, ...). (templated)
     :param conn_id: the Airflow Connection of type ``openai_fusion``. (templated)
-    :return: the JSON response (``json``, ``verbose_json``, ``diarized_json``), or the text (``text``, ``srt``,
-        ``vtt``).
+    :return: ``transcribe`` / ``translate``: the JSON response (``json``, ``verbose_json``, ``diarized_json``), or
+        the text (``text``, ``srt``, ``vtt``); ``speech``: the path written.
     """
 
-    template_fields: Sequence[str] = ("conn_id", "operation", "file", "model", "advanced")
+    template_fields: Sequence[str] = (
+        "conn_id",
+        "operation",
+        "file",
+        "model",
+        "input",
+        "voice",
+        "instructions",
+        "response_format",
+        "output_path",
+        "advanced",
+    )
     template_fields_renderers = {"advanced": "json"}
 
     def __init__(
         self,
         *,
-        file: str,
         operation: str = "transcribe",
-        model: str = "whisper-1",
+        file: str | None = None,
+        model: str | None = None,
+        input: str | None = None,
+        voice: str | dict[str, str] | None = None,
+        instructions: str | None = None,
+        response_format: str | None = None,
+        speed: float | None = None,
+        output_path: str | None = None,
         advanced: dict[str, Any] | str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -59,10 +105,60 @@ class OpenAIManageAudioOperator(OpenAIFusionBaseOperator):
         self.operation = operation
         self.file = file
         self.model = model
+        self.input = input
+        self.voice = voice
+        self.instructions = instructions
+        self.response_format = response_format
+        self.speed = speed
+        self.output_path = output_path
         self.advanced = advanced
 
     def execute(self, context: Context) -> dict[str, Any] | str:
-        from airflow_provider_openai_fusion.api._base import choice, file_part, request_body, required
+        from airflow_provider_openai_fusion.api._base import choice
+
+        operation = choice("operation", self.operation, OPERATIONS)
+        speech_only = {"input": self.input, "voice": self.voice, "instructions": self.instructions}
+        speech_only |= {"response_format": self.response_format, "speed": self.speed, "output_path": self.output_path}
+        given = {"file": self.file} if operation == "speech" else speech_only
+        for name, value in given.items():
+            if value is not None:
+                raise InvalidArgumentError(name, f"does not apply to operation={operation!r}")
+        if operation == "speech":
+            return self._speech()
+        return self._transcribe_or_translate(operation)
+
+    def _speech(self) -> str:
+        from pathlib import PurePosixPath
+
+        from airflow_provider_openai_fusion.api._base import request_body, required
+        from airflow_provider_openai_fusion.api.audio import SpeechRequest, create_speech, speech_format
+        from airflow_provider_openai_fusion.operators._io import path_text, write_output
+
+        output_path = path_text("output_path", required("output_path", self.output_path, "operation='speech'"))
+        extension = PurePosixPath(output_path).suffix.lower().lstrip(".")
+        fmt = speech_format(extension, self.response_format)
+        if fmt is None:
+            wanted = f"response_format={self.response_format!r}" if self.response_format else "a known audio format"
+            raise InvalidArgumentError(
+                "output_path",
+                f"its extension '.{extension}' does not agree with {wanted} (mp3, opus, aac, flac, wav, pcm)",
+            )
+        named = {
+            "model": DEFAULT_SPEECH_MODEL if self.model is None else self.model,
+            "input": required("input", self.input, "operation='speech'"),
+            "voice": _voice(self.voice),
+            "instructions": self.instructions,
+            "response_format": fmt,
+            "speed": self.speed,
+        }
+        body = request_body(SpeechRequest, named, self.advanced)
+        spec = create_speech(body)
+        written = write_output("output_path", output_path, lambda path: self.hook.download(spec, path))
+        self.log.info("Spoke %d characters with %s (%s) into %s", len(body["input"]), body["model"], fmt, written)
+        return written
+
+    def _transcribe_or_translate(self, operation: str) -> dict[str, Any] | str:
+        from airflow_provider_openai_fusion.api._base import file_part, request_body, required
         from airflow_provider_openai_fusion.api.audio import (
             TEXT_FORMATS,
             TranscriptionFields,
@@ -71,9 +167,10 @@ class OpenAIManageAudioOperator(OpenAIFusionBaseOperator):
         )
         from airflow_provider_openai_fusion.operators._io import check_file, local_input
 
-        operation = choice("operation", self.operation, OPERATIONS)
         model = TranscriptionFields if operation == "transcribe" else TranslationFields
-        fields = request_body(model, {"model": self.model}, self.advanced)
+        fields = request_body(
+            model, {"model": DEFAULT_TRANSCRIPTION_MODEL if self.model is None else self.model}, self.advanced
+        )
         with local_input("file", required("file", self.file, f"operation={operation!r}")) as path:
             check_file("file", path, max_bytes=MAX_BYTES, suffixes=tuple(AUDIO_TYPES))
             part = file_part("file", path, AUDIO_TYPES[path.suffix.lower().lstrip(".")])

@@ -96,7 +96,9 @@ def _decoded(spec: RequestSpec, sink: Sink, response: httpx.Response, body: byte
             value = body.decode("utf-8")
         except UnicodeDecodeError:
             value = body
-    return Response(response.status_code, headers, redact(value, secret))
+    if secret and secret.encode() in body:
+        value = redact(value, secret)
+    return Response(response.status_code, headers, value)
 
 
 class _Reader:

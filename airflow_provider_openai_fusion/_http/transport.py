@@ -96,7 +96,7 @@ def _decoded(spec: RequestSpec, sink: Sink, response: httpx.Response, body: byte
             value = body.decode("utf-8")
         except UnicodeDecodeError:
             value = body
-    if secret and secret.encode() in body:
+    if secret and (secret.encode() in body or b"\\u" in body):  # the key as sent, or JSON-escaped
         value = redact(value, secret)
     return Response(response.status_code, headers, value)
 

@@ -43,6 +43,7 @@ AREAS: tuple[Area, ...] = (
         sensors=("OpenAIFineTuningJobSensor",),
         triggers=("OpenAIFineTuningJobTrigger",),
     ),
+    Area("responses", operators=("OpenAIResponseOperator",), triggers=("OpenAIResponseTrigger",)),
 )
 
 

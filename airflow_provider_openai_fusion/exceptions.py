@@ -19,8 +19,10 @@ The provider's error tree.
         ├── APIConnectionError      no answer: connection refused or reset
         │   └── APITimeoutError     no answer in time
         └── APIResponseValidationError   an answer that is not what the API promises (bad JSON, bad image data)
-    └── JobFailedError              a long-running job ended without its result   [fail, no retry]
-        └── FineTuningJobError      a fine-tuning job failed or was cancelled
+    ├── JobFailedError              a long-running job ended without its result   [fail, no retry]
+    │   └── FineTuningJobError      a fine-tuning job failed or was cancelled
+    ├── ResponseRefusedError        the model refused to answer (Responses API)                 [fail, no retry]
+    └── StructuredOutputError       the answer does not match the requested text_format         [fail, no retry]
 
 Errors marked *fail* also derive from ``AirflowFailException``: Airflow does not retry them, since a retry
 would get the same answer. The others are ordinary exceptions, so the task's own ``retries`` apply once the
@@ -207,3 +209,33 @@ class FineTuningJobError(JobFailedError):
 
     def __init__(self, job_id: str, status: str, error: Mapping[str, Any] | None = None) -> None:
         super().__init__("Fine-tuning job", job_id, status, error if status == "failed" else None)
+
+
+class ResponseRefusedError(OpenAIFusionError, AirflowFailException):
+    """
+    The model refused to answer (a ``refusal`` content part); a retry would most likely be refused again.
+
+    :param response_id: the response id.
+    :param refusal: the model's refusal text.
+    """
+
+    def __init__(self, response_id: str, refusal: str) -> None:
+        self.response_id = response_id
+        self.refusal = refusal
+        super().__init__(f"Response {response_id}: the model refused: {refusal}")
+
+
+class StructuredOutputError(OpenAIFusionError, AirflowFailException):
+    """
+    The answer does not match the requested ``text_format``.
+
+    :param response_id: the response id.
+    :param field: where in the answer the mismatch is (``(root)`` for the whole answer).
+    :param reason: what is wrong there.
+    """
+
+    def __init__(self, response_id: str, field: str, reason: str) -> None:
+        self.response_id = response_id
+        self.field = field
+        self.reason = reason
+        super().__init__(f"Response {response_id}: the answer does not match text_format at {field}: {reason}")

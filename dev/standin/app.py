@@ -15,10 +15,10 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.requests import Request
 from starlette.responses import Response
 
-from dev.standin import audio, embeddings, files, fine_tuning, images, models, speech, text
+from dev.standin import audio, embeddings, files, fine_tuning, images, models, responses, speech, text
 from dev.standin.common import State, error
 
-AREAS = (models, text, embeddings, images, audio, speech, files, fine_tuning)
+AREAS = (models, text, embeddings, images, audio, speech, files, fine_tuning, responses)
 
 
 class BearerAuth(BaseHTTPMiddleware):

@@ -1,0 +1,303 @@
+"""The Responses API: one model response, with structured output, hosted tools and background mode."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import Context, conf
+
+from airflow_provider_openai_fusion.exceptions import InvalidArgumentError
+from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator
+
+if TYPE_CHECKING:
+    from airflow_provider_openai_fusion.api._structured import StructuredFormat
+    from airflow_provider_openai_fusion.api.responses import BackgroundResponses
+
+# The task_state_store key (Airflow >= 3.3) holding the background response of this task instance, so a retry
+# finds it again; it is removed once the response's result has been handled.
+STATE_KEY = "openai_fusion_background_response"
+
+
+class OpenAIResponseOperator(OpenAIFusionBaseOperator):
+    """
+    Create a model response (POST /responses): text or input items in, the response out, with
+    ``output_text`` and, given ``text_format``, ``output_parsed`` (the answer as a JSON object, validated).
+
+    With ``background=True`` the response is created in the background (``store: true``) and the task waits on
+    GET /responses/{id}, in the triggerer when ``deferrable``; a kill or the ``timeout`` cancels it. The response
+    id is kept in the task instance's ``task_state_store`` (Airflow 3.3+), so a retry re-attaches to a response
+    an earlier try started (still running, or finished but not yet handled) instead of paying for a second one.
+
+    :param model: the model, e.g. ``gpt-4.1-mini``. (templated)
+    :param input: text, or a list of input items (messages with roles, images, files); JSON text of a list is
+        accepted. (templated)
+    :param instructions: the system (developer) message. (templated)
+    :param text_format: structured output: a pydantic model class, a JSON schema dict (bare, or
+        ``{"name", "schema", "strict"}``) or ``"package.module:ClassName"``; made strict for OpenAI (every
+        property required, ``additionalProperties: false``), and the answer is validated back. (templated)
+    :param tools: hosted tools (``web_search``, ``file_search``, ``code_interpreter``, ``mcp``, ...); the
+        tool-call items stay in the response's ``output``. Function tools are refused: nothing would run them.
+        (templated)
+    :param previous_response_id: continue from this response (e.g. an upstream task's XCom ``id``). (templated)
+    :param temperature: sampling temperature, 0 to 2.
+    :param max_output_tokens: the cap on generated tokens (reasoning included); at least 16.
+    :param max_input_tokens: cost guard: count the input first (POST /responses/input_tokens) and fail before
+        generating when it is over this.
+    :param metadata: up to 16 string pairs stored with the response. (templated)
+    :param background: create the response in the background and wait for it.
+    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``); with ``background``.
+    :param poll_interval: seconds between checks of a background response.
+    :param timeout: give up on a background response after this many seconds (or a timedelta) and cancel it;
+        default: the task's ``execution_timeout``.
+    :param allow_incomplete: return an ``incomplete`` response (e.g. ``max_output_tokens`` reached) instead of
+        failing.
+    :param advanced: any other request field (``reasoning``, ``include``, ``tool_choice``, ...). (templated)
+    :param conn_id: the Airflow Connection of type ``openai_fusion``. (templated)
+    :return: the API response plus ``output_text`` and, with ``text_format``, ``output_parsed``.
+    """
+
+    template_fields: Sequence[str] = (
+        "conn_id",
+        "model",
+        "input",
+        "instructions",
+        "text_format",
+        "tools",
+        "previous_response_id",
+        "metadata",
+        "advanced",
+    )
+    template_fields_renderers = {"input": "json", "tools": "json", "metadata": "json", "advanced": "json"}
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        input: Any,
+        instructions: str | None = None,
+        text_format: Any = None,
+        tools: list[dict[str, Any]] | str | None = None,
+        previous_response_id: str | None = None,
+        temperature: float | None = None,
+        max_output_tokens: int | None = None,
+        max_input_tokens: int | None = None,
+        metadata: dict[str, str] | str | None = None,
+        background: bool = False,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = 10.0,
+        timeout: float | timedelta | None = None,
+        allow_incomplete: bool = False,
+        advanced: dict[str, Any] | str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.model = model
+        self.input = input
+        self.instructions = instructions
+        self.text_format = text_format
+        self.tools = tools
+        self.previous_response_id = previous_response_id
+        self.temperature = temperature
+        self.max_output_tokens = max_output_tokens
+        self.max_input_tokens = max_input_tokens
+        self.metadata = metadata
+        self.background = background
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.allow_incomplete = allow_incomplete
+        self.advanced = advanced
+        self._response_id: str | None = None
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_openai_fusion._waiting import event_for
+        from airflow_provider_openai_fusion.api.responses import create_response
+
+        body, structured = self._request()
+        response = self._earlier_response(context, body) if self.background else None
+        if response is None:
+            self._check_input_tokens(body)
+            response = self.hook.request(create_response(body))
+            self.log.info("Created response %s (status %s)", response.get("id"), response.get("status"))
+            if self.background:
+                self._remember(context, response, body)
+        self._response_id = str(response.get("id"))
+        if self.background and response.get("status") not in self._kind.terminal:
+            response = self._wait(response)
+        return self._result(context, event_for(self._kind, response), structured)
+
+    @property
+    def _kind(self) -> BackgroundResponses:
+        from airflow_provider_openai_fusion.api.responses import BackgroundResponses
+
+        return BackgroundResponses(allow_incomplete=bool(self.allow_incomplete))
+
+    def _request(self) -> tuple[dict[str, Any], StructuredFormat | None]:
+        """The request body and the structured format, every argument checked before any request."""
+        from airflow_provider_openai_fusion.api._base import (
+            json_list,
+            json_object,
+            positive_int,
+            positive_number,
+            request_body,
+            required,
+            text_or_list,
+        )
+        from airflow_provider_openai_fusion.api._structured import structured_format
+        from airflow_provider_openai_fusion.api.responses import CreateResponseRequest
+
+        required("model", self.model, "the Responses API")
+        required("input", self.input, "the Responses API")
+        self.poll_interval = positive_number("poll_interval", self.poll_interval)
+        self.max_input_tokens = positive_int("max_input_tokens", self.max_input_tokens)
+        max_output_tokens = positive_int("max_output_tokens", self.max_output_tokens)
+        if self.timeout is not None:
+            seconds = self.timeout.total_seconds() if isinstance(self.timeout, timedelta) else self.timeout
+            self.timeout = positive_number("timeout", seconds)
+        advanced = json_object(self.advanced, "advanced") or {}
+        for name in ("background", "store") if self.background else ("background",):
+            if name in advanced and (name == "background" or advanced[name] is not True):
+                raise InvalidArgumentError(
+                    f"advanced.{name}", "use the operator's background argument; background responses are stored"
+                )
+        structured = structured_format(self.text_format)
+        named = {
+            "model": self.model,
+            "input": text_or_list(self.input),
+            "instructions": self.instructions,
+            "text": structured.text_param() if structured else None,
+            "tools": json_list(self.tools, "tools"),
+            "previous_response_id": self.previous_response_id,
+            "temperature": self.temperature,
+            "max_output_tokens": max_output_tokens,
+            "metadata": json_object(self.metadata, "metadata"),
+            "background": True if self.background else None,
+            "store": True if self.background else None,
+        }
+        return request_body(CreateResponseRequest, named, advanced), structured
+
+    def _check_input_tokens(self, body: dict[str, Any]) -> None:
+        from airflow_provider_openai_fusion.api.responses import count_input_tokens
+
+        if self.max_input_tokens is None:
+            return
+        counted = self.hook.request(count_input_tokens(body))["input_tokens"]
+        self.log.info("The input counts %d tokens (max_input_tokens: %d)", counted, self.max_input_tokens)
+        if counted > self.max_input_tokens:
+            raise InvalidArgumentError(
+                "max_input_tokens", f"the input counts {counted} tokens, over the limit of {self.max_input_tokens}"
+            )
+
+    def _earlier_response(self, context: Context, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The background response an earlier try of this task instance started for the same request, if alive."""
+        from airflow_provider_openai_fusion.api.responses import ACTIVE, retrieve_response
+        from airflow_provider_openai_fusion.exceptions import NotFoundError
+
+        store = context.get("task_state_store")
+        if store is None:
+            self.log.warning("No task_state_store (Airflow < 3.3): a retry cannot find this try's response again")
+            return None
+        saved = store.get(STATE_KEY)
+        if not isinstance(saved, Mapping) or saved.get("request") != _fingerprint(body):
+            return None
+        try:
+            response = self.hook.request(retrieve_response(str(saved.get("id"))))
+        except NotFoundError:
+            return None
+        if response.get("status") not in (*ACTIVE, "completed"):
+            return None
+        self.log.info("Re-attaching to response %s (%s) of an earlier try", response["id"], response.get("status"))
+        return response
+
+    def _remember(self, context: Context, response: Mapping[str, Any], body: dict[str, Any]) -> None:
+        if (store := context.get("task_state_store")) is not None:
+            store.set(STATE_KEY, {"id": response.get("id"), "request": _fingerprint(body)})
+
+    def _wait(self, response: dict[str, Any]) -> dict[str, Any]:
+        from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowTaskTimeout
+
+        from airflow_provider_openai_fusion._waiting import Watch, drive
+
+        timeout = self.timeout or (self.execution_timeout.total_seconds() if self.execution_timeout else None)
+        deadline = time.time() + timeout if timeout else None
+        if self.deferrable:
+            self._defer(deadline)
+        watch = Watch(self._kind, str(self._response_id), self.log)
+        try:
+            return drive(watch.until_done(self.poll_interval, deadline), self.hook.request)
+        except (AirflowSensorTimeout, AirflowTaskTimeout):
+            self._cancel()
+            raise
+
+    def _defer(self, deadline: float | None) -> None:
+        from airflow_provider_openai_fusion.triggers.responses import OpenAIResponseTrigger
+
+        trigger = OpenAIResponseTrigger(
+            job_id=str(self._response_id),
+            conn_id=self.conn_id,
+            poll_interval=self.poll_interval,
+            deadline=deadline,
+            cancel_on_kill=True,
+        )
+        self.defer(trigger=trigger, method_name="execute_complete")
+
+    def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:
+        """
+        Resume after the trigger: the response's result, or the task fails (and a timed-out response is cancelled).
+
+        :param context: the task's context.
+        :param event: the trigger's event.
+        """
+        _, structured = self._request()
+        self._response_id = str(event.get("job_id")) if isinstance(event, Mapping) else None
+        return self._result(context, event, structured)
+
+    def _result(self, context: Context, event: Any, structured: StructuredFormat | None) -> dict[str, Any]:
+        """
+        Check a finished response (status, refusal, structured output) and build the XCom; a timed-out wait
+        cancels the response. Once the response has ended, this task instance forgets it.
+        """
+        from airflow.sdk.exceptions import AirflowSensorTimeout
+
+        from airflow_provider_openai_fusion._waiting import finish
+        from airflow_provider_openai_fusion.api.responses import check_refusal, output_text, parse_output, usage_line
+
+        ended = isinstance(event, Mapping) and event.get("status") in self._kind.terminal
+        try:
+            if ended and isinstance(event.get("job"), Mapping):
+                job = event["job"]
+                self.log.info("Response %s %s: %s", job.get("id"), job.get("status"), usage_line(job))
+            response = finish(self._kind, event)
+            check_refusal(response)
+            result = {**response, "output_text": output_text(response)}
+            if structured is not None:
+                result["output_parsed"] = parse_output(response, structured)
+            return result
+        except AirflowSensorTimeout:
+            self._cancel()
+            raise
+        finally:
+            if ended and self.background and (store := context.get("task_state_store")) is not None:
+                store.delete(STATE_KEY)
+
+    def _cancel(self) -> None:
+        from airflow_provider_openai_fusion.api.responses import cancel_response
+
+        if self._response_id:
+            response = self.hook.request(cancel_response(self._response_id))
+            self.log.info("Cancelled response %s (status %s)", self._response_id, response.get("status"))
+
+    def on_kill(self) -> None:
+        """Cancel the background response this task is waiting for."""
+        if self.background:
+            self._cancel()
+
+
+def _fingerprint(body: Mapping[str, Any]) -> str:
+    """A short hash of the request, so a retry whose request changed does not re-attach to the old response."""
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:32]

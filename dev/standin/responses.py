@@ -41,7 +41,7 @@ def _last_text(items: Any) -> str:
 def _all_text(body: dict[str, Any]) -> str:
     items = body.get("input")
     parts = [items] if isinstance(items, str) else [text._text_of(i.get("content")) for i in items or []]
-    return " ".join([str(body.get("instructions") or ""), *parts])
+    return " ".join(part for part in [str(body.get("instructions") or ""), *parts] if part)
 
 
 def conforming(schema: Any, root: dict[str, Any], depth: int = 0) -> Any:

@@ -98,7 +98,8 @@ def test_text_comes_back_with_output_text_joined_and_usage_logged(make_hook: Any
     assert result["output_text"] == "Hello, world" and result["output"][1]["type"] == "web_search_call"
     assert "output_parsed" not in result
     body = json.loads(api.calls("POST")[0].content)
-    assert body == {"model": "gpt-4o-mini", "input": "hello", "instructions": "Be brief", "tools": [{"type": "web_search"}]}
+    tools = [{"type": "web_search"}]
+    assert body == {"model": "gpt-4o-mini", "input": "hello", "instructions": "Be brief", "tools": tools}
     assert "10 input + 5 output = 15 tokens" in logged(capsys, caplog)
 
 
@@ -144,7 +145,7 @@ def test_a_dotted_path_text_format_is_imported(make_hook: Any) -> None:
 
 def test_a_refusal_fails_with_the_refusal_text(make_hook: Any) -> None:
     api = FakeResponsesAPI(("completed",), output=[message("I can't help with that.", "refusal")])
-    with pytest.raises(ResponseRefusedError, match="the model refused: I can't help with that."):
+    with pytest.raises(ResponseRefusedError, match=r"the model refused: I can't help with that\."):
         operator(make_hook, api, text_format=Verdict).execute(context())
 
 

@@ -61,7 +61,7 @@ def operator(make_hook: Any, api: Any, **kwargs: Any) -> OpenAIResponseOperator:
         ({"text_format": {"type": "array", "items": {"type": "string"}}}, "text_format"),
         ({"text_format": {"name": "bad name!", "schema": {"type": "object"}}}, "text_format"),
         ({"tools": [{"type": "function", "name": "f", "parameters": {}}]}, "tools"),
-        ({"tools": "[{\"type\": \"custom\", \"name\": \"c\"}]"}, "tools"),
+        ({"tools": '[{"type": "custom", "name": "c"}]'}, "tools"),
         ({"advanced": {"stream": True}}, "advanced.stream"),
         ({"advanced": {"background": True}}, "advanced.background"),
         ({"advanced": {"store": False}, "background": True}, "advanced.store"),

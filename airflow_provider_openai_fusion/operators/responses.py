@@ -39,7 +39,8 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
     :param instructions: the system (developer) message. (templated)
     :param text_format: structured output: a pydantic model class, a JSON schema dict (bare, or
         ``{"name", "schema", "strict"}``) or ``"package.module:ClassName"``; made strict for OpenAI (every
-        property required, ``additionalProperties: false``), and the answer is validated back. (templated)
+        property required, ``additionalProperties: false``), and the answer is validated back. (templated,
+        except a class)
     :param tools: hosted tools (``web_search``, ``file_search``, ``code_interpreter``, ``mcp``, ...); the
         tool-call items stay in the response's ``output``. Function tools are refused: nothing would run them.
         (templated)
@@ -99,7 +100,9 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         self.model = model
         self.input = input
         self.instructions = instructions
-        self.text_format = text_format
+        # Airflow calls a callable template field with the context; a class is one, so it is kept aside.
+        self.text_format = None if isinstance(text_format, type) else text_format
+        self._text_format_class = text_format if isinstance(text_format, type) else None
         self.tools = tools
         self.previous_response_id = previous_response_id
         self.temperature = temperature
@@ -165,7 +168,7 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
                 raise InvalidArgumentError(
                     f"advanced.{name}", "use the operator's background argument; background responses are stored"
                 )
-        structured = structured_format(self.text_format)
+        structured = structured_format(self._text_format_class or self.text_format)
         named = {
             "model": self.model,
             "input": text_or_list(self.input),

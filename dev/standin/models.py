@@ -11,6 +11,7 @@ from dev.standin.common import not_found, ok, state_of
 BASE_MODELS = (
     "gpt-4o-mini",
     "gpt-4.1-mini",
+    "o4-mini",
     "gpt-3.5-turbo-instruct",
     "text-embedding-3-small",
     "text-embedding-3-large",

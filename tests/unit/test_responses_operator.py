@@ -277,3 +277,11 @@ def test_mapped_over_inputs_with_partial_expand() -> None:
         )
     assert dag.task_dict["extract"] is mapped and mapped.expand_input.value == {"input": ["a", "b"]}
     assert mapped.partial_kwargs["text_format"] is Verdict
+
+
+def test_a_class_text_format_survives_template_rendering(make_hook: Any) -> None:
+    api = FakeResponsesAPI(("completed",), output=[message('{"label": "x", "score": 2}')])
+    task = operator(make_hook, api, text_format=Verdict, input="{{ 'templated' }}")
+    task.render_template_fields(context={})  # type: ignore[arg-type]
+    assert task.input == "templated"
+    assert task.execute(context())["output_parsed"] == {"label": "x", "score": 2.0}

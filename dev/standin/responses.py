@@ -8,8 +8,9 @@ created and moves one status per GET: ``in_progress``, then its final status.
 
 How to get the other endings (words in the last input text): ``please fail`` ends ``failed`` (code
 ``server_error``); ``please refuse`` answers with a refusal part; ``never finish`` stays ``in_progress`` until
-cancelled; a ``max_output_tokens`` below the answer's size ends ``incomplete`` (reason ``max_output_tokens``).
-Only background responses can be cancelled (else 400), as with OpenAI.
+cancelled; ``take your time`` stays ``in_progress`` for ``SLOW_LOOKS`` GETs; a ``max_output_tokens`` below the
+answer's size ends ``incomplete`` (reason ``max_output_tokens``). Only background responses can be cancelled (else
+400), as with OpenAI.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from dev.standin.common import error, json_body, new_id, not_found, now, ok, sta
 RESPONSE_FIELDS = ("instructions", "metadata", "previous_response_id", "max_output_tokens", "background", "text")
 RESPONSE_FIELDS += ("reasoning", "service_tier", "truncation", "max_tool_calls")
 NULLABLE_REQUIRED = ("error", "incomplete_details", "instructions")
+SLOW_LOOKS = 15
 
 
 def _last_text(items: Any) -> str:
@@ -162,9 +164,13 @@ def _answer_of(response: dict[str, Any]) -> Response:
 
 
 def _advance(response: dict[str, Any], body: dict[str, Any]) -> None:
+    last = _last_text(body.get("input")).lower()
+    body["_looks"] = body.get("_looks", 0) + 1
     if response["status"] == "queued":
         response["status"] = "in_progress"
-    elif response["status"] == "in_progress" and "never finish" not in _last_text(body.get("input")).lower():
+    elif response["status"] != "in_progress" or "never finish" in last:
+        return
+    elif "take your time" not in last or body["_looks"] > SLOW_LOOKS:
         response.update(_final(body))
         response["completed_at"] = now() if response["status"] == "completed" else None
 

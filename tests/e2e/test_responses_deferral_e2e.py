@@ -2,7 +2,9 @@
 Background responses through a real Airflow (api-server, scheduler, triggerer, dag-processor on 127.0.0.1,
 LocalExecutor, SQLite), against the stand-in behind prism proxy --errors: the example DAG's response is waited
 for in the triggerer and the run succeeds; a deferred response killed by the user (task marked failed) is
-cancelled by the trigger's on_kill. Bounded: every wait has a timeout and every process is stopped at the end.
+cancelled by the trigger's on_kill; a try whose process dies (SIGKILL) while waiting is retried, and the retry
+re-attaches to the same response through the task instance's task_state_store instead of creating another.
+Bounded: every wait has a timeout and every process is stopped at the end.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +29,7 @@ pytestmark = [pytest.mark.contract, pytest.mark.airflow]
 
 BACKGROUND = "openai_fusion_responses_background"
 KILLED = "openai_fusion_responses_cancel_on_kill"
+RETRIED = "openai_fusion_responses_retry"
 
 
 def airflow_env(home: Path, port: int) -> dict[str, str]:
@@ -59,6 +63,7 @@ def test_background_response_waits_in_the_triggerer_and_a_killed_one_is_cancelle
     (home / "dags").mkdir(parents=True)
     shutil.copy(ROOT / "example_dags" / "responses_background.py", home / "dags")
     shutil.copy(ROOT / "tests" / "e2e" / "dags" / "responses_cancel_on_kill.py", home / "dags")
+    shutil.copy(ROOT / "tests" / "e2e" / "dags" / "responses_retry.py", home / "dags")
     port = free_port()
     env = airflow_env(home, port)
     airflow = str(Path(sys.executable).with_name("airflow"))
@@ -76,12 +81,16 @@ def test_background_response_waits_in_the_triggerer_and_a_killed_one_is_cancelle
     with airflow_services(home, env, port) as api, httpx.Client(base_url=f"{api}/api/v2", timeout=10) as client:
         _wait_for("the api-server", lambda: client.get("/monitor/health").status_code == 200, 60, home)
         runs = {}
-        for dag_id in (BACKGROUND, KILLED):
-            _wait_for(f"{dag_id} to be parsed", lambda d=dag_id: client.get(f"/dags/{d}").status_code == 200, 60, home)
+
+        def start(dag_id: str) -> None:
+            _wait_for(f"{dag_id} to be parsed", lambda: client.get(f"/dags/{dag_id}").status_code == 200, 60, home)
             assert client.patch(f"/dags/{dag_id}", json={"is_paused": False}).status_code == 200
             created = client.post(f"/dags/{dag_id}/dagRuns", json={"logical_date": None})
             assert created.status_code == 200, created.text
             runs[dag_id] = created.json()["dag_run_id"]
+
+        start(BACKGROUND)
+        start(KILLED)
 
         def states(dag_id: str, task_id: str, seen: list[str]) -> str:
             ti = client.get(f"/dags/{dag_id}/dagRuns/{runs[dag_id]}/taskInstances/{task_id}").json()
@@ -138,5 +147,24 @@ def test_background_response_waits_in_the_triggerer_and_a_killed_one_is_cancelle
         # The trigger's on_kill runs after the triggerer has detached the trigger's log: check the API, not a log.
         _wait_for("the trigger's on_kill to cancel the response", cancelled, 60, home)
 
+        start(RETRIED)
+
+        def log_of(attempt: int) -> str:
+            paths = logs.glob(f"dag_id={RETRIED}/*/task_id=slow_answer/attempt={attempt}.log")
+            return "".join(p.read_text(errors="replace") for p in paths)
+
+        _wait_for("the first try to create its response", lambda: "Created response" in log_of(1), 90, home)
+        ti_url = f"/dags/{RETRIED}/dagRuns/{runs[RETRIED]}/taskInstances/slow_answer"
+        pid = client.get(ti_url).json()["pid"]
+        os.kill(pid, signal.SIGKILL)  # the task process of the first try, started by our scheduler
+        tries: list[str] = []
+        _wait_for(
+            "the retry to finish", lambda: states(RETRIED, "slow_answer", tries) in ("success", "failed"), 120, home
+        )
+        assert client.get(ti_url).json()["try_number"] == 2 and tries[-1] == "success", tries
+        (first,) = re.findall(r"Created response (resp_[0-9a-f]+)", log_of(1))
+        assert "Created response" not in log_of(2)
+        assert f"Re-attaching to response {first} (in_progress) of an earlier try" in log_of(2)
+
     task_logs = "".join(p.read_text(errors="replace") for p in (home / "logs").rglob("*") if p.is_file())
-    assert "Re-attaching" not in task_logs and stack.api_key not in task_logs
+    assert task_logs.count("Re-attaching") == 1 and stack.api_key not in task_logs

@@ -52,6 +52,7 @@ def _fill(value: Any, tmp: Path) -> Any:
 
 
 CHAT = [{"role": "user", "content": "hi"}]
+RESPONSE = "OpenAIResponseOperator"
 MODELS, COMPLETION, CHAT_OP, EDIT, MODERATION = (
     "OpenAIGetModelsOperator",
     "OpenAICompletionOperator",
@@ -155,6 +156,12 @@ CASES = [
     Bad(FINE_TUNES, {"action": "delete_model"}, "model"),
     Bad(SENSOR, {"job_id": ""}, "job_id"),
     Bad(SENSOR, {"job_id": "ftjob-1", "on_cancelled": "explode"}, "on_cancelled"),
+    Bad(RESPONSE, {"model": "gpt-4o-mini", "input": ""}, "input"),
+    Bad(RESPONSE, {"model": "gpt-4o-mini", "input": "hi", "max_output_tokens": 0}, "max_output_tokens"),
+    Bad(RESPONSE, {"model": "gpt-4o-mini", "input": "hi", "max_input_tokens": -1}, "max_input_tokens"),
+    Bad(RESPONSE, {"model": "gpt-4o-mini", "input": "hi", "text_format": "no_such_pkg:Model"}, "text_format"),
+    Bad(RESPONSE, {"model": "gpt-4o-mini", "input": "hi", "text_format": {"type": "array"}}, "text_format"),
+    Bad(RESPONSE, {"model": "gpt-4o-mini", "input": "hi", "tools": [{"type": "function", "name": "f"}]}, "tools"),
 ]
 
 

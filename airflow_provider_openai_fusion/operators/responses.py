@@ -291,9 +291,14 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
     def _cancel(self) -> None:
         from airflow_provider_openai_fusion.api.responses import cancel_response
 
-        if self._response_id:
+        if not self._response_id:
+            return
+        try:
             response = self.hook.request(cancel_response(self._response_id))
-            self.log.info("Cancelled response %s (status %s)", self._response_id, response.get("status"))
+        except Exception as exc:  # the task is failing already: keep its own error, report this one
+            self.log.warning("Could not cancel response %s: %s", self._response_id, exc)
+            return
+        self.log.info("Cancelled response %s (status %s)", self._response_id, response.get("status"))
 
     def on_kill(self) -> None:
         """Cancel the background response this task is waiting for."""

@@ -285,3 +285,16 @@ def test_a_class_text_format_survives_template_rendering(make_hook: Any) -> None
     task.render_template_fields(context={})  # type: ignore[arg-type]
     assert task.input == "templated"
     assert task.execute(context())["output_parsed"] == {"label": "x", "score": 2.0}
+
+
+def test_a_failed_cancel_keeps_the_timeout_as_the_tasks_error(make_hook: Any, capsys: Any, caplog: Any) -> None:
+    import httpx
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/cancel"):
+            return httpx.Response(500, json={"error": {"message": "cancel broke", "type": "server_error"}})
+        return FakeResponsesAPI(("queued",))(request)
+
+    with pytest.raises(AirflowSensorTimeout):
+        operator(make_hook, handler, background=True, timeout=0.01, poll_interval=0.02).execute(context(StateStore()))
+    assert "Could not cancel response resp_1" in logged(capsys, caplog)

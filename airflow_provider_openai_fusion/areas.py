@@ -44,6 +44,12 @@ AREAS: tuple[Area, ...] = (
         triggers=("OpenAIFineTuningJobTrigger",),
     ),
     Area("responses", operators=("OpenAIResponseOperator",), triggers=("OpenAIResponseTrigger",)),
+    Area(
+        "batches",
+        operators=("OpenAIBatchOperator",),
+        sensors=("OpenAIBatchSensor",),
+        triggers=("OpenAIBatchTrigger",),
+    ),
 )
 
 

@@ -15,10 +15,10 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.requests import Request
 from starlette.responses import Response
 
-from dev.standin import audio, embeddings, files, fine_tuning, images, models, responses, speech, text
+from dev.standin import audio, batches, embeddings, files, fine_tuning, images, models, responses, speech, text
 from dev.standin.common import State, error
 
-AREAS = (models, text, embeddings, images, audio, speech, files, fine_tuning, responses)
+AREAS = (models, text, embeddings, images, audio, speech, files, fine_tuning, responses, batches)
 
 
 class BearerAuth(BaseHTTPMiddleware):

@@ -29,6 +29,7 @@ class State:
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     fine_tuned_models: dict[str, dict[str, Any]] = field(default_factory=dict)
     responses: dict[str, tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=dict)
+    batches: dict[str, Any] = field(default_factory=dict)
     counter: itertools.count = field(default_factory=itertools.count)
 
 

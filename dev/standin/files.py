@@ -2,7 +2,7 @@
 Stand-in routes: /files.
 
 Uploaded files live in ``State.files`` (the file objects) and ``State.contents`` (their bytes), where the
-fine-tuning routes read them. Lists are newest first by default and page with ``after`` / ``limit``.
+fine-tuning and batch routes read them (and the batch routes store their output and error files). Lists are newest first by default and page with ``after`` / ``limit``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from dev.standin import batches
 from dev.standin.common import error, new_id, not_found, now, ok, request_id, state_of
 
 PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
@@ -81,9 +82,12 @@ async def retrieve(request: Request) -> Response:
 
 async def content(request: Request) -> Response:
     file_id = request.path_params["file_id"]
-    blob = state_of(request).contents.get(file_id)
+    state = state_of(request)
+    blob = state.contents.get(file_id)
     if blob is None:
         return not_found("file", file_id, "file_id")
+    if batches.flaky_output(state, file_id):
+        return error(500, "The server had an error while processing your request.", type_="server_error")
     return Response(blob, media_type="application/octet-stream", headers={"x-request-id": request_id()})
 
 

@@ -2,7 +2,8 @@
 Stand-in routes: /files.
 
 Uploaded files live in ``State.files`` (the file objects) and ``State.contents`` (their bytes), where the
-fine-tuning and batch routes read them (and the batch routes store their output and error files). Lists are newest first by default and page with ``after`` / ``limit``.
+fine-tuning and batch routes read them (the batch routes also store their output and error files there).
+Lists are newest first by default and page with ``after`` / ``limit``.
 """
 
 from __future__ import annotations

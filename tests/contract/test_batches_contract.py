@@ -1,0 +1,137 @@
+"""Batches against the stand-in behind prism proxy --errors: each ending, the join in input order, re-attach."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow.sdk.exceptions import AirflowSkipException
+
+from airflow_provider_openai_fusion.api import batches
+from airflow_provider_openai_fusion.exceptions import JobFailedError
+from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
+from airflow_provider_openai_fusion.operators import OpenAIBatchOperator
+from airflow_provider_openai_fusion.sensors import OpenAIBatchSensor
+from tests.conftest import Stack, connection_json
+from tests.unit.fine_tuning_fake import context
+
+pytestmark = [pytest.mark.contract]
+
+
+@pytest.fixture
+def hook(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIFusionHook]:
+    monkeypatch.setenv("AIRFLOW_CONN_OPENAI_FUSION_DEFAULT", connection_json(stack.base_url, stack.api_key))
+    instance = OpenAIFusionHook()
+    yield instance
+    instance.close()
+
+
+def chat(text: str, **extra: Any) -> dict[str, Any]:
+    return {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}], **extra}
+
+
+def run(tmp_path: Path, requests: Any, **kwargs: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    kwargs.setdefault("endpoint", "/v1/chat/completions")
+    task = OpenAIBatchOperator(
+        task_id="batch", requests=requests, output_path=tmp_path / "out.jsonl", poll_interval=0.05, **kwargs
+    )
+    result = task.execute(context())
+    lines = [json.loads(line) for line in Path(result["path"]).read_text().splitlines()]
+    return result, lines
+
+
+def test_a_chat_batch_comes_back_in_input_order_with_per_request_errors(hook: OpenAIFusionHook, tmp_path: Path) -> None:
+    requests: list[Any] = [chat(f"question {n}") for n in range(12)]
+    orphan_tool_answer = [{"role": "user", "content": "x"}, {"role": "tool", "tool_call_id": "call_1", "content": "4"}]
+    requests[5] = {"custom_id": "orphan", "body": {"model": "gpt-4o-mini", "messages": orphan_tool_answer}}
+    result, lines = run(tmp_path, requests, metadata={"team": "search"})
+    ids = [line["custom_id"] for line in lines]
+    assert ids == [f"request-{n}" if n != 5 else "orphan" for n in range(12)]
+    assert lines[0]["status_code"] == 200
+    assert lines[0]["response"]["choices"][0]["message"]["content"].endswith("question 0")
+    assert lines[5]["status_code"] == 400 and "tool" in lines[5]["error"]["message"]
+    assert result["counts"] == {"total": 12, "succeeded": 11, "failed": 1, "expired": 0}
+    assert result["usage"]["input_tokens"] > 0 and result["usage"]["total_tokens"] >= result["usage"]["input_tokens"]
+    batch = hook.request(batches.retrieve_batch(result["batch_ids"][0]))
+    assert batch["metadata"]["team"] == "search" and batch["metadata"]["airflow_batch_part"] == "1/1"
+
+
+def test_splitting_past_the_limits_gives_several_batches_joined_in_order(
+    hook: OpenAIFusionHook, tmp_path: Path
+) -> None:
+    class SmallBatches(OpenAIBatchOperator):
+        max_requests_per_batch = 4
+
+    task = SmallBatches(
+        task_id="batch",
+        endpoint="/v1/embeddings",
+        requests=json.dumps(
+            [{"model": "text-embedding-3-small", "input": f"text {n}", "dimensions": 8} for n in range(10)]
+        ),
+        output_path=tmp_path / "vectors.jsonl",
+        poll_interval=0.05,
+    )
+    result = task.execute(context())
+    lines = [json.loads(line) for line in Path(result["path"]).read_text().splitlines()]
+    assert len(result["batch_ids"]) == 3
+    assert [line["custom_id"] for line in lines] == [f"request-{n}" for n in range(10)]
+    assert all(len(line["response"]["data"][0]["embedding"]) == 8 for line in lines)
+    assert result["counts"] == {"total": 10, "succeeded": 10, "failed": 0, "expired": 0}
+
+
+def test_a_batch_failing_validation_fails_the_task_with_its_errors(hook: OpenAIFusionHook, tmp_path: Path) -> None:
+    with pytest.raises(JobFailedError) as info:
+        run(tmp_path, [chat("a"), chat("b") | {"model": "gpt-nonexistent"}])
+    assert info.value.status == "failed"
+    assert "line 2" in str(info.value) and "model_not_found" in str(info.value)
+
+
+def test_an_expired_batch_keeps_what_completed_with_partial(hook: OpenAIFusionHook, tmp_path: Path) -> None:
+    requests = [chat(f"q{n}") for n in range(8)]
+    with pytest.raises(JobFailedError) as info:
+        run(tmp_path, requests, metadata={"standin": "expire"})
+    assert info.value.status == "expired"
+    result, lines = run(tmp_path, requests, metadata={"standin": "expire"}, on_expired="partial")
+    assert [line["custom_id"] for line in lines] == [f"request-{n}" for n in range(8)]
+    assert [("response" in line) for line in lines] == [True] * 4 + [False] * 4
+    assert all(line["error"]["code"] == "expired" for line in lines[4:])
+    assert result["counts"] == {"total": 8, "succeeded": 4, "failed": 0, "expired": 4}
+
+
+def test_cancel_and_the_sensor(hook: OpenAIFusionHook, tmp_path: Path) -> None:
+    result = OpenAIBatchOperator(
+        task_id="submit",
+        endpoint="/v1/moderations",
+        requests=[{"input": "hello"}, {"input": "world"}, {"input": "again"}],
+        wait_for_completion=False,
+        metadata={"standin": "hold"},
+    ).execute(context())
+    (batch_id,) = result["batch_ids"]
+    assert result == {"batch_ids": [batch_id]}
+    sensor = OpenAIBatchSensor(task_id="wait", batch_id=batch_id, poke_interval=0.05, timeout=5)
+    assert sensor.poke(context()) is False
+    assert hook.request(batches.cancel_batch(batch_id))["status"] == "cancelling"
+    skip = OpenAIBatchSensor(task_id="wait", batch_id=batch_id, poke_interval=0.05, timeout=5, on_cancelled="skip")
+    with pytest.raises(AirflowSkipException):
+        skip.execute(context())
+    with pytest.raises(JobFailedError, match="cancelled"):
+        sensor.execute(context())
+
+
+def test_a_retry_re_attaches_instead_of_submitting_again(hook: OpenAIFusionHook, tmp_path: Path) -> None:
+    requests = [chat(f"retry {n}") for n in range(3)]
+    first = OpenAIBatchOperator(
+        task_id="batch", endpoint="/v1/chat/completions", requests=requests, wait_for_completion=False
+    ).execute(context())
+    retried = OpenAIBatchOperator(
+        task_id="batch",
+        endpoint="/v1/chat/completions",
+        requests=requests,
+        output_path=tmp_path / "out.jsonl",
+        poll_interval=0.05,
+    ).execute(context(try_number=2))
+    assert retried["batch_ids"] == first["batch_ids"]
+    assert retried["counts"]["succeeded"] == 3

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-READ_BUFFER = 1 << 20
+CHUNK = 4 << 20
+HEAD = 4096
 TAIL = 256
 # OpenAI's layout of a result line; its body is copied as bytes when the line matches this and _SUFFIX.
 _PREFIX = re.compile(
@@ -51,41 +52,111 @@ class ResultIndex:
     Where each request's result line is in the downloaded files.
 
     :param files: the output and error files of one batch.
+    :param chunk_size: how much of a file is read at once.
     """
 
     files: Sequence[Path]
+    chunk_size: int = CHUNK
     # custom_id -> (file number, offset, length, body start, body end, status code); body start -1: parse the line
     lines: dict[str, tuple[int, int, int, int, int, int]] = field(default_factory=dict)
     duplicates: int = 0
 
     def build(self) -> ResultIndex:
-        """Read each file once, line by line, and record where every ``custom_id``'s line is."""
+        """Read each file once, in large chunks, and record where every ``custom_id``'s line is."""
+        buffer = bytearray(self.chunk_size)
         for number, path in enumerate(self.files):
-            offset = 0
-            with path.open("rb", buffering=READ_BUFFER) as reader:
-                for line in reader:
-                    self._add(number, offset, line)
-                    offset += len(line)
+            with path.open("rb", buffering=0) as reader:
+                fd = reader.fileno()
+                base, pending = 0, -1
+                while read := reader.readinto(buffer):
+                    pos = 0
+                    while (newline := buffer.find(b"\n", pos, read)) >= 0:
+                        end = newline + 1
+                        if pending >= 0:
+                            self._add_by_reading(number, fd, pending, base + end)
+                            pending = -1
+                        else:
+                            self._add(number, base, buffer, pos, end)
+                        pos = end
+                    if pos < read and pending < 0:
+                        pending = base + pos
+                    base += read
+                if pending >= 0:
+                    self._add_by_reading(number, fd, pending, base)
         return self
 
-    def _add(self, number: int, offset: int, line: bytes) -> None:
-        if not line.strip():
-            return
-        match = _PREFIX.match(line)
-        tail_start = max(len(line) - TAIL, 0)
-        suffix = _SUFFIX.search(line, tail_start) if match else None
+    def _add(self, number: int, base: int, chunk: bytearray, start: int, end: int) -> None:
+        """Index the line ``chunk[start:end]`` (at ``base + start`` in its file)."""
+        match = _PREFIX.match(chunk, start, end)
+        suffix = _SUFFIX.search(chunk, max(start, end - TAIL), end) if match else None
         if match and suffix:
-            custom_id = json.loads(match.group(1))
-            entry = (number, offset, len(line), match.end(), suffix.start() + 1, int(match.group(2)))
+            entry = (number, base + start, end - start, match.end() - start, suffix.start() + 1 - start)
+            self._record(json.loads(match.group(1)), (*entry, int(match.group(2))))
+        elif chunk[start:end].strip():
+            entry = (number, base + start, end - start, -1, -1, 0)
+            self._record(_parse(bytes(chunk[start:end])).get("custom_id"), entry)
+
+    def _add_by_reading(self, number: int, fd: int, start: int, end: int) -> None:
+        """Index a line that crossed a chunk boundary, reading its head and tail back from the file."""
+        length = end - start
+        head = os.pread(fd, min(length, HEAD), start)
+        tail_start = max(length - TAIL, 0)
+        tail = os.pread(fd, length - tail_start, start + tail_start)
+        match = _PREFIX.match(head)
+        suffix = _SUFFIX.search(tail) if match else None
+        if match and suffix and match.end() <= tail_start + suffix.start():
+            entry = (number, start, length, match.end(), tail_start + suffix.start() + 1, int(match.group(2)))
+            self._record(json.loads(match.group(1)), entry)
         else:
-            custom_id = _parse(line).get("custom_id")
-            entry = (number, offset, len(line), -1, -1, 0)
+            self._record(_parse(os.pread(fd, length, start)).get("custom_id"), (number, start, length, -1, -1, 0))
+
+    def _record(self, custom_id: Any, entry: tuple[int, int, int, int, int, int]) -> None:
         if not isinstance(custom_id, str):
             return
         if custom_id in self.lines:
             self.duplicates += 1
             return
         self.lines[custom_id] = entry
+
+
+class _Output:
+    """
+    A write buffer that result bodies are read into straight from the downloaded file (``preadv``), so each byte
+    is copied once in and once out, as in a plain streamed copy.
+
+    :param out: the output file.
+    """
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.buffer = bytearray(CHUNK)
+        self.view = memoryview(self.buffer)
+        self.pos = 0
+
+    def _room(self, size: int) -> bool:
+        if self.pos + size > len(self.buffer):
+            self.flush()
+        return size <= len(self.buffer)
+
+    def put(self, data: bytes) -> None:
+        if not self._room(len(data)):
+            self.out.write(data)
+            return
+        self.view[self.pos : self.pos + len(data)] = data
+        self.pos += len(data)
+
+    def put_from(self, fd: int, size: int, offset: int) -> None:
+        if not self._room(size):
+            self.out.write(os.pread(fd, size, offset))
+            return
+        if os.preadv(fd, [self.view[self.pos : self.pos + size]], offset) != size:
+            raise OSError(f"a downloaded result file is shorter than indexed (at byte {offset})")
+        self.pos += size
+
+    def flush(self) -> None:
+        if self.pos:
+            self.out.write(self.view[: self.pos])
+            self.pos = 0
 
 
 def _parse(line: bytes) -> dict[str, Any]:
@@ -141,6 +212,7 @@ def write_joined(
         for a completed batch, ``missing``.
     """
     handles = [os.open(path, os.O_RDONLY) for path in index.files]
+    buffered = _Output(out)
     try:
         for custom_id in custom_ids:
             counts.total += 1
@@ -150,19 +222,19 @@ def write_joined(
                     counts.expired += 1
                 else:
                     counts.failed += 1
-                out.write(_dump({"custom_id": custom_id, "error": {"code": missing}}))
+                buffered.put(_dump({"custom_id": custom_id, "error": {"code": missing}}))
                 continue
             number, offset, length, start, end, status = entry
             if start >= 0 and 200 <= status < 300:
-                body = os.pread(handles[number], end - start, offset + start)
                 head = b'{"custom_id":' + json.dumps(custom_id, ensure_ascii=False).encode()
-                out.write(head + b',"status_code":' + str(status).encode() + b',"response":')
-                out.write(body)
-                out.write(b"}\n")
+                buffered.put(head + b',"status_code":' + str(status).encode() + b',"response":')
+                buffered.put_from(handles[number], end - start, offset + start)
+                buffered.put(b"}\n")
                 counts.succeeded += 1
                 continue
             line = _parse(os.pread(handles[number], length, offset))
-            out.write(_dump(convert(line, counts)))
+            buffered.put(_dump(convert(line, counts)))
+        buffered.flush()
     finally:
         for handle in handles:
             os.close(handle)

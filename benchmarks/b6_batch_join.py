@@ -1,0 +1,143 @@
+"""
+B6, batch join: 50,000 results of 1,536-dimension embeddings (about 1.5 GB of JSON, written in shuffled order as the
+Batch API does, with 1 % of them as error answers in a separate error file) joined into input order by the code
+``OpenAIBatchOperator`` runs on its downloaded output and error files, beside a plain streamed copy of the same
+bytes (``shutil.copyfileobj`` with 1 MiB chunks).
+
+Both read the files from the page cache (they were just written) and write a new file of about the same size, which
+is deleted after each run. Memory is the growth of the kernel's peak-RSS mark (``VmHWM``, reset before each run)
+over the RSS just before it. The two alternate over ``--rounds`` rounds, in rotated order (the cores and the disk are
+shared with other jobs); each reports its best time and its largest memory growth. The joined file is checked: one
+line per request, in input order, errors where the error file had them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks._common import emit, peak_rss_mib, reset_peak_rss, scratch_dir
+
+REQUESTS = 50_000
+DIMENSIONS = 1536
+DISTINCT_VECTORS = 64
+ERROR_EVERY = 100
+
+
+def _vector(rng: random.Random) -> str:
+    return "[" + ", ".join(f"{rng.gauss(0, 0.03):.15f}" for _ in range(DIMENSIONS)) + "]"
+
+
+def write_results(folder: Path, requests: int) -> tuple[list[str], list[Path]]:
+    """Write the output and error files in shuffled order; return the custom ids in input order and the files."""
+    rng = random.Random(6)
+    vectors = [_vector(rng) for _ in range(DISTINCT_VECTORS)]
+    custom_ids = [f"request-{n}" for n in range(requests)]
+    shuffled = list(range(requests))
+    rng.shuffle(shuffled)
+    output, errors = folder / "output.jsonl", folder / "errors.jsonl"
+    with output.open("w") as good, errors.open("w") as bad:
+        for n in shuffled:
+            if n % ERROR_EVERY == 0:
+                error = {"message": "Too many inputs.", "type": "invalid_request_error", "param": None, "code": None}
+                response = {"status_code": 400, "request_id": f"req_{n}", "body": {"error": error}}
+                line = {"id": f"batch_req_{n}", "custom_id": custom_ids[n], "response": response, "error": None}
+                bad.write(json.dumps(line) + "\n")
+                continue
+            body = (
+                '{"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": '
+                f'{vectors[n % DISTINCT_VECTORS]}}}], "model": "text-embedding-3-small", '
+                '"usage": {"prompt_tokens": 5, "total_tokens": 5}}'
+            )
+            good.write(
+                f'{{"id": "batch_req_{n}", "custom_id": "{custom_ids[n]}", "response": {{"status_code": 200, '
+                f'"request_id": "req_{n}", "body": {body}}}, "error": null}}\n'
+            )
+    return custom_ids, [output, errors]
+
+
+def plain_copy(files: list[Path], target: Path) -> None:
+    """The baseline: the same bytes streamed into one new file."""
+    with target.open("wb") as out:
+        for path in files:
+            with path.open("rb") as source:
+                shutil.copyfileobj(source, out, 1 << 20)
+
+
+def join(custom_ids: list[str], files: list[Path], target: Path) -> dict[str, int]:
+    """What the operator does with one batch's downloaded files."""
+    from airflow_provider_openai_fusion.operators._batch_results import Counts, ResultIndex, write_joined
+
+    counts = Counts()
+    with target.open("wb") as out:
+        write_joined(custom_ids, ResultIndex(files).build(), out, counts, "missing")
+    return counts.as_dict()
+
+
+def check_joined(custom_ids: list[str], target: Path) -> None:
+    """One line per request in input order; the error answers where the error file had them."""
+    with target.open("rb") as joined:
+        for n, line in enumerate(joined):
+            head = json.loads(line[: line.index(b',"status_code"')] + b"}")
+            assert head["custom_id"] == custom_ids[n], (n, head)
+            assert (b'"error":' in line[:200]) == (n % ERROR_EVERY == 0), n
+    assert n == len(custom_ids) - 1
+
+
+def measure(run: Callable[[], Any], target: Path) -> dict[str, float]:
+    """One run: seconds and peak RSS growth; the file it wrote is deleted."""
+    before = reset_peak_rss()
+    started = time.perf_counter()
+    run()
+    seconds = time.perf_counter() - started
+    growth = peak_rss_mib() - before
+    target.unlink()
+    return {"seconds": seconds, "peak_rss_growth_mib": max(growth, 0.0)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=REQUESTS)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    import airflow_provider_openai_fusion.operators._batch_results  # noqa: F401  (imports are not measured)
+
+    with scratch_dir() as folder:
+        custom_ids, files = write_results(folder, args.requests)
+        size = sum(path.stat().st_size for path in files)
+        target = folder / "joined.jsonl"
+        join(custom_ids, files, target)
+        check_joined(custom_ids, target)
+        target.unlink()
+        runs: dict[str, list[dict[str, float]]] = {"copy": [], "join": []}
+        steps = {"copy": lambda: plain_copy(files, target), "join": lambda: join(custom_ids, files, target)}
+        for round_index in range(args.rounds):
+            order = ["copy", "join"] if round_index % 2 == 0 else ["join", "copy"]
+            for name in order:
+                runs[name].append(measure(steps[name], target))
+    best = {name: min(run["seconds"] for run in results) for name, results in runs.items()}
+    emit(
+        {
+            "requests": args.requests,
+            "dimensions": DIMENSIONS,
+            "bytes": size,
+            "rounds": args.rounds,
+            "copy_s": best["copy"],
+            "join_s": best["join"],
+            "ratio": best["join"] / best["copy"],
+            "copy_peak_rss_growth_mib": max(run["peak_rss_growth_mib"] for run in runs["copy"]),
+            "join_peak_rss_growth_mib": max(run["peak_rss_growth_mib"] for run in runs["join"]),
+            "join_runs_s": [run["seconds"] for run in runs["join"]],
+            "copy_runs_s": [run["seconds"] for run in runs["copy"]],
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()

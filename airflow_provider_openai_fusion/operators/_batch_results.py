@@ -29,6 +29,7 @@ _PREFIX = re.compile(
     rb'"status_code"\s*:\s*(\d{3})\s*,\s*"request_id"\s*:\s*(?:"[^"\\]*"|null)\s*,\s*"body"\s*:\s*(?=\{)'
 )
 _SUFFIX = re.compile(rb'\}\s*\}\s*,\s*"error"\s*:\s*null\s*\}\s*\Z')
+_USUAL_SUFFIXES = (b'}}, "error": null}\n', b'}},"error":null}\n')
 NEVER_RAN = {"batch_expired": "expired", "batch_cancelled": "cancelled"}
 
 
@@ -88,10 +89,10 @@ class ResultIndex:
     def _add(self, number: int, base: int, chunk: bytearray, start: int, end: int) -> None:
         """Index the line ``chunk[start:end]`` (at ``base + start`` in its file)."""
         match = _PREFIX.match(chunk, start, end)
-        suffix = _SUFFIX.search(chunk, max(start, end - TAIL), end) if match else None
-        if match and suffix:
-            entry = (number, base + start, end - start, match.end() - start, suffix.start() + 1 - start)
-            self._record(json.loads(match.group(1)), (*entry, int(match.group(2))))
+        body_end = _body_end(chunk, start, end) if match else -1
+        if match and body_end > match.end():
+            entry = (number, base + start, end - start, match.end() - start, body_end - start, int(match.group(2)))
+            self._record(_text(match.group(1)), entry)
         elif chunk[start:end].strip():
             entry = (number, base + start, end - start, -1, -1, 0)
             self._record(_parse(bytes(chunk[start:end])).get("custom_id"), entry)
@@ -106,7 +107,7 @@ class ResultIndex:
         suffix = _SUFFIX.search(tail) if match else None
         if match and suffix and match.end() <= tail_start + suffix.start():
             entry = (number, start, length, match.end(), tail_start + suffix.start() + 1, int(match.group(2)))
-            self._record(json.loads(match.group(1)), entry)
+            self._record(_text(match.group(1)), entry)
         else:
             self._record(_parse(os.pread(fd, length, start)).get("custom_id"), (number, start, length, -1, -1, 0))
 
@@ -157,6 +158,27 @@ class _Output:
         if self.pos:
             self.out.write(self.view[: self.pos])
             self.pos = 0
+
+
+def _body_end(chunk: bytearray, start: int, end: int) -> int:
+    """Where the body of the line ``chunk[start:end]`` ends (after its closing brace), or -1."""
+    for suffix in _USUAL_SUFFIXES:
+        if chunk.endswith(suffix, start, end):
+            return end - len(suffix) + 1
+    found = _SUFFIX.search(chunk, max(start, end - TAIL), end)
+    return found.start() + 1 if found else -1
+
+
+def _text(quoted: bytes) -> Any:
+    """A JSON string's value (``quoted`` with its quotes); most custom ids have no escapes to decode."""
+    return quoted[1:-1].decode() if b"\\" not in quoted else json.loads(quoted)
+
+
+def _quoted(text: str) -> bytes:
+    """``text`` as a JSON string."""
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return b'"%s"' % text.encode()
+    return json.dumps(text, ensure_ascii=False).encode()
 
 
 def _parse(line: bytes) -> dict[str, Any]:
@@ -218,16 +240,13 @@ def write_joined(
             counts.total += 1
             entry = index.lines.get(custom_id)
             if entry is None:
-                if missing in ("expired", "cancelled"):
-                    counts.expired += 1
-                else:
-                    counts.failed += 1
+                counts.expired += missing in NEVER_RAN.values()
+                counts.failed += missing not in NEVER_RAN.values()
                 buffered.put(_dump({"custom_id": custom_id, "error": {"code": missing}}))
                 continue
             number, offset, length, start, end, status = entry
             if start >= 0 and 200 <= status < 300:
-                head = b'{"custom_id":' + json.dumps(custom_id, ensure_ascii=False).encode()
-                buffered.put(head + b',"status_code":' + str(status).encode() + b',"response":')
+                buffered.put(b'{"custom_id":%s,"status_code":%d,"response":' % (_quoted(custom_id), status))
                 buffered.put_from(handles[number], end - start, offset + start)
                 buffered.put(b"}\n")
                 counts.succeeded += 1

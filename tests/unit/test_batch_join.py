@@ -58,7 +58,7 @@ def test_the_join_matches_parsing_every_line_whatever_the_layout_and_chunking(tm
     index = ResultIndex([output, errors], chunk_size=chunk_size).build()
     out, counts = io.BytesIO(), Counts()
     write_joined(custom_ids, index, out, counts, "expired")
-    joined = [json.loads(line) for line in out.getvalue().decode().splitlines()]
+    joined = [json.loads(line) for line in out.getvalue().split(b"\n")[:-1]]
     assert joined == expected(custom_ids, lines, "expired")
     assert counts.as_dict() == {"total": 10, "succeeded": 7, "failed": 1, "expired": 2}
     assert joined[-2] == {"custom_id": "gone", "error": {"code": "expired"}}
@@ -84,20 +84,22 @@ def test_usage_sums_nested_counts() -> None:
 
 
 def test_parts_split_at_each_limit_and_are_the_same_bytes_every_time(tmp_path: Path) -> None:
-    texts = [{"model": "text-embedding-3-small", "input": ["t"] * 400} for _ in range(5)]
-    by_inputs = write_parts("/v1/embeddings", request_items(texts), tmp_path / "a", argument="requests")
-    assert [len(part.custom_ids) for part in by_inputs] == [5]
-    (tmp_path / "b").mkdir()
-    by_count = write_parts(
-        "/v1/embeddings", request_items(texts), tmp_path / "b", argument="requests", max_requests=2
-    )
-    assert [part.custom_ids for part in by_count] == [["request-0", "request-1"], ["request-2", "request-3"], ["request-4"]]
-    (tmp_path / "c").mkdir()
+    many = [{"model": "text-embedding-3-small", "input": ["t"] * 2000} for _ in range(26)]
+    by_inputs = write_parts("/v1/embeddings", request_items(many), tmp_path, argument="requests")
+    assert [len(part.custom_ids) for part in by_inputs] == [25, 1]
+    texts = many[:5]
+    for folder in "bcd":
+        (tmp_path / folder).mkdir()
+    by_count = write_parts("/v1/embeddings", request_items(texts), tmp_path / "b", argument="requests", max_requests=2)
+    assert [part.custom_ids for part in by_count] == [
+        ["request-0", "request-1"],
+        ["request-2", "request-3"],
+        ["request-4"],
+    ]
     size = by_count[0].size // 2 + 10
     by_bytes = write_parts("/v1/embeddings", request_items(texts), tmp_path / "c", argument="requests", max_bytes=size)
     assert len(by_bytes) == 5 and all(part.size <= size for part in by_bytes)
     assert [part.digest for part in by_bytes[:1]] != [by_count[0].digest]
-    (tmp_path / "d").mkdir()
     again = write_parts("/v1/embeddings", request_items(texts), tmp_path / "d", argument="requests", max_requests=2)
     assert [part.digest for part in again] == [part.digest for part in by_count]
     assert by_count[0].path.read_text().splitlines()[0].startswith('{"custom_id":"request-0","method":"POST"')

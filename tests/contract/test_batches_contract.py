@@ -15,7 +15,7 @@ from airflow_provider_openai_fusion.exceptions import JobFailedError
 from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
 from airflow_provider_openai_fusion.operators import OpenAIBatchOperator
 from airflow_provider_openai_fusion.sensors import OpenAIBatchSensor
-from tests.conftest import Stack, connection_json
+from tests.conftest import ROOT, AirflowHome, Stack, connection_json
 from tests.unit.fine_tuning_fake import context
 
 pytestmark = [pytest.mark.contract]
@@ -135,3 +135,18 @@ def test_a_retry_re_attaches_instead_of_submitting_again(hook: OpenAIFusionHook,
     ).execute(context(try_number=2))
     assert retried["batch_ids"] == first["batch_ids"]
     assert retried["counts"]["succeeded"] == 3
+
+
+@pytest.mark.airflow
+def test_the_nightly_classification_example_dag_runs_green(airflow_home: AirflowHome, stack: Stack) -> None:
+    env = {"AIRFLOW_CONN_OPENAI_FUSION_DEFAULT": connection_json(stack.base_url, stack.api_key)}
+    dag_file = ROOT / "example_dags" / "batch_nightly_classification.py"
+    tasks = airflow_home.run_dag(dag_file, "openai_fusion_batch_nightly_classification", env)
+    output = airflow_home.last.stdout + airflow_home.last.stderr
+    assert {label: r.state for label, r in tasks.items()} == dict.fromkeys(tasks, "success"), output[-4000:]
+    manifest = tasks["classify"].xcom
+    assert manifest["path"].startswith("file://") and manifest["path"].endswith("/classified.jsonl")
+    assert manifest["counts"] == {"total": 5, "succeeded": 5, "failed": 0, "expired": 0}
+    results = tasks["read_results"].xcom
+    assert list(results["answers"]) == [f"ticket-{n}" for n in range(101, 106)]
+    assert results["failed"] == [] and results["usage"]["input_tokens"] > 0

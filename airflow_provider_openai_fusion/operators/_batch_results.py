@@ -12,6 +12,8 @@ and rewritten. 50,000 embeddings of 1,536 dimensions (about 1.5 GB of JSON) are 
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import os
 import re
@@ -160,6 +162,49 @@ class _Output:
             self.pos = 0
 
 
+class _KernelOutput:
+    """
+    Writes straight to the output file's descriptor; bodies are copied file to file inside the kernel
+    (``copy_file_range``: no copy through this process at all), and, where the kernel cannot, read and written.
+
+    :param target: the output file's descriptor, positioned where the lines go.
+    """
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.pending = bytearray()
+        self.in_kernel = True
+
+    def put(self, data: bytes) -> None:
+        self.pending += data
+
+    def put_from(self, fd: int, size: int, offset: int) -> None:
+        self.flush()
+        while size and self.in_kernel:
+            try:
+                copied = os.copy_file_range(fd, self.target, size, offset)
+            except OSError as exc:
+                if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL):
+                    raise
+                self.in_kernel = False
+                break
+            if not copied:
+                raise OSError(f"a downloaded result file is shorter than indexed (at byte {offset})")
+            size, offset = size - copied, offset + copied
+        if size:
+            self._write(os.pread(fd, size, offset))
+
+    def _write(self, data: bytes | bytearray) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.target, view) :]
+
+    def flush(self) -> None:
+        if self.pending:
+            self._write(self.pending)
+            self.pending = bytearray()
+
+
 def _body_end(chunk: bytearray, start: int, end: int) -> int:
     """Where the body of the line ``chunk[start:end]`` ends (after its closing brace), or -1."""
     for suffix in _USUAL_SUFFIXES:
@@ -234,7 +279,8 @@ def write_joined(
         for a completed batch, ``missing``.
     """
     handles = [os.open(path, os.O_RDONLY) for path in index.files]
-    buffered = _Output(out)
+    target = _descriptor(out)
+    buffered: _Output | _KernelOutput = _Output(out) if target is None else _KernelOutput(target)
     try:
         for custom_id in custom_ids:
             counts.total += 1
@@ -257,6 +303,20 @@ def write_joined(
     finally:
         for handle in handles:
             os.close(handle)
+    if target is not None:
+        out.seek(0, os.SEEK_END)
+
+
+def _descriptor(out: IO[bytes]) -> int | None:
+    """The output's file descriptor, flushed and ready for direct writes; ``None`` for an in-memory file."""
+    if not hasattr(os, "copy_file_range"):
+        return None
+    try:
+        target = out.fileno()
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return None
+    out.flush()
+    return target
 
 
 def sum_usage(total: dict[str, Any], usage: Any) -> dict[str, Any]:

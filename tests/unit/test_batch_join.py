@@ -42,8 +42,11 @@ def expected(custom_ids: list[str], lines: list[str], missing: str) -> list[dict
     ]
 
 
+@pytest.mark.parametrize("to_file", [True, False], ids=["file (kernel copy)", "in memory"])
 @pytest.mark.parametrize("chunk_size", [64, 1000, 1 << 20])
-def test_the_join_matches_parsing_every_line_whatever_the_layout_and_chunking(tmp_path: Path, chunk_size: int) -> None:
+def test_the_join_matches_parsing_every_line_whatever_the_layout_and_chunking(
+    tmp_path: Path, chunk_size: int, to_file: bool
+) -> None:
     bodies = {cid: {"value": n, "vector": [0.5 * n] * 30, "text": f"{cid} \u2028 {{}}"} for n, cid in enumerate(IDS)}
     lines = [result(cid, body, compact=n % 2 == 1) for n, (cid, body) in enumerate(bodies.items())]
     lines[2] = json.dumps({"custom_id": IDS[2], "error": None, "response": {"status_code": 200, "body": {"x": 1}}})
@@ -56,9 +59,15 @@ def test_the_join_matches_parsing_every_line_whatever_the_layout_and_chunking(tm
     errors.write_text("\n".join(lines[6:]))  # no newline at the end
     custom_ids = ["failed", *IDS, "gone", "never-ran"]
     index = ResultIndex([output, errors], chunk_size=chunk_size).build()
-    out, counts = io.BytesIO(), Counts()
-    write_joined(custom_ids, index, out, counts, "expired")
-    joined = [json.loads(line) for line in out.getvalue().split(b"\n")[:-1]]
+    counts = Counts()
+    with (tmp_path / "joined.jsonl").open("w+b") if to_file else io.BytesIO() as out:
+        out.write(b"kept\n")
+        write_joined(custom_ids, index, out, counts, "expired")
+        out.write(b"after\n")
+        out.seek(0)
+        written = out.read().split(b"\n")
+    assert written[0] == b"kept" and written[-2:] == [b"after", b""]
+    joined = [json.loads(line) for line in written[1:-2]]
     assert joined == expected(custom_ids, lines, "expired")
     assert counts.as_dict() == {"total": 10, "succeeded": 7, "failed": 1, "expired": 2}
     assert joined[-2] == {"custom_id": "gone", "error": {"code": "expired"}}

@@ -59,9 +59,13 @@ def airflow_env(home: Path, port: int) -> dict[str, str]:
 
 
 def batches_of(hook: OpenAIFusionHook, task_id: str) -> list[dict[str, Any]]:
-    return [
-        b for b in hook.paginate(batches.list_batches()) if (b.get("metadata") or {}).get("airflow_task_id") == task_id
-    ]
+    found = hook.paginate(batches.list_batches())
+    return [batch for batch in found if (batch.get("metadata") or {}).get("airflow_task_id") == task_id]
+
+
+def trigger_log(home: Path, task_id: str) -> str:
+    files = (home / "logs").rglob(f"task_id={task_id}/*trigger*")
+    return "".join(path.read_text(errors="replace") for path in files if path.is_file())
 
 
 def test_a_retry_re_attaches_and_a_kill_cancels(stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -96,6 +100,7 @@ def test_a_retry_re_attaches_and_a_kill_cancels(stack: Stack, tmp_path: Path, mo
             return client.get(f"{run}/taskInstances/{task_id}").json().get("state")
 
         _wait_for("the killed task to defer", lambda: state("killed") == "deferred", 120, home)
+        _wait_for("the triggerer to poll its batch", lambda: "is in_progress" in trigger_log(home, "killed"), 60, home)
         marked = client.patch(f"{run}/taskInstances/killed", json={"new_state": "failed"})
         assert marked.status_code == 200, marked.text
         _wait_for(

@@ -41,7 +41,8 @@ class OpenAIBatchOperator(OpenAIFusionBaseOperator):
 
     Output lines: ``{"custom_id", "status_code", "response"}``, ``{"custom_id", "status_code", "error"}``, or, for a
     request that never ran (an expired batch with ``on_expired="partial"``), ``{"custom_id", "error": {"code":
-    "expired"}}``. A failed batch fails the task with its validation errors; a cancelled one fails it.
+    "expired"}}``; a request a completed batch has no result line for gets ``{"code": "missing"}`` (counted as
+    failed). A failed batch fails the task with its validation errors; a cancelled one fails it.
 
     :param endpoint: ``/v1/responses``, ``/v1/chat/completions``, ``/v1/embeddings``, ``/v1/completions`` or
         ``/v1/moderations``. (templated)

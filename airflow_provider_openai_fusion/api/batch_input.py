@@ -15,11 +15,11 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError, field_validator
 
-from airflow_provider_openai_fusion.api._base import NoStream
+from airflow_provider_openai_fusion.api.responses import CreateResponseRequest
 from airflow_provider_openai_fusion.exceptions import InvalidArgumentError
 
 MAX_REQUESTS = 50_000
@@ -30,17 +30,16 @@ MAX_CUSTOM_ID = 512
 PAIR_KEYS = frozenset({"custom_id", "body", "method", "url"})
 
 
-class ResponsesBatchBody(BaseModel):
+class ResponsesBatchRequest(CreateResponseRequest):
     """
-    A /v1/responses body, checked minimally until the Responses area's own request schema is on main: a model,
-    an input (text or a non-empty list of items) and no streaming; any other field passes to the API.
+    POST /responses in a batch, validated as the Responses operator validates it, except that tools the caller
+    runs itself (``function``, ...) are allowed: in a batch their calls are simply results.
     """
 
-    model_config = ConfigDict(extra="allow")
-
-    model: Annotated[str, Field(min_length=1)]
-    input: str | Annotated[list[Any], Field(min_length=1)] | None = None
-    stream: NoStream | None = None
+    @field_validator("tools")
+    @classmethod
+    def _no_client_tools(cls, value: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        return value
 
 
 def request_schema(endpoint: str) -> type[BaseModel]:
@@ -65,7 +64,7 @@ def request_schema(endpoint: str) -> type[BaseModel]:
         from airflow_provider_openai_fusion.api.moderations import ModerationRequest
 
         return ModerationRequest
-    return ResponsesBatchBody
+    return ResponsesBatchRequest
 
 
 @dataclass

@@ -82,6 +82,14 @@ def test_splitting_past_the_limits_gives_several_batches_joined_in_order(
     assert result["counts"] == {"total": 10, "succeeded": 10, "failed": 0, "expired": 0}
 
 
+def test_a_responses_batch(hook: OpenAIFusionHook, tmp_path: Path) -> None:
+    requests = [{"model": "gpt-4o-mini", "input": f"Say {word}"} for word in ("one", "two", "three")]
+    result, lines = run(tmp_path, requests, endpoint="/v1/responses")
+    assert [line["custom_id"] for line in lines] == ["request-0", "request-1", "request-2"]
+    assert all(line["response"]["object"] == "response" for line in lines)
+    assert result["counts"]["succeeded"] == 3
+
+
 def test_a_batch_failing_validation_fails_the_task_with_its_errors(hook: OpenAIFusionHook, tmp_path: Path) -> None:
     with pytest.raises(JobFailedError) as info:
         run(tmp_path, [chat("a"), chat("b") | {"model": "gpt-nonexistent"}])

@@ -77,6 +77,7 @@ def read(path: str) -> list[dict[str, Any]]:
         ),
         ({"endpoint": "/v1/embeddings", "requests": [{"model": "m", "input": " "}]}, "requests", "body.input"),
         ({"endpoint": "/v1/responses", "requests": [{"input": "hi"}]}, "requests", "body.model"),
+        ({"endpoint": "/v1/responses", "requests": [{"model": "m", "input": []}]}, "requests", "body.input"),
     ],
 )
 def test_bad_input_fails_before_any_request_naming_the_argument(
@@ -154,6 +155,13 @@ def test_inputs_past_the_limits_are_split_and_joined_back_in_order(make_hook: An
     parts = [json.loads(r.content)["metadata"]["airflow_batch_part"] for r in api.calls("POST", "/batches")]
     assert parts == ["1/3", "2/3", "3/3"]
     assert result["usage"] == {"input_tokens": 9, "output_tokens": 6, "total_tokens": 15}
+
+
+def test_responses_bodies_may_carry_function_tools(make_hook: Any, tmp_path: Path) -> None:
+    tool = {"type": "function", "name": "label", "parameters": {"type": "object", "properties": {}}}
+    body = {"model": "gpt-4o-mini", "input": "classify this", "tools": [tool]}
+    task = operator(make_hook, FakeBatchAPI(), tmp_path, endpoint="/v1/responses", requests=[body])
+    assert task.execute(context())["counts"]["succeeded"] == 1
 
 
 def test_not_waiting_returns_the_batch_ids(make_hook: Any, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -18,6 +19,8 @@ from airflow_provider_openai_fusion._http.request import FilePart
 from airflow_provider_openai_fusion.exceptions import APIResponseValidationError, InvalidArgumentError
 
 M = TypeVar("M", bound=BaseModel)
+MAX_ID_CHARS = 256
+_ID = re.compile(r"[A-Za-z0-9\-._~:/]+")
 
 ModelId = Annotated[str, Field(min_length=1)]
 Temperature = Annotated[float, Field(ge=0, le=2)]
@@ -251,15 +254,17 @@ def positive_number(argument: str, value: Any) -> float:
 
 def identifier(argument: str, value: Any, example: str = "an id") -> str:
     """
-    Accept a non-empty id without whitespace or control characters inside (surrounding blanks are stripped).
+    Accept a non-empty id of letters, digits and ``-._~:/`` (surrounding blanks are stripped), at most
+    :data:`MAX_ID_CHARS` characters: what goes into a path segment.
 
     :param argument: the argument's name, for the error.
     :param value: the value given.
     :param example: what such an id looks like, for the error.
     """
     text = value.strip() if isinstance(value, str) else None
-    if not text or any(char.isspace() or ord(char) < 32 for char in text):
-        raise InvalidArgumentError(argument, f"must be {example}, got {value!r}")
+    if not text or len(text) > MAX_ID_CHARS or not _ID.fullmatch(text):
+        shown = repr(value) if not isinstance(value, str) or len(value) <= 80 else f"{value[:80]!r}..."
+        raise InvalidArgumentError(argument, f"must be {example} (letters, digits, '-._~:/'), got {shown}")
     return text
 
 

@@ -91,6 +91,9 @@ class OpenAIFusionHook(BaseHook):
 
         if conn.password:
             mask_secret(conn.password)
+            for part in {conn.password.strip(), *conn.password.split()}:  # as sent, and the pieces of a wrapped key
+                if len(part) >= 8:
+                    mask_secret(part)
         settings = settings_from_connection(
             self.conn_id,
             host=conn.host,
@@ -99,7 +102,6 @@ class OpenAIFusionHook(BaseHook):
             schema=conn.schema,
             port=conn.port,
         )
-        mask_secret(settings.api_key)
         overrides = {"timeout": self._timeout, "max_retries": self._max_retries}
         return dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 

@@ -122,6 +122,9 @@ def validate_request(model: type[M], named: Mapping[str, Any], advanced: Any = N
     :param advanced: extra request fields (a dict or JSON text), merged into the body.
     """
     given = {name: value for name, value in named.items() if value is not None}
+    for name, value in given.items():
+        if isinstance(value, str) and not value.strip():
+            raise InvalidArgumentError(name, "is blank; give a value or leave it unset")
     extra = json_object(advanced, "advanced") or {}
     if clashes := sorted(set(given) & set(extra)):
         raise InvalidArgumentError(
@@ -151,19 +154,47 @@ def request_body(model: type[BaseModel], named: Mapping[str, Any], advanced: Any
     return validate_request(model, named, advanced).model_dump(mode="json", exclude_none=True)
 
 
+def json_only(value: Any, argument: str) -> Any:
+    """
+    Check that ``value`` is plain JSON: text, finite numbers, booleans, null, lists and objects with text keys.
+    ``NaN`` and infinities (which JSON cannot carry) and other Python objects are refused, naming where.
+
+    :param value: a decoded JSON value.
+    :param argument: the argument's name, for the error.
+    """
+    pending: list[tuple[Any, str]] = [(value, "")]
+    while pending:
+        item, where = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise InvalidArgumentError(argument, f"holds {item} at {where or 'the top'}; JSON has no NaN or infinity")
+        if isinstance(item, Mapping):
+            for key, child in item.items():
+                if not isinstance(key, str):
+                    raise InvalidArgumentError(argument, f"has a non-text key {key!r} at {where or 'the top'}")
+                pending.append((child, f"{where}.{key}" if where else key))
+        elif isinstance(item, list | tuple):
+            pending += [(child, f"{where}[{index}]") for index, child in enumerate(item)]
+        elif item is not None and not isinstance(item, str | int | float):
+            raise InvalidArgumentError(
+                argument, f"holds a {type(item).__name__} at {where or 'the top'}, which is not a JSON value"
+            )
+    return value
+
+
 def json_value(value: Any, argument: str) -> Any:
     """
-    Parse JSON text (as a template renders a dict or list); other values, and blank text (``None``), pass.
+    Parse JSON text (as a template renders a dict or list); other values pass, blank text gives ``None``. Either
+    way the result must be plain JSON (:func:`json_only`).
 
     :param value: the argument's value.
     :param argument: the argument's name, for the error.
     """
     if not isinstance(value, str):
-        return value
+        return json_only(value, argument) if isinstance(value, Mapping | list | tuple | float) else value
     if not value.strip():
         return None
     try:
-        return json.loads(value)
+        return json_only(json.loads(value), argument)
     except ValueError as exc:
         where = f": {exc.msg} at position {exc.pos}" if isinstance(exc, json.JSONDecodeError) else ""
         raise InvalidArgumentError(argument, f"is not valid JSON{where}") from None

@@ -124,7 +124,7 @@ def test_retrieve_content_to_an_object_storage_uri(make_hook: Any, tmp_path: Pat
         ({"action": "upload", "file": "{tmp}/big.jsonl", "purpose": "batch"}, "file", "at most 200 MB"),
         ({"action": "upload", "file": "{tmp}/huge.pdf", "purpose": "user_data"}, "file", "at most 512 MB"),
         ({"action": "list", "limit": 0}, "limit", "must be a positive integer, got 0"),
-        ({"action": "retrieve", "file_id": "file 1"}, "file_id", "letters, digits, '-._~:/'), got 'file 1'"),
+        ({"action": "retrieve", "file_id": "file 1"}, "file_id", "got 'file 1'"),
     ],
 )
 def test_rejects_bad_input_before_any_request(

@@ -67,6 +67,12 @@ def get_provider_info() -> dict[str, Any]:
                         "with backoff. Empty: 2.",
                         "schema": {"type": ["integer", "null"]},
                     },
+                    "allow_insecure_http": {
+                        "label": "Allow insecure HTTP",
+                        "description": "Allow an http:// Base URL on a host other than this machine (the key then "
+                        "travels unencrypted). Never allowed for api.openai.com. Empty: false.",
+                        "schema": {"type": ["boolean", "null"]},
+                    },
                 },
             }
         ],

@@ -33,7 +33,7 @@ from airflow_provider_openai_fusion.operators.custom import OpenAICustomAPICallO
 from airflow_provider_openai_fusion.operators.images import OpenAIGenerateImageOperator
 from airflow_provider_openai_fusion.sensors.fine_tuning import OpenAIFineTuningJobSensor
 from tests.reliability.conftest import run_both
-from tests.reliability.fault_server import FaultServer, Reply, Request, Trickle, gzip_reply, json_reply
+from tests.reliability.fault_server import FaultServer, Reply, Request, Stall, Trickle, gzip_reply, json_reply
 
 MODES = ["sync", "async"]
 MiB = 1 << 20
@@ -253,3 +253,21 @@ def test_more_images_than_asked_are_refused_before_writing(
         operator.execute(context={})
     assert server.attempts == 1
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_upload_the_server_never_reads_is_cut_at_the_attempt_deadline(
+    mode: str, server: FaultServer, hook_at: Callable[..., OpenAIFusionHook], tmp_path: Path
+) -> None:
+    """The server reads the request head, then neither reads the 64 MiB body nor answers: sending blocks."""
+    source = tmp_path / "train.jsonl"
+    with source.open("wb") as handle:
+        handle.truncate(64 * MiB)
+    server.read_bodies = False
+    server.script(Stall(head=False, seconds=10))
+    spec = files.upload_file(source, "fine-tune")
+    hook = hook_at(server.base_url, timeout=1.0, max_retries=0)
+    elapsed, error = _timed(lambda: run_both(mode, hook, lambda h: h.request(spec), lambda h: h.arequest(spec)))
+    assert isinstance(error, APITimeoutError), error
+    assert 0.9 <= elapsed <= 1.8, elapsed
+    assert server.attempts == 1

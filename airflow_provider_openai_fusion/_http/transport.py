@@ -107,7 +107,7 @@ def _decoded(spec: RequestSpec, sink: Sink, response: httpx.Response, body: byte
             value = body.decode("utf-8")
         except UnicodeDecodeError:
             value = body
-    if secret and (secret.encode() in body or b"\\u" in body):  # the key as sent, or JSON-escaped
+    if secret and (secret.encode() in body or b"\\" in body or b"%" in body):  # as sent, JSON- or %-escaped
         value = redact(value, secret)
     return Response(response.status_code, headers, value)
 

@@ -135,8 +135,9 @@ def write_output(argument: str, value: Any, write: Callable[[Path], Path]) -> st
     """
     Have ``write`` produce the output at ``value`` and return where it went.
 
-    For a local path, ``write`` receives that path (and writes it atomically). For a URI, ``write`` receives a
-    path in a local temporary folder, whose result is then streamed to the ``ObjectStoragePath``.
+    For a local path, checked first (:func:`check_output`, so a download inside ``write`` is not paid for in
+    vain), ``write`` receives that path (and writes it atomically). For a URI, ``write`` receives a path in a
+    local temporary folder, whose result is then streamed to the ``ObjectStoragePath``.
 
     :param argument: the argument's name, for the error.
     :param value: a local path or an ``ObjectStoragePath`` URI.
@@ -144,10 +145,8 @@ def write_output(argument: str, value: Any, write: Callable[[Path], Path]) -> st
     """
     text = path_text(argument, value)
     if not is_uri(text):
-        path = Path(text).expanduser()
-        if path.is_dir():
-            raise InvalidArgumentError(argument, f"{text} is a folder; give the path of the file to write")
-        return str(write(path))
+        check_output(argument, text)
+        return str(write(Path(text).expanduser()))
     target = _object_path(text)
     with tempfile.TemporaryDirectory(prefix="openai-fusion-out-") as folder:
         local = write(Path(folder) / (target.name or "output"))

@@ -172,6 +172,8 @@ CASES = [
     Bad(CUSTOM, {"url": "models", "headers": {"Host": "evil.example"}}, "headers"),
     Bad(CHAT_OP, {"model": "m", "messages": CHAT, "advanced": {"logit_bias": {"1": float("nan")}}}, "advanced"),
     Bad(AUDIO, {"operation": "transcribe", "file": "{tmp}/\udcff.mp3"}, "file"),
+    Bad(AUDIO, {"operation": "speech", "input": "hi", "output_path": "{tmp}/notes.txt/hi.mp3"}, "output_path"),
+    Bad(AUDIO, {"operation": "speech", "input": "hi", "output_path": "{tmp}/voice.mp3"}, "output_path"),
     Bad(FILES, {"action": "retrieve", "file_id": " "}, "file_id"),
     Bad(FILES, {"action": "delete", "file_id": "file-1?purge=1"}, "file_id"),
     Bad(FILES, {"action": "retrieve_content", "file_id": "file-abc", "output_path": "{tmp}"}, "output_path"),
@@ -206,6 +208,7 @@ def files(tmp_path: Path) -> Path:
     (tmp_path / "speech.mp3").write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x00" + b"\x00" * 64)
     (tmp_path / "train.jsonl").write_text('{"messages": [{"role": "user", "content": "hi"}]}\n')
     (tmp_path / "taken" / "0.png").mkdir(parents=True)
+    (tmp_path / "voice.mp3").mkdir()
     (tmp_path / os.fsdecode(b"\xff.mp3")).write_bytes((tmp_path / "speech.mp3").read_bytes())
     return tmp_path
 

@@ -58,7 +58,8 @@ def get_provider_info() -> dict[str, Any]:
                     },
                     "timeout": {
                         "label": "Timeout (seconds)",
-                        "description": "Per-request timeout in seconds. Empty: 600.",
+                        "description": "Seconds one attempt may take in all: connect, send and the whole answer. "
+                        "Empty: 600.",
                         "schema": {"type": ["number", "null"]},
                     },
                     "max_retries": {

@@ -52,7 +52,7 @@ class ClientSettings:
     :param api_key: the secret key; excluded from ``repr``.
     :param organization_id: sent as ``OpenAI-Organization`` when set.
     :param project_id: sent as ``OpenAI-Project`` when set.
-    :param timeout: per-request timeout in seconds.
+    :param timeout: seconds one attempt may take in all (connect, send, the whole answer).
     :param max_retries: retries of retryable failures.
     """
 

@@ -42,7 +42,8 @@ from airflow_provider_openai_fusion.exceptions import APIResponseValidationError
 log = logging.getLogger("airflow_provider_openai_fusion")
 MAX_COMPRESSION_RATIO = 200
 RATIO_CHECKED_AFTER = 8 * 1024 * 1024
-PROTOCOL_ERRORS = (httpx.LocalProtocolError, httpx.InvalidURL, httpx.UnsupportedProtocol, UnicodeError, ValueError)
+PROTOCOL_ERRORS = (httpx.LocalProtocolError, httpx.UnsupportedProtocol, UnicodeEncodeError)
+"""Errors of a request that is not valid HTTP, while it is sent: never retried, their text never shown."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,14 @@ def _after_error(state: RetryState, response: httpx.Response, body: bytes, secre
     return state.after_status(response.status_code, _headers(response, secret), redact(body, secret))
 
 
+def _build(client: httpx.Client | httpx.AsyncClient, settings: ClientSettings, spec: RequestSpec, files: Any) -> Any:
+    """Build one attempt's request; a URL, header or body that httpx cannot encode is refused here."""
+    try:
+        return client.build_request(**request_arguments(settings, spec, files))
+    except (httpx.InvalidURL, ValueError) as exc:  # UnicodeEncodeError and a NaN in the JSON body are ValueErrors
+        raise _refused(spec, exc) from None
+
+
 def _refused(spec: RequestSpec, exc: Exception) -> InvalidArgumentError:
     """A request httpx cannot send as given; the exception's own text may hold header values, so it is dropped."""
     return InvalidArgumentError(
@@ -240,7 +249,7 @@ class SyncDriver:
         while True:
             try:
                 with spec.open_files() as files, attempt_budget(self._settings.timeout) as budget:
-                    request = self._client.build_request(**request_arguments(self._settings, spec, files))
+                    request = _build(self._client, self._settings, spec, files)
                     _log_attempt(request, state)
                     response = self._client.send(request, stream=True)
                     try:
@@ -306,7 +315,7 @@ class AsyncDriver:
         while True:
             try:
                 with spec.open_files() as files, attempt_budget(self._settings.timeout) as budget:
-                    request = self._client.build_request(**request_arguments(self._settings, spec, files))
+                    request = _build(self._client, self._settings, spec, files)
                     _log_attempt(request, state)
                     response = await self._client.send(request, stream=True)
                     try:

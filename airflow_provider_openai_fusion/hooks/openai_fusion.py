@@ -44,7 +44,8 @@ class OpenAIFusionHook(BaseHook):
     ``hook.request(chat.create_chat_completion(body))``.
 
     :param conn_id: the Airflow Connection of type ``openai_fusion``.
-    :param timeout: per-request timeout in seconds; wins over the connection's ``timeout`` extra.
+    :param timeout: seconds one attempt may take in all (connect, send, the whole answer); wins over the
+        connection's ``timeout`` extra.
     :param max_retries: retries of retryable failures; wins over the connection's ``max_retries`` extra.
     :param transport: an httpx transport used by both clients (``httpx.MockTransport`` in tests).
     """

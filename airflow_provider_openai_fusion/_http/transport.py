@@ -122,9 +122,14 @@ class _Reader:
     def __init__(self, spec: RequestSpec, response: httpx.Response, budget: Budget, secret: str) -> None:
         self.spec = spec
         self.response = response
-        self.request_id = _headers(response, secret).get("x-request-id")
+        self.secret = secret
         self.budget = budget
         self.size = 0
+
+    @property
+    def request_id(self) -> str | None:
+        """The answer's ``x-request-id`` (key replaced), for an error."""
+        return redact(self.response.headers.get("x-request-id"), self.secret)
 
     def check(self, chunk: bytes, download: bool = False) -> bytes:
         self.size += len(chunk)

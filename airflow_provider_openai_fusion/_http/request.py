@@ -143,7 +143,9 @@ def _path_trick(decoded: str) -> str | None:
         return "';' (a path parameter, which some servers strip to reach another path: '..;/')"
     if _CONTROL.search(decoded) or "\\" in decoded:
         return "control characters (NUL, CR, LF, ...) or backslashes"
-    if any(char.isspace() or unicodedata.category(char) == "Cf" for char in decoded):
+    if " " in decoded or (
+        not decoded.isascii() and any(char.isspace() or unicodedata.category(char) == "Cf" for char in decoded)
+    ):
         return "whitespace or invisible characters (zero-width space, ...)"
     return None
 
@@ -177,7 +179,8 @@ def relative_path(path: str, argument: str = "url") -> str:
     stripped = path.lstrip("/")
     if "@" in stripped.split("/", 1)[0]:
         raise InvalidArgumentError(argument, "must not contain '@' in its first segment")
-    if trick := _path_trick(_fully_decoded(stripped)):
+    plain = "%" not in stripped and stripped.isascii()  # the common case: nothing to decode or normalise
+    if trick := _path_trick(stripped if plain else _fully_decoded(stripped)):
         raise InvalidArgumentError(argument, f"must not contain {trick}")
     if not _PATH_CHARS.fullmatch(stripped) or any(
         chr(int(code, 16)) not in _ESCAPED_CHARS for code in _ESCAPE.findall(stripped)

@@ -58,7 +58,8 @@ def get_provider_info() -> dict[str, Any]:
                     },
                     "timeout": {
                         "label": "Timeout (seconds)",
-                        "description": "Per-request timeout in seconds. Empty: 600.",
+                        "description": "Seconds one attempt may take in all: connect, send and the whole answer. "
+                        "Empty: 600.",
                         "schema": {"type": ["number", "null"]},
                     },
                     "max_retries": {
@@ -66,6 +67,12 @@ def get_provider_info() -> dict[str, Any]:
                         "description": "Retries of 408, 409, 429, 5xx answers, timeouts and connection errors, "
                         "with backoff. Empty: 2.",
                         "schema": {"type": ["integer", "null"]},
+                    },
+                    "allow_insecure_http": {
+                        "label": "Allow insecure HTTP",
+                        "description": "Allow an http:// Base URL on a host other than this machine (the key then "
+                        "travels unencrypted). Never allowed for api.openai.com. Empty: false.",
+                        "schema": {"type": ["boolean", "null"]},
                     },
                 },
             }

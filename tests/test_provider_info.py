@@ -37,7 +37,13 @@ def test_every_listed_module_and_class_imports() -> None:
 def test_connection_form_declares_fields_and_hides_the_rest() -> None:
     (conn_type,) = get_provider_info()["connection-types"]
     assert conn_type["connection-type"] == "openai_fusion"
-    assert set(conn_type["conn-fields"]) == {"organization_id", "project_id", "timeout", "max_retries"}
+    assert set(conn_type["conn-fields"]) == {
+        "organization_id",
+        "project_id",
+        "timeout",
+        "max_retries",
+        "allow_insecure_http",
+    }
     assert all(field["description"] for field in conn_type["conn-fields"].values())
     behaviour = conn_type["ui-field-behaviour"]
     assert set(behaviour["hidden-fields"]) == {"schema", "port", "login"}

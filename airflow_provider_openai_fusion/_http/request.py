@@ -8,7 +8,9 @@ the base URL; :func:`build_headers` adds the key and refuses caller headers that
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -25,8 +27,20 @@ DEFAULT_MAX_RETRIES = 2
 USER_AGENT = f"airflow-provider-openai-fusion/{__version__}"
 REDACTED = "***"
 MAX_JSON_BYTES = 256 * 1024 * 1024
+MAX_PATH_CHARS = 2048
 _SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "openai-api-key", "proxy-authorization"})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_PATH_CHARS = re.compile(r"(?:[A-Za-z0-9\-._~:/]|%[0-9A-Fa-f]{2})*")
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_ESCAPED_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_PRINTABLE = re.compile(r"[\x20-\x7e]*")
+ALLOWED_HEADERS = frozenset({"accept", "accept-language", "content-type", "idempotency-key", "openai-beta"})
+"""Caller headers accepted besides ``X-*`` ones: none of them changes where a request goes or who sends it."""
+REFUSED_HEADERS = frozenset(
+    {"x-real-ip", "x-host", "x-method-override", "x-client-ip", "x-cluster-client-ip", "x-api-key", "x-url-scheme"}
+)
+REFUSED_HEADER_PREFIXES = ("x-forwarded-", "x-original-", "x-rewrite-", "x-http-method", "x-envoy-", "x-proxy")
 
 
 @dataclass(frozen=True)
@@ -38,7 +52,7 @@ class ClientSettings:
     :param api_key: the secret key; excluded from ``repr``.
     :param organization_id: sent as ``OpenAI-Organization`` when set.
     :param project_id: sent as ``OpenAI-Project`` when set.
-    :param timeout: per-request timeout in seconds.
+    :param timeout: seconds one attempt may take in all (connect, send, the whole answer).
     :param max_retries: retries of retryable failures.
     """
 
@@ -111,19 +125,49 @@ class RequestSpec:
             ]
 
 
+def _fully_decoded(text: str) -> str:
+    """Percent-decode until nothing changes (double and triple encodings included), then NFKC-normalise."""
+    for _ in range(5):
+        decoded = unquote(text)
+        if decoded == text:
+            break
+        text = decoded
+    return unicodedata.normalize("NFKC", text)
+
+
+def _path_trick(decoded: str) -> str | None:
+    """What a fully decoded, normalised path holds that a server or a proxy could read as another path."""
+    if any(segment in (".", "..") for segment in re.split(r"[/\\]", decoded)):
+        return "'.' or '..' segments (they would leave the Base URL)"
+    if ";" in decoded:
+        return "';' (a path parameter, which some servers strip to reach another path: '..;/')"
+    if _CONTROL.search(decoded) or "\\" in decoded:
+        return "control characters (NUL, CR, LF, ...) or backslashes"
+    if " " in decoded or (
+        not decoded.isascii() and any(char.isspace() or unicodedata.category(char) == "Cf" for char in decoded)
+    ):
+        return "whitespace or invisible characters (zero-width space, ...)"
+    return None
+
+
 def relative_path(path: str, argument: str = "url") -> str:
     """
     Check that ``path`` stays under the base URL, and return it without its leading slash.
 
-    Refused: absolute URLs, scheme-relative ``//host``, ``..`` segments (also percent-encoded), backslashes,
-    ``@`` before the first slash (``user@host`` tricks), control characters, and a query or fragment (pass
-    ``query`` instead).
+    A path holds only unreserved characters (letters, digits, ``-._~``), ``:``, ``/`` and ``%XX`` escapes of
+    those (``%2F`` keeps an id such as ``org/model`` one segment). Refused, each with its reason: absolute URLs,
+    scheme-relative ``//host``, a query or fragment (pass ``query`` instead), ``@`` before the first slash
+    (``user@host`` tricks), and, after full percent-decoding and Unicode NFKC normalisation (full-width dots
+    become dots), ``.``/``..`` segments, ``;``, control characters, backslashes, whitespace and invisible
+    characters; paths over :data:`MAX_PATH_CHARS` characters.
 
     :param path: the path relative to the base URL; a leading ``/`` is still relative to it.
     :param argument: the operator argument the path came from, for error messages.
     """
     if not isinstance(path, str) or not path.strip():
         raise InvalidArgumentError(argument, "must be a non-empty path relative to the connection's Base URL")
+    if len(path) > MAX_PATH_CHARS:
+        raise InvalidArgumentError(argument, f"is {len(path):,} characters long; at most {MAX_PATH_CHARS:,}")
     if _CONTROL.search(path):
         raise InvalidArgumentError(argument, "must not contain control characters (CR, LF, NUL, ...)")
     if "\\" in path:
@@ -135,9 +179,13 @@ def relative_path(path: str, argument: str = "url") -> str:
     stripped = path.lstrip("/")
     if "@" in stripped.split("/", 1)[0]:
         raise InvalidArgumentError(argument, "must not contain '@' in its first segment")
-    decoded = unquote(unquote(stripped))
-    if any(segment in (".", "..") for segment in re.split(r"[/\\]", decoded)):
-        raise InvalidArgumentError(argument, "must not contain '.' or '..' segments (they would leave the Base URL)")
+    plain = "%" not in stripped and stripped.isascii()  # the common case: nothing to decode or normalise
+    if trick := _path_trick(stripped if plain else _fully_decoded(stripped)):
+        raise InvalidArgumentError(argument, f"must not contain {trick}")
+    if not _PATH_CHARS.fullmatch(stripped) or any(
+        chr(int(code, 16)) not in _ESCAPED_CHARS for code in _ESCAPE.findall(stripped)
+    ):
+        raise InvalidArgumentError(argument, "may hold only letters, digits, '-._~:/' and %XX escapes of those")
     return stripped
 
 
@@ -164,12 +212,43 @@ def build_headers(settings: ClientSettings, extra: Mapping[str, str] | None = No
     if settings.project_id:
         headers["OpenAI-Project"] = settings.project_id
     for name, value in (extra or {}).items():
-        if name.lower() == "authorization":
-            raise InvalidArgumentError("headers", "must not set Authorization; the connection's API Key is added")
-        if _CONTROL.search(str(name)) or _CONTROL.search(str(value)):
-            raise InvalidArgumentError("headers", f"header {name!r} contains a control character (CR, LF, ...)")
-        headers[str(name)] = str(value)
+        check_header(name, value)
+        headers[name] = value.strip()
     return headers
+
+
+def check_header(name: Any, value: Any) -> None:
+    """
+    Refuse a caller's header that could change where a request goes, how it is framed or who sends it.
+
+    Accepted: :data:`ALLOWED_HEADERS` and ``X-*`` names, except the routing and override ones (``X-Forwarded-*``,
+    ``X-Original-URL``, ``X-Rewrite-URL``, ``X-HTTP-Method-Override``, ...). So ``Host``, ``Forwarded``,
+    ``Connection``, ``Upgrade``, ``TE``, ``Transfer-Encoding``, ``Content-Length``, ``Expect``, ``Cookie``,
+    ``Proxy-*``, ``Authorization``, ``OpenAI-Organization`` and ``OpenAI-Project`` (set those on the connection)
+    are refused. A name must be an HTTP token, a value printable ASCII.
+
+    :param name: the header name.
+    :param value: the header value.
+    """
+    if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+        raise InvalidArgumentError("headers", f"header name {name!r} is not an HTTP token (letters, digits, '-')")
+    if not isinstance(value, str) or not _PRINTABLE.fullmatch(value):
+        raise InvalidArgumentError(
+            "headers", f"the value of header {name!r} must be printable ASCII text (no line breaks, no accents)"
+        )
+    lowered = name.lower()
+    if lowered == "authorization":
+        raise InvalidArgumentError("headers", "must not set Authorization; the connection's API Key is added")
+    if lowered in ("openai-organization", "openai-project"):
+        raise InvalidArgumentError("headers", f"must not set {name}; set it on the connection")
+    routing = lowered in REFUSED_HEADERS or lowered.startswith(REFUSED_HEADER_PREFIXES)
+    if routing or not (lowered in ALLOWED_HEADERS or lowered.startswith("x-")):
+        raise InvalidArgumentError(
+            "headers",
+            f"header {name!r} is not accepted: it could change where the request goes, how it is framed or who "
+            f"sends it; accepted are {', '.join(sorted(ALLOWED_HEADERS))} and X-* headers other than "
+            "X-Forwarded-*, X-Original-*, X-Rewrite-* and method overrides",
+        )
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -181,9 +260,30 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {name: REDACTED if name.lower() in _SECRET_HEADERS else value for name, value in headers.items()}
 
 
+@functools.lru_cache(maxsize=8)
+def _escaped_forms(secret: str) -> re.Pattern[str]:
+    """The key with any of its characters written as a JSON escape (``\\u002d``, ``\\/``) or ``%XX``."""
+    parts = []
+    for char in secret:
+        code = ord(char)
+        forms = [re.escape(char), rf"\\u{code:04x}", rf"%{code:02x}"]
+        if char == "/":
+            forms.append(r"\\/")
+        parts.append(f"(?:{'|'.join(forms)})")
+    return re.compile("".join(parts), re.IGNORECASE)
+
+
+def _redact_text(text: str, secret: str) -> str:
+    text = text.replace(secret, REDACTED)
+    if "\\" in text or "%" in text:
+        text = _escaped_forms(secret).sub(REDACTED, text)
+    return text
+
+
 def redact(value: Any, secret: str) -> Any:
     """
-    Replace every occurrence of ``secret`` in text, bytes, or the strings of a decoded JSON value.
+    Replace every occurrence of ``secret`` in text, bytes, or the strings of a decoded JSON value; in text and
+    bytes also its JSON-escaped (``sk\\u002dproj...``) and percent-encoded forms.
 
     :param value: a string, bytes, or a JSON value (dicts and lists are copied).
     :param secret: the API key.
@@ -191,9 +291,12 @@ def redact(value: Any, secret: str) -> Any:
     if not secret:
         return value
     if isinstance(value, str):
-        return value.replace(secret, REDACTED)
+        return _redact_text(value, secret)
     if isinstance(value, bytes):
-        return value.replace(secret.encode(), REDACTED.encode())
+        value = value.replace(secret.encode(), REDACTED.encode())
+        if b"\\" in value or b"%" in value:
+            value = _redact_text(value.decode("latin-1"), secret).encode("latin-1")
+        return value
     if isinstance(value, dict):
         return {redact(key, secret): redact(item, secret) for key, item in value.items()}
     if isinstance(value, list):

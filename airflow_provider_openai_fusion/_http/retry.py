@@ -102,16 +102,17 @@ class RetryState:
         delay = retry_after_seconds(headers)
         return self._next(error, backoff_seconds(self.retries_done, self.rng) if delay is None else delay)
 
-    def after_transport_error(self, exc: Exception, *, timed_out: bool) -> float:
+    def after_transport_error(self, exc: Exception, *, timed_out: bool, text: str) -> float:
         """
         Decide after a transport failure: return the delay before the next attempt, or raise a typed error.
 
-        :param exc: the transport exception (its text never holds headers).
+        :param exc: the transport exception.
         :param timed_out: whether it was a timeout.
+        :param text: what to say about it (the exception's type and text, with the key replaced).
         """
         cls = APITimeoutError if timed_out else APIConnectionError
-        error = cls(f"{'request timed out' if timed_out else 'connection error'}: {type(exc).__name__}: {exc}")
-        error.__cause__ = exc
+        error = cls(f"{'request timed out' if timed_out else 'connection error'}: {text}")
+        error.__suppress_context__ = True  # the transport's own text may hold header values: never chained
         return self._next(error, backoff_seconds(self.retries_done, self.rng))
 
     def _next(self, error: APIError, delay: float) -> float:

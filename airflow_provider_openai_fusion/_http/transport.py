@@ -5,8 +5,10 @@ Each driver sends a :class:`~airflow_provider_openai_fusion._http.request.Reques
 :class:`~airflow_provider_openai_fusion._http.retry.RetryState`, sleeps when told to, and hands a successful
 answer to a *sink* that reads it into one :class:`Response` (the decoded body, or the path of a file it was
 streamed to). A sink that breaks mid-body (connection reset, truncated body, stalled read) counts as a failed
-attempt, so downloads restart whole. Bodies are read within ``spec.max_bytes`` and, for decoded bodies, within
-one deadline per attempt; every decoded body and error body has the API key replaced.
+attempt, so downloads restart whole. Every attempt runs within one deadline (``deadline.py``: connect, send, the
+response head and the body), bodies within ``spec.max_bytes`` (decompressed) and a sane compression ratio; a
+request that is not valid HTTP fails at once, never retried, its text never shown; every header, body and
+error text has the API key replaced.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 import httpx
 
 from airflow_provider_openai_fusion._atomic import AtomicFile
+from airflow_provider_openai_fusion._http.deadline import MIN_DOWNLOAD_RATE, Budget, attempt_budget, bound_transports
 from airflow_provider_openai_fusion._http.errors import MAX_ERROR_BYTES, decode_json
 from airflow_provider_openai_fusion._http.request import (
     ClientSettings,
@@ -34,9 +37,13 @@ from airflow_provider_openai_fusion._http.request import (
     request_arguments,
 )
 from airflow_provider_openai_fusion._http.retry import RetryState
-from airflow_provider_openai_fusion.exceptions import APIResponseValidationError
+from airflow_provider_openai_fusion.exceptions import APIResponseValidationError, InvalidArgumentError
 
 log = logging.getLogger("airflow_provider_openai_fusion")
+MAX_COMPRESSION_RATIO = 200
+RATIO_CHECKED_AFTER = 8 * 1024 * 1024
+PROTOCOL_ERRORS = (httpx.LocalProtocolError, httpx.UnsupportedProtocol, UnicodeEncodeError)
+"""Errors of a request that is not valid HTTP, while it is sent: never retried, their text never shown."""
 
 
 @dataclass(frozen=True)
@@ -78,8 +85,13 @@ def _too_big(spec: RequestSpec, request_id: str | None) -> APIResponseValidation
     )
 
 
+def _headers(response: httpx.Response, secret: str) -> httpx.Headers:
+    """The answer's headers with the key replaced in every value (a request id may echo it)."""
+    return httpx.Headers({name: redact(value, secret) for name, value in response.headers.items()})
+
+
 def _decoded(spec: RequestSpec, sink: Sink, response: httpx.Response, body: bytes, secret: str) -> Response:
-    headers = {name: redact(value, secret) for name, value in response.headers.items()}
+    headers = dict(_headers(response, secret).items())
     request_id = headers.get("x-request-id")
     content_type = headers.get("content-type", "")
     if sink.decode == "json":
@@ -96,32 +108,66 @@ def _decoded(spec: RequestSpec, sink: Sink, response: httpx.Response, body: byte
             value = body.decode("utf-8")
         except UnicodeDecodeError:
             value = body
-    if secret and (secret.encode() in body or b"\\u" in body):  # the key as sent, or JSON-escaped
+    if secret and (secret.encode() in body or b"\\" in body or b"%" in body):  # as sent, JSON- or %-escaped
         value = redact(value, secret)
     return Response(response.status_code, headers, value)
 
 
 class _Reader:
-    """Collects a body within the call's byte cap and the attempt's deadline."""
+    """
+    Collects a body within the call's byte cap (counted after decompression) and a sane compression ratio; a
+    download's chunks buy it more time (see ``deadline.py``).
+    """
 
-    def __init__(self, spec: RequestSpec, response: httpx.Response, deadline: float | None) -> None:
+    def __init__(self, spec: RequestSpec, response: httpx.Response, budget: Budget, secret: str) -> None:
         self.spec = spec
-        self.request_id = response.headers.get("x-request-id")
-        self.deadline = deadline
+        self.response = response
+        self.secret = secret
+        self.budget = budget
         self.size = 0
 
-    def check(self, chunk: bytes) -> bytes:
+    @property
+    def request_id(self) -> str | None:
+        """The answer's ``x-request-id`` (key replaced), for an error."""
+        return redact(self.response.headers.get("x-request-id"), self.secret)
+
+    def check(self, chunk: bytes, download: bool = False) -> bytes:
         self.size += len(chunk)
         if self.size > self.spec.max_bytes:
             raise _too_big(self.spec, self.request_id)
-        if self.deadline is not None and time.monotonic() > self.deadline:
-            raise httpx.ReadTimeout("the answer did not arrive whole within the timeout")
+        if self.size > RATIO_CHECKED_AFTER:
+            raw = max(self.response.num_bytes_downloaded, 1)
+            if self.size > raw * MAX_COMPRESSION_RATIO:
+                raise APIResponseValidationError(
+                    f"the answer to {self.spec.label} expands from {raw:,} compressed bytes to more than "
+                    f"{self.size:,} (over {MAX_COMPRESSION_RATIO}:1); refused as a decompression bomb",
+                    request_id=self.request_id,
+                )
+        if download:
+            self.budget.extend(len(chunk) / MIN_DOWNLOAD_RATE)
         return chunk
 
 
 def _after_error(state: RetryState, response: httpx.Response, body: bytes, secret: str) -> float:
     """Feed an error answer to ``state``: the delay before the next attempt, or the mapped error raised."""
-    return state.after_status(response.status_code, response.headers, redact(body, secret))
+    return state.after_status(response.status_code, _headers(response, secret), redact(body, secret))
+
+
+def _build(client: httpx.Client | httpx.AsyncClient, settings: ClientSettings, spec: RequestSpec, files: Any) -> Any:
+    """Build one attempt's request; a URL, header or body that httpx cannot encode is refused here."""
+    try:
+        return client.build_request(**request_arguments(settings, spec, files))
+    except (httpx.InvalidURL, ValueError) as exc:  # UnicodeEncodeError and a NaN in the JSON body are ValueErrors
+        raise _refused(spec, exc) from None
+
+
+def _refused(spec: RequestSpec, exc: Exception) -> InvalidArgumentError:
+    """A request httpx cannot send as given; the exception's own text may hold header values, so it is dropped."""
+    return InvalidArgumentError(
+        "request",
+        f"{spec.label} is not a valid HTTP request ({type(exc).__name__}: a header, the URL or the body cannot be "
+        "sent as given); nothing was sent",
+    )
 
 
 def _log_attempt(request: httpx.Request, state: RetryState) -> None:
@@ -135,7 +181,7 @@ def _log_attempt(request: httpx.Request, state: RetryState) -> None:
         )
 
 
-def _log_retry(spec: RequestSpec, state: RetryState, delay: float, reason: BaseException | str) -> None:
+def _log_retry(spec: RequestSpec, state: RetryState, delay: float, reason: str) -> None:
     log.warning(
         "Retrying %s %s in %.2f s (retry %d of %d) after: %s",
         spec.method,
@@ -143,7 +189,7 @@ def _log_retry(spec: RequestSpec, state: RetryState, delay: float, reason: BaseE
         delay,
         state.retries_done,
         state.max_retries,
-        reason if isinstance(reason, str) else f"{type(reason).__name__}: {reason}",
+        reason,
     )
 
 
@@ -163,13 +209,10 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def _deadline(settings: ClientSettings, sink: Sink) -> float | None:
-    """Decoded bodies must arrive whole within the timeout; streamed downloads are bounded per read only."""
-    return None if sink.path is not None else time.monotonic() + settings.timeout
-
-
-def _transport_error(state: RetryState, exc: httpx.TransportError) -> float:
-    return state.after_transport_error(exc, timed_out=isinstance(exc, httpx.TimeoutException))
+def _transport_error(state: RetryState, exc: httpx.TransportError, secret: str) -> tuple[float, str]:
+    """Feed a transport failure to ``state``; return the delay and the reason to log (key replaced)."""
+    reason = redact(f"{type(exc).__name__}: {exc}", secret)
+    return state.after_transport_error(exc, timed_out=isinstance(exc, httpx.TimeoutException), text=reason), reason
 
 
 class SyncDriver:
@@ -183,20 +226,22 @@ class SyncDriver:
     def __init__(self, settings: ClientSettings, transport: httpx.BaseTransport | None = None) -> None:
         self._settings = settings
         self._client = httpx.Client(transport=transport, **_client_options(settings))
+        bound_transports([self._client._transport, *self._client._mounts.values()])
 
-    def _read(self, spec: RequestSpec, sink: Sink, response: httpx.Response, deadline: float | None) -> Response:
-        reader = _Reader(spec, response, deadline)
+    def _read(self, spec: RequestSpec, sink: Sink, response: httpx.Response, budget: Budget) -> Response:
+        secret = self._settings.api_key
+        reader = _Reader(spec, response, budget, secret)
         if sink.path is None:
             body = b"".join(reader.check(chunk) for chunk in response.iter_bytes())
-            return _decoded(spec, sink, response, body, self._settings.api_key)
+            return _decoded(spec, sink, response, body, secret)
         target = AtomicFile(sink.path)
         try:
             for chunk in response.iter_bytes():  # as read (64 KiB): re-chunking to 1 MiB halves the throughput
-                target.handle.write(reader.check(chunk))
+                target.handle.write(reader.check(chunk, download=True))
         except BaseException:
             target.discard()
             raise
-        return Response(response.status_code, dict(response.headers), path=target.commit())
+        return Response(response.status_code, dict(_headers(response, secret).items()), path=target.commit())
 
     def send(self, spec: RequestSpec, sink: Sink) -> Response:
         """
@@ -208,25 +253,26 @@ class SyncDriver:
         state = RetryState(self._settings.max_retries)
         while True:
             try:
-                with spec.open_files() as files:
-                    request = self._client.build_request(**request_arguments(self._settings, spec, files))
+                with spec.open_files() as files, attempt_budget(self._settings.timeout) as budget:
+                    request = _build(self._client, self._settings, spec, files)
                     _log_attempt(request, state)
-                    deadline = _deadline(self._settings, sink)
                     response = self._client.send(request, stream=True)
                     try:
                         if response.status_code < 300:
-                            return self._read(spec, sink, response, deadline)
+                            return self._read(spec, sink, response, budget)
                         body = b""
                         for chunk in response.iter_bytes():
                             body += chunk
                             if len(body) >= MAX_ERROR_BYTES:
                                 break
                         delay = _after_error(state, response, body, self._settings.api_key)
-                        reason: BaseException | str = f"HTTP {response.status_code}"
+                        reason = f"HTTP {response.status_code}"
                     finally:
                         response.close()
+            except PROTOCOL_ERRORS as exc:
+                raise _refused(spec, exc) from None
             except httpx.TransportError as exc:
-                delay, reason = _transport_error(state, exc), exc
+                delay, reason = _transport_error(state, exc, self._settings.api_key)
             _log_retry(spec, state, delay, reason)
             time.sleep(delay)
 
@@ -246,20 +292,22 @@ class AsyncDriver:
     def __init__(self, settings: ClientSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._settings = settings
         self._client = httpx.AsyncClient(transport=transport, **_client_options(settings))
+        bound_transports([self._client._transport, *self._client._mounts.values()])
 
-    async def _read(self, spec: RequestSpec, sink: Sink, response: httpx.Response, deadline: float | None) -> Response:
-        reader = _Reader(spec, response, deadline)
+    async def _read(self, spec: RequestSpec, sink: Sink, response: httpx.Response, budget: Budget) -> Response:
+        secret = self._settings.api_key
+        reader = _Reader(spec, response, budget, secret)
         if sink.path is None:
             body = b"".join([reader.check(chunk) async for chunk in response.aiter_bytes()])
-            return _decoded(spec, sink, response, body, self._settings.api_key)
+            return _decoded(spec, sink, response, body, secret)
         target = AtomicFile(sink.path)
         try:
             async for chunk in response.aiter_bytes():
-                target.handle.write(reader.check(chunk))
+                target.handle.write(reader.check(chunk, download=True))
         except BaseException:
             target.discard()
             raise
-        return Response(response.status_code, dict(response.headers), path=target.commit())
+        return Response(response.status_code, dict(_headers(response, secret).items()), path=target.commit())
 
     async def send(self, spec: RequestSpec, sink: Sink) -> Response:
         """
@@ -271,25 +319,26 @@ class AsyncDriver:
         state = RetryState(self._settings.max_retries)
         while True:
             try:
-                with spec.open_files() as files:
-                    request = self._client.build_request(**request_arguments(self._settings, spec, files))
+                with spec.open_files() as files, attempt_budget(self._settings.timeout) as budget:
+                    request = _build(self._client, self._settings, spec, files)
                     _log_attempt(request, state)
-                    deadline = _deadline(self._settings, sink)
                     response = await self._client.send(request, stream=True)
                     try:
                         if response.status_code < 300:
-                            return await self._read(spec, sink, response, deadline)
+                            return await self._read(spec, sink, response, budget)
                         body = b""
                         async for chunk in response.aiter_bytes():
                             body += chunk
                             if len(body) >= MAX_ERROR_BYTES:
                                 break
                         delay = _after_error(state, response, body, self._settings.api_key)
-                        reason: BaseException | str = f"HTTP {response.status_code}"
+                        reason = f"HTTP {response.status_code}"
                     finally:
                         await response.aclose()
+            except PROTOCOL_ERRORS as exc:
+                raise _refused(spec, exc) from None
             except httpx.TransportError as exc:
-                delay, reason = _transport_error(state, exc), exc
+                delay, reason = _transport_error(state, exc, self._settings.api_key)
             _log_retry(spec, state, delay, reason)
             await asyncio.sleep(delay)
 

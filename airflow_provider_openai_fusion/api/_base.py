@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -18,6 +19,8 @@ from airflow_provider_openai_fusion._http.request import FilePart
 from airflow_provider_openai_fusion.exceptions import APIResponseValidationError, InvalidArgumentError
 
 M = TypeVar("M", bound=BaseModel)
+MAX_ID_CHARS = 256
+_ID = re.compile(r"[A-Za-z0-9\-._~:/]+")
 
 ModelId = Annotated[str, Field(min_length=1)]
 Temperature = Annotated[float, Field(ge=0, le=2)]
@@ -119,6 +122,9 @@ def validate_request(model: type[M], named: Mapping[str, Any], advanced: Any = N
     :param advanced: extra request fields (a dict or JSON text), merged into the body.
     """
     given = {name: value for name, value in named.items() if value is not None}
+    for name, value in given.items():
+        if isinstance(value, str) and not value.strip():
+            raise InvalidArgumentError(name, "is blank; give a value or leave it unset")
     extra = json_object(advanced, "advanced") or {}
     if clashes := sorted(set(given) & set(extra)):
         raise InvalidArgumentError(
@@ -148,19 +154,47 @@ def request_body(model: type[BaseModel], named: Mapping[str, Any], advanced: Any
     return validate_request(model, named, advanced).model_dump(mode="json", exclude_none=True)
 
 
+def json_only(value: Any, argument: str) -> Any:
+    """
+    Check that ``value`` is plain JSON: text, finite numbers, booleans, null, lists and objects with text keys.
+    ``NaN`` and infinities (which JSON cannot carry) and other Python objects are refused, naming where.
+
+    :param value: a decoded JSON value.
+    :param argument: the argument's name, for the error.
+    """
+    pending: list[tuple[Any, str]] = [(value, "")]
+    while pending:
+        item, where = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise InvalidArgumentError(argument, f"holds {item} at {where or 'the top'}; JSON has no NaN or infinity")
+        if isinstance(item, Mapping):
+            for key, child in item.items():
+                if not isinstance(key, str):
+                    raise InvalidArgumentError(argument, f"has a non-text key {key!r} at {where or 'the top'}")
+                pending.append((child, f"{where}.{key}" if where else key))
+        elif isinstance(item, list | tuple):
+            pending += [(child, f"{where}[{index}]") for index, child in enumerate(item)]
+        elif item is not None and not isinstance(item, str | int | float):
+            raise InvalidArgumentError(
+                argument, f"holds a {type(item).__name__} at {where or 'the top'}, which is not a JSON value"
+            )
+    return value
+
+
 def json_value(value: Any, argument: str) -> Any:
     """
-    Parse JSON text (as a template renders a dict or list); other values, and blank text (``None``), pass.
+    Parse JSON text (as a template renders a dict or list); other values pass, blank text gives ``None``. Either
+    way the result must be plain JSON (:func:`json_only`).
 
     :param value: the argument's value.
     :param argument: the argument's name, for the error.
     """
     if not isinstance(value, str):
-        return value
+        return json_only(value, argument) if isinstance(value, Mapping | list | tuple | float) else value
     if not value.strip():
         return None
     try:
-        return json.loads(value)
+        return json_only(json.loads(value), argument)
     except ValueError as exc:
         where = f": {exc.msg} at position {exc.pos}" if isinstance(exc, json.JSONDecodeError) else ""
         raise InvalidArgumentError(argument, f"is not valid JSON{where}") from None
@@ -251,15 +285,17 @@ def positive_number(argument: str, value: Any) -> float:
 
 def identifier(argument: str, value: Any, example: str = "an id") -> str:
     """
-    Accept a non-empty id without whitespace or control characters inside (surrounding blanks are stripped).
+    Accept a non-empty id of letters, digits and ``-._~:/`` (surrounding blanks are stripped), at most
+    :data:`MAX_ID_CHARS` characters: what goes into a path segment.
 
     :param argument: the argument's name, for the error.
     :param value: the value given.
     :param example: what such an id looks like, for the error.
     """
     text = value.strip() if isinstance(value, str) else None
-    if not text or any(char.isspace() or ord(char) < 32 for char in text):
-        raise InvalidArgumentError(argument, f"must be {example}, got {value!r}")
+    if not text or len(text) > MAX_ID_CHARS or not _ID.fullmatch(text):
+        shown = repr(value) if not isinstance(value, str) or len(value) <= 80 else f"{value[:80]!r}..."
+        raise InvalidArgumentError(argument, f"must be {example} (letters, digits, '-._~:/'), got {shown}")
     return text
 
 

@@ -5,21 +5,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_provider_openai_fusion._http.request import RequestSpec, relative_path
+from airflow_provider_openai_fusion._http.request import RequestSpec, check_header, relative_path
 from airflow_provider_openai_fusion.api._base import choice, json_object, json_value
 from airflow_provider_openai_fusion.exceptions import InvalidArgumentError
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+"""The largest answer a custom call reads: its body goes into XCom, so a larger one is an error, not truncated."""
 _SCALARS = (str, int, float, bool)
 
 
 def _headers(value: Any) -> dict[str, str] | None:
     headers = json_object(value, "headers")
     for name, header in (headers or {}).items():
-        if name.lower() == "authorization":
-            raise InvalidArgumentError("headers", "must not set Authorization; the connection's API Key is added")
         if not isinstance(header, _SCALARS):
             raise InvalidArgumentError("headers", f"header {name!r} must be text or a number, got {header!r}")
+        check_header(name, str(header))
     return {name: str(header) for name, header in headers.items()} if headers else None
 
 
@@ -54,4 +55,6 @@ def custom_call(method: Any, url: Any, headers: Any = None, query: Any = None, b
     checked_headers, checked_query, checked_body = _headers(headers), _query(query), _body(body)
     if checked_body is not None and verb == "GET":
         raise InvalidArgumentError("body", "a GET request carries no body; pass parameters as 'query'")
-    return RequestSpec(verb, path, json=checked_body, params=checked_query, headers=checked_headers)
+    return RequestSpec(
+        verb, path, json=checked_body, params=checked_query, headers=checked_headers, max_bytes=MAX_ANSWER_BYTES
+    )

@@ -44,7 +44,8 @@ class OpenAIFusionHook(BaseHook):
     ``hook.request(chat.create_chat_completion(body))``.
 
     :param conn_id: the Airflow Connection of type ``openai_fusion``.
-    :param timeout: per-request timeout in seconds; wins over the connection's ``timeout`` extra.
+    :param timeout: seconds one attempt may take in all (connect, send, the whole answer); wins over the
+        connection's ``timeout`` extra.
     :param max_retries: retries of retryable failures; wins over the connection's ``max_retries`` extra.
     :param transport: an httpx transport used by both clients (``httpx.MockTransport`` in tests).
     """
@@ -91,6 +92,9 @@ class OpenAIFusionHook(BaseHook):
 
         if conn.password:
             mask_secret(conn.password)
+            for part in {conn.password.strip(), *conn.password.split()}:  # as sent, and the pieces of a wrapped key
+                if len(part) >= 8:
+                    mask_secret(part)
         settings = settings_from_connection(
             self.conn_id,
             host=conn.host,
@@ -99,7 +103,6 @@ class OpenAIFusionHook(BaseHook):
             schema=conn.schema,
             port=conn.port,
         )
-        mask_secret(settings.api_key)
         overrides = {"timeout": self._timeout, "max_retries": self._max_retries}
         return dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,7 +17,9 @@ from airflow_provider_openai_fusion._http.request import (
 )
 from airflow_provider_openai_fusion.exceptions import ConnectionConfigError
 
-KNOWN_EXTRAS = ("organization_id", "project_id", "timeout", "max_retries")
+KNOWN_EXTRAS = ("organization_id", "project_id", "timeout", "max_retries", "allow_insecure_http")
+OPENAI_HOSTS = ("openai.com", "api.openai.com")
+_PRINTABLE = re.compile(r"[\x21-\x7e]+")
 
 
 def _blank(value: Any) -> bool:
@@ -34,29 +38,113 @@ def _parse_number(conn_id: str, name: str, value: Any, kind: type[int] | type[fl
     return number
 
 
-def base_url_from_connection(conn_id: str, host: str | None, schema: str | None, port: int | None) -> str:
+def _flag(conn_id: str, name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off", ""):
+        return False
+    raise ConnectionConfigError(conn_id, name, f"must be true or false, got {value!r}")
+
+
+def is_loopback(hostname: str) -> bool:
     """
-    Build the base URL from the Connection's host (plus schema and port, if a URI-style connection set them).
+    Whether ``hostname`` names this machine: ``localhost`` (and its subdomains), 127.0.0.0/8 or ``::1``.
+
+    :param hostname: the URL's host, without brackets.
+    """
+    if hostname == "localhost" or hostname.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def base_url_from_connection(
+    conn_id: str, host: str | None, schema: str | None, port: int | None, allow_insecure_http: bool = False
+) -> str:
+    """
+    Build the base URL from the Connection's host (plus the path and port of a URI-form connection).
+
+    A host without a scheme (what a URI-form connection such as ``openai_fusion://:sk-...@api.example.com/v1``
+    stores) gets ``https``, or ``http`` for a loopback host; the URI's path, which Airflow stores in ``schema``,
+    becomes the URL's path. ``http://`` is refused for any host but a loopback one unless ``allow_insecure_http``,
+    and always for OpenAI's own hosts.
 
     :param conn_id: the connection id, for error messages.
     :param host: the Base URL field; empty means OpenAI's.
-    :param schema: the connection's schema, used as the URL scheme when the host has none.
+    :param schema: the path of a URI-form connection (Airflow's ``schema`` field).
     :param port: the connection's port, used when the host has none.
+    :param allow_insecure_http: the ``allow_insecure_http`` extra.
     """
     if _blank(host):
         return DEFAULT_BASE_URL
     raw = host.strip()
     if "://" not in raw:
-        raw = f"{(schema or 'https').strip()}://{raw}"
+        hostname = urlsplit(f"//{raw}").hostname or ""
+        raw = f"{'http' if is_loopback(hostname) else 'https'}://{raw}"
     parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
         raise ConnectionConfigError(conn_id, "host", f"Base URL must be an http(s) URL such as {DEFAULT_BASE_URL}")
     if parts.username or parts.password or parts.query or parts.fragment:
         raise ConnectionConfigError(conn_id, "host", "Base URL must not carry credentials, a query or a fragment")
+    hostname = parts.hostname.lower()
+    if scheme == "http":
+        if hostname in OPENAI_HOSTS or hostname.endswith(".openai.com"):
+            raise ConnectionConfigError(conn_id, "host", "OpenAI is reached over https only; use https://")
+        if not is_loopback(hostname) and not allow_insecure_http:
+            raise ConnectionConfigError(
+                conn_id,
+                "host",
+                "http:// would send the API key unencrypted; use https://, or set the extra allow_insecure_http "
+                "to true for a server on a network you trust",
+            )
     netloc = parts.netloc
     if port and parts.port is None:
         netloc = f"{netloc}:{port}"
-    return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
+    path = parts.path.rstrip("/")
+    if not _blank(schema):
+        extra_path = "/" + schema.strip().strip("/")
+        if path and path != extra_path:
+            raise ConnectionConfigError(
+                conn_id, "schema", f"the Base URL has the path {path!r} and the connection also gives {extra_path!r}"
+            )
+        path = extra_path
+    return f"{scheme}://{netloc}{path}"
+
+
+def api_key_from_password(conn_id: str, password: str | None) -> str:
+    """
+    The API key as it will be sent: surrounding whitespace stripped, then printable ASCII with nothing blank
+    inside. The error never repeats the key.
+
+    :param conn_id: the connection id, for error messages.
+    :param password: the API Key field.
+    """
+    if _blank(password):
+        raise ConnectionConfigError(
+            conn_id, "password", "the API Key is empty; set it in the connection's API Key field"
+        )
+    key = password.strip()
+    if not _PRINTABLE.fullmatch(key):
+        raise ConnectionConfigError(
+            conn_id,
+            "password",
+            "the API Key holds a space, a line break or a non-ASCII character (pasted wrapped?); "
+            "paste it again as one line",
+        )
+    return key
+
+
+def _header_value(conn_id: str, name: str, value: Any) -> str:
+    text = str(value).strip()
+    if not _PRINTABLE.fullmatch(text):
+        raise ConnectionConfigError(conn_id, name, "must be printable ASCII without spaces")
+    return text
 
 
 def settings_from_connection(
@@ -78,7 +166,7 @@ def settings_from_connection(
     :param host: the Base URL field.
     :param password: the API Key field.
     :param extra: the connection's extras.
-    :param schema: the connection's schema (URI-style connections only).
+    :param schema: the connection's schema: the path of a URI-form connection.
     :param port: the connection's port (URI-style connections only).
     """
     unknown = sorted(set(extra) - set(KNOWN_EXTRAS))
@@ -86,16 +174,16 @@ def settings_from_connection(
         raise ConnectionConfigError(
             conn_id, unknown[0], f"unknown extra field; the known ones are {', '.join(KNOWN_EXTRAS)}"
         )
-    if _blank(password):
-        raise ConnectionConfigError(
-            conn_id, "password", "the API Key is empty; set it in the connection's API Key field"
-        )
+    api_key = api_key_from_password(conn_id, password)
     values = {name: value for name, value in extra.items() if not _blank(value)}
+    insecure = _flag(conn_id, "allow_insecure_http", values.get("allow_insecure_http", False))
     return ClientSettings(
-        base_url=base_url_from_connection(conn_id, host, schema, port),
-        api_key=password.strip(),
-        organization_id=str(values["organization_id"]).strip() if "organization_id" in values else None,
-        project_id=str(values["project_id"]).strip() if "project_id" in values else None,
+        base_url=base_url_from_connection(conn_id, host, schema, port, insecure),
+        api_key=api_key,
+        organization_id=_header_value(conn_id, "organization_id", values["organization_id"])
+        if "organization_id" in values
+        else None,
+        project_id=_header_value(conn_id, "project_id", values["project_id"]) if "project_id" in values else None,
         timeout=float(_parse_number(conn_id, "timeout", values.get("timeout", DEFAULT_TIMEOUT), float)),
         max_retries=int(_parse_number(conn_id, "max_retries", values.get("max_retries", DEFAULT_MAX_RETRIES), int)),
     )

@@ -83,6 +83,12 @@ def check_file(argument: str, path: Path, *, max_bytes: int, suffixes: Sequence[
     :param max_bytes: the endpoint's limit.
     :param suffixes: accepted extensions without the dot (lower case), or ``None`` for any.
     """
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidArgumentError(
+            argument, f"the file name {path.name!r} is not valid UTF-8; rename the file"
+        ) from None
     size = path.stat().st_size
     if size == 0:
         raise InvalidArgumentError(argument, f"{path.name} is empty")
@@ -95,12 +101,43 @@ def check_file(argument: str, path: Path, *, max_bytes: int, suffixes: Sequence[
     return size
 
 
+def check_output(argument: str, value: Any, *, folder: bool = False, names: Sequence[str] = ()) -> None:
+    """
+    Check, before any (paid) request, that an output can be written where ``value`` says: a local file path must
+    not be a folder (a folder must not be a file, and the ``names`` it will hold must not be folders), and the
+    nearest existing folder on the way must be writable. URIs are checked when written.
+
+    :param argument: the argument's name, for the error.
+    :param value: a local path or an ``ObjectStoragePath`` URI.
+    :param folder: whether ``value`` is a folder to write files into.
+    :param names: file names that will be written into the folder.
+    """
+    text = path_text(argument, value)
+    if is_uri(text):
+        return
+    path = Path(text).expanduser()
+    if folder and path.exists() and not path.is_dir():
+        raise InvalidArgumentError(argument, f"{text} is a file; give a folder to write into")
+    if not folder and path.is_dir():
+        raise InvalidArgumentError(argument, f"{text} is a folder; give the path of the file to write")
+    if clash := next((name for name in names if (path / name).is_dir()), None):
+        raise InvalidArgumentError(argument, f"{path / clash} is a folder, where a file must be written")
+    existing = path if folder else path.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InvalidArgumentError(argument, f"{existing} is a file, so {text} cannot be created")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InvalidArgumentError(argument, f"{existing} is not writable, so {text} cannot be written")
+
+
 def write_output(argument: str, value: Any, write: Callable[[Path], Path]) -> str:
     """
     Have ``write`` produce the output at ``value`` and return where it went.
 
-    For a local path, ``write`` receives that path (and writes it atomically). For a URI, ``write`` receives a
-    path in a local temporary folder, whose result is then streamed to the ``ObjectStoragePath``.
+    For a local path, checked first (:func:`check_output`, so a download inside ``write`` is not paid for in
+    vain), ``write`` receives that path (and writes it atomically). For a URI, ``write`` receives a path in a
+    local temporary folder, whose result is then streamed to the ``ObjectStoragePath``.
 
     :param argument: the argument's name, for the error.
     :param value: a local path or an ``ObjectStoragePath`` URI.
@@ -108,10 +145,8 @@ def write_output(argument: str, value: Any, write: Callable[[Path], Path]) -> st
     """
     text = path_text(argument, value)
     if not is_uri(text):
-        path = Path(text).expanduser()
-        if path.is_dir():
-            raise InvalidArgumentError(argument, f"{text} is a folder; give the path of the file to write")
-        return str(write(path))
+        check_output(argument, text)
+        return str(write(Path(text).expanduser()))
     target = _object_path(text)
     with tempfile.TemporaryDirectory(prefix="openai-fusion-out-") as folder:
         local = write(Path(folder) / (target.name or "output"))

@@ -20,12 +20,16 @@ class OpenAICustomAPICallOperator(OpenAIFusionBaseOperator):
     :param url: the path relative to the connection's Base URL, e.g. ``models`` or ``/files`` (a leading ``/``
         is still relative to it); absolute and scheme-relative URLs, ``..`` and queries are refused. (templated)
     :param method: ``GET``, ``POST``, ``PUT``, ``PATCH`` or ``DELETE``.
-    :param headers: extra request headers (a dict or JSON text); ``Authorization`` may not be set. (templated)
+    :param headers: extra request headers (a dict or JSON text): ``Accept``, ``Accept-Language``,
+        ``Content-Type``, ``Idempotency-Key``, ``OpenAI-Beta`` and ``X-*`` headers; headers that could change
+        where the request goes, its framing or who sends it (``Host``, ``X-Forwarded-*``, ``Content-Length``,
+        ``Cookie``, ``Authorization``, ``OpenAI-Organization``, ...) are refused before sending. (templated)
     :param query: query parameters (a dict or JSON text). (templated)
     :param body: the JSON body (a dict, a list, or JSON text); not allowed with ``GET``. (templated)
     :param conn_id: the Airflow Connection of type ``openai_fusion``. (templated)
     :return: ``{"status_code", "headers", "body"}``: the response headers without cookies, the body decoded
-        when JSON, else text; ``None`` for a binary body.
+        when JSON, else text; ``None`` for a binary body. An answer over 16 MiB fails the task (it is not
+        truncated): a body that large does not belong in XCom; download it with the hook instead.
     """
 
     template_fields: Sequence[str] = ("conn_id", "url", "headers", "query", "body")

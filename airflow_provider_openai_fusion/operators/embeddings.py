@@ -12,6 +12,30 @@ from airflow_provider_openai_fusion.exceptions import InvalidArgumentError
 from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator
 
 DEFAULT_MAX_CONCURRENCY = 4
+MAX_XCOM_BYTES = 32 * 1024 * 1024
+JSON_BYTES_PER_FLOAT = 20
+DEFAULT_DIMENSIONS = 1536
+MODEL_DIMENSIONS = {"text-embedding-3-large": 3072, "text-embedding-3-small": 1536, "text-embedding-ada-002": 1536}
+
+
+def check_xcom_size(count: int, model: str, dimensions: int | None) -> None:
+    """
+    Refuse, before sending, a result too big for an XCom: ``count`` vectors of ``dimensions`` (or the model's
+    known size, else :data:`DEFAULT_DIMENSIONS`) floats at about :data:`JSON_BYTES_PER_FLOAT` bytes of JSON each.
+
+    :param count: how many texts.
+    :param model: the model.
+    :param dimensions: the ``dimensions`` asked for, if any.
+    """
+    dims = dimensions or MODEL_DIMENSIONS.get(model, DEFAULT_DIMENSIONS)
+    estimate = count * dims * JSON_BYTES_PER_FLOAT
+    if estimate > MAX_XCOM_BYTES:
+        raise InvalidArgumentError(
+            "output_path",
+            f"is needed: {count:,} vectors of {dims:,} dimensions make about {estimate / 2**20:,.0f} MiB of JSON, "
+            f"more than the {MAX_XCOM_BYTES // 2**20} MiB an XCom may hold here; set output_path to write them to a "
+            "file (the XCom then holds only a summary)",
+        )
 
 
 def write_jsonl(path: str, data: Sequence[Mapping[str, Any]]) -> str:
@@ -52,7 +76,9 @@ class OpenAIEmbeddingsOperator(OpenAIFusionBaseOperator):
     :param advanced: any other field of the API request, e.g. ``{"encoding_format": "base64"}`` (vectors are
         decoded to floats either way). (templated)
     :param output_path: a local path or an ``ObjectStoragePath`` URI: the vectors go there as JSON lines
-        (``{"index", "embedding"}``) and the XCom holds only a summary. (templated)
+        (``{"index", "embedding"}``) and the XCom holds only a summary. Needed when the vectors would make more
+        than 32 MiB of JSON (estimated before sending as texts x dimensions x 20 bytes, e.g. above about 1,090
+        texts of 1,536 dimensions). (templated)
     :param max_concurrency: the most requests in flight at once.
     :param conn_id: the Airflow Connection of type ``openai_fusion``. (templated)
     :return: ``{"object": "list", "data": [{"object", "index", "embedding"}...], "model", "usage"}`` with
@@ -101,17 +127,19 @@ class OpenAIEmbeddingsOperator(OpenAIFusionBaseOperator):
             create_embeddings,
             merge_responses,
         )
-        from airflow_provider_openai_fusion.operators._io import path_text
+        from airflow_provider_openai_fusion.operators._io import check_output
 
         limit = positive_int("limit", self.limit)
         concurrency = positive_int("max_concurrency", self.max_concurrency)
         if self.output_path is not None:
-            path_text("output_path", self.output_path)
+            check_output("output_path", self.output_path)
         named = {"model": self.model, "input": self._texts(), "user": self.user, "dimensions": self.dimensions}
         request = validate_request(EmbeddingsRequest, named, self.advanced)
         texts = [request.input] if isinstance(request.input, str) else request.input
         if limit is not None and len(texts) > limit:
             raise InvalidArgumentError("input", f"holds {len(texts)} texts, more than limit={limit}")
+        if not self.output_path:
+            check_xcom_size(len(texts), request.model, request.dimensions)
         try:
             slices = batches(texts)
         except ValueError as exc:

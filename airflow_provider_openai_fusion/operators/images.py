@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_openai_fusion.exceptions import APIResponseValidationError, InvalidArgumentError
 from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator
-from airflow_provider_openai_fusion.operators._io import MB, check_file, local_input, path_text, write_outputs
+from airflow_provider_openai_fusion.operators._io import MB, check_file, check_output, local_input, write_outputs
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -89,18 +89,39 @@ def image_part(
     return file_part(field, path, CONTENT_TYPES[kind])
 
 
-def images_result(answer: Any, output_path: Any) -> dict[str, Any]:
+def _asked(fields: dict[str, Any]) -> int:
+    """How many images a request asks for (``n``, default 1)."""
+    return int(fields.get("n") or 1)
+
+
+def check_output_folder(output_path: Any, count: int) -> None:
+    """
+    Check before the paid call that ``count`` images can be written into ``output_path``.
+
+    :param output_path: the folder (local or ``ObjectStoragePath`` URI).
+    :param count: how many images were asked for.
+    """
+    names = [f"{index}.{kind}" for index in range(count) for kind in CONTENT_TYPES]
+    check_output("output_path", output_path, folder=True, names=names)
+
+
+def images_result(answer: Any, output_path: Any, asked: int) -> dict[str, Any]:
     """
     Decode and check every image of an answer, write them under ``output_path``, and build the XCom.
 
     :param answer: the API's JSON answer.
     :param output_path: the folder (local or ``ObjectStoragePath`` URI).
+    :param asked: how many images were asked for; an answer with more is refused before anything is written.
     """
     from airflow_provider_openai_fusion.api.images import ImagesResponse
 
     response = ImagesResponse.model_validate(answer)
     if not response.data:
         raise APIResponseValidationError("the image answer holds no images")
+    if len(response.data) > asked:
+        raise APIResponseValidationError(
+            f"the image answer holds {len(response.data)} images, {asked} were asked for; nothing was written"
+        )
     files: list[tuple[str, bytes]] = []
     for index, image in enumerate(response.data):
         if image.b64_json is None:
@@ -175,10 +196,10 @@ class OpenAIGenerateImageOperator(OpenAIFusionBaseOperator):
         from airflow_provider_openai_fusion.api._base import request_body
         from airflow_provider_openai_fusion.api.images import GenerateImageRequest, create_image
 
-        path_text("output_path", self.output_path)
         named = {"prompt": self.prompt, "model": self.model, "n": self.n, "size": self.size}
         body = _with_b64(request_body(GenerateImageRequest, named, self.advanced))
-        result = images_result(self.hook.request(create_image(body)), self.output_path)
+        check_output_folder(self.output_path, _asked(body))
+        result = images_result(self.hook.request(create_image(body)), self.output_path, _asked(body))
         self.log.info("Wrote %d image(s): %s", len(result["paths"]), ", ".join(result["paths"]))
         return result
 
@@ -246,14 +267,13 @@ class OpenAIEditImageOperator(OpenAIFusionBaseOperator):
 
         operation = choice("operation", self.operation, OPERATIONS)
         images = self._images()
-        path_text("output_path", self.output_path)
         with ExitStack() as stack:
-            answer = self._edit(images, stack) if operation == "edit" else self._variation(images, stack)
-        result = images_result(answer, self.output_path)
+            fields, answer = self._edit(images, stack) if operation == "edit" else self._variation(images, stack)
+        result = images_result(answer, self.output_path, _asked(fields))
         self.log.info("Wrote %d image(s): %s", len(result["paths"]), ", ".join(result["paths"]))
         return result
 
-    def _edit(self, images: list[Any], stack: ExitStack) -> dict[str, Any]:
+    def _edit(self, images: list[Any], stack: ExitStack) -> tuple[dict[str, Any], dict[str, Any]]:
         from airflow_provider_openai_fusion.api._base import request_body, required
         from airflow_provider_openai_fusion.api.images import EditImageFields, edit_image
 
@@ -264,6 +284,7 @@ class OpenAIEditImageOperator(OpenAIFusionBaseOperator):
             raise InvalidArgumentError("image", f"{len(images)} images given; {model} takes at most {limit}")
         named = {"prompt": required("prompt", self.prompt, "operation='edit'"), "model": model}
         fields = _with_b64(request_body(EditImageFields, named, self.advanced))
+        check_output_folder(self.output_path, _asked(fields))
         field = "image" if len(images) == 1 else "image[]"
         limits = {
             "formats": ("png",) if dall_e else tuple(CONTENT_TYPES),
@@ -280,9 +301,9 @@ class OpenAIEditImageOperator(OpenAIFusionBaseOperator):
             mask = image_part(
                 "mask", mask_path, field="mask", formats=("png",), max_bytes=DALL_E_MAX_BYTES, square=False
             )
-        return self.hook.request(edit_image(fields, parts, mask))
+        return fields, self.hook.request(edit_image(fields, parts, mask))
 
-    def _variation(self, images: list[Any], stack: ExitStack) -> dict[str, Any]:
+    def _variation(self, images: list[Any], stack: ExitStack) -> tuple[dict[str, Any], dict[str, Any]]:
         from airflow_provider_openai_fusion.api._base import request_body
         from airflow_provider_openai_fusion.api.images import ImageVariationFields, create_image_variation
 
@@ -292,6 +313,7 @@ class OpenAIEditImageOperator(OpenAIFusionBaseOperator):
             if value is not None:
                 raise InvalidArgumentError(argument, "is not used by operation='variation'; remove it")
         fields = _with_b64(request_body(ImageVariationFields, {"model": self.model or VARIATION_MODEL}, self.advanced))
+        check_output_folder(self.output_path, _asked(fields))
         path = stack.enter_context(local_input("image", images[0]))
         part = image_part("image", path, field="image", formats=("png",), max_bytes=DALL_E_MAX_BYTES, square=True)
-        return self.hook.request(create_image_variation(fields, part))
+        return fields, self.hook.request(create_image_variation(fields, part))

@@ -3,7 +3,8 @@ A fault-injecting HTTP/1.1 server on 127.0.0.1 for the reliability tests.
 
 It speaks raw sockets (``asyncio.start_server``) so that it can misbehave in ways a web framework would not
 allow: reset a connection before answering or in the middle of a body, stall, send fewer bytes than its
-``Content-Length`` promised. It runs in a background thread with its own event loop, so both the sync and
+``Content-Length`` promised, trickle its status line, headers or body one byte at a time, leave a request body
+unread. It runs in a background thread with its own event loop, so both the sync and
 the async client of the hook can hit it. Each test scripts it with a list of behaviours (one per request,
 the last one repeating) or a function of the request; the server records every request it received.
 """
@@ -11,6 +12,7 @@ the last one repeating) or a function of the request; the server records every r
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import socket
 import struct
@@ -151,13 +153,47 @@ class Stall(Behaviour):
         return False
 
 
+@dataclass(frozen=True)
+class Trickle(Behaviour):
+    """
+    Send a well-formed answer one byte every ``interval`` seconds: the status line and headers too
+    (``head=True``), or the head at once and then the body.
+    """
+
+    body: bytes = b"{}"
+    interval: float = 0.05
+    head: bool = True
+
+    async def act(self, writer: asyncio.StreamWriter) -> bool:
+        data = _head(200, {"Content-Type": "application/json"}, len(self.body))
+        if self.head:
+            data += self.body
+        else:
+            writer.write(data)
+            data = self.body
+        for index in range(len(data)):
+            if writer.transport.is_closing():
+                return False
+            writer.write(data[index : index + 1])
+            await writer.drain()
+            await asyncio.sleep(self.interval)
+        return True
+
+
+def gzip_reply(payload: bytes, content_type: str = "application/json", **headers: str) -> Reply:
+    """An answer whose body is ``payload`` gzip-compressed (``Content-Encoding: gzip``)."""
+    names = {name.replace("_", "-"): value for name, value in headers.items()}
+    body = gzip.compress(payload, compresslevel=1)
+    return Reply(200, {"Content-Type": content_type, "Content-Encoding": "gzip", **names}, body)
+
+
 Responder = Behaviour | Callable[[Request], Behaviour]
 
 
-async def _read_request(reader: asyncio.StreamReader) -> Request | None:
+async def _read_request(reader: asyncio.StreamReader, read_body: bool = True) -> Request | None:
     try:
         head = await reader.readuntil(b"\r\n\r\n")
-    except (asyncio.IncompleteReadError, ConnectionError):
+    except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
         return None
     request_line, *lines = head.decode("latin-1").split("\r\n")
     method, target, _ = request_line.split(" ", 2)
@@ -166,7 +202,9 @@ async def _read_request(reader: asyncio.StreamReader) -> Request | None:
         if line:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
-    if headers.get("transfer-encoding", "").lower() == "chunked":
+    if not read_body:
+        body = b""
+    elif headers.get("transfer-encoding", "").lower() == "chunked":
         body = b""
         while size := int((await reader.readline()).split(b";")[0], 16):
             body += await reader.readexactly(size)
@@ -189,6 +227,9 @@ class FaultServer:
         self.port = 0
         self.requests: list[Request] = []
         self.connections = 0
+        self.read_bodies = True
+        """Set to ``False`` to act on each request after its head, leaving its body unread (the client's send
+        then blocks once the socket buffers are full)."""
         self._script: list[Responder] = [Reply(200, {"Content-Type": "application/json"}, b"{}")]
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
@@ -223,7 +264,7 @@ class FaultServer:
         self._tasks.add(task)
         self.connections += 1
         try:
-            while (request := await _read_request(reader)) is not None:
+            while (request := await _read_request(reader, self.read_bodies)) is not None:
                 if not await self._next(request).act(writer):
                     return
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):

@@ -5,6 +5,7 @@ argument, and sends nothing: the hook's transport sees no request at all.
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from collections.abc import Callable
@@ -162,6 +163,28 @@ CASES = [
     Bad(RESPONSE, {"model": "gpt-4o-mini", "input": "hi", "text_format": "no_such_pkg:Model"}, "text_format"),
     Bad(RESPONSE, {"model": "gpt-4o-mini", "input": "hi", "text_format": {"type": "array"}}, "text_format"),
     Bad(RESPONSE, {"model": "gpt-4o-mini", "input": "hi", "tools": [{"type": "function", "name": "f"}]}, "tools"),
+    Bad(CHAT_OP, {"model": "   ", "messages": CHAT}, "model"),
+    Bad(EMBEDDINGS, {"model": "\t", "input": ["a"]}, "model"),
+    Bad(CUSTOM, {"url": "models", "method": "POST", "body": {"temperature": float("nan")}}, "body"),
+    Bad(CUSTOM, {"url": "models", "method": "POST", "body": '{"x": [1, Infinity]}'}, "body"),
+    Bad(CUSTOM, {"url": "models", "query": {"a": float("inf")}}, "query"),
+    Bad(CUSTOM, {"url": "m" * 100_000}, "url"),
+    Bad(CUSTOM, {"url": "models", "headers": {"Host": "evil.example"}}, "headers"),
+    Bad(CHAT_OP, {"model": "m", "messages": CHAT, "advanced": {"logit_bias": {"1": float("nan")}}}, "advanced"),
+    Bad(AUDIO, {"operation": "transcribe", "file": "{tmp}/\udcff.mp3"}, "file"),
+    Bad(AUDIO, {"operation": "speech", "input": "hi", "output_path": "{tmp}/notes.txt/hi.mp3"}, "output_path"),
+    Bad(AUDIO, {"operation": "speech", "input": "hi", "output_path": "{tmp}/voice.mp3"}, "output_path"),
+    Bad(FILES, {"action": "retrieve", "file_id": " "}, "file_id"),
+    Bad(FILES, {"action": "delete", "file_id": "file-1?purge=1"}, "file_id"),
+    Bad(FILES, {"action": "retrieve_content", "file_id": "file-abc", "output_path": "{tmp}"}, "output_path"),
+    Bad(GENERATE, {"prompt": "a cat", "output_path": "{tmp}/taken"}, "output_path"),
+    Bad(GENERATE, {"prompt": "a cat", "output_path": "{tmp}/notes.txt"}, "output_path"),
+    Bad(GENERATE, {"prompt": "a cat", "output_path": "{tmp}/notes.txt/out"}, "output_path"),
+    Bad(EDIT_IMAGE, {**IMG, "operation": "edit", "image": "{tmp}/square.png", "prompt": "x", "model": " "}, "model"),
+    Bad(EMBEDDINGS, {**EMB, "input": ["a"], "output_path": "{tmp}/notes.txt/vectors.jsonl"}, "output_path"),
+    Bad(EMBEDDINGS, {**EMB, "input": ["a"], "output_path": "{tmp}"}, "output_path"),
+    Bad(EMBEDDINGS, {**EMB, "input": ["a"] * 1200}, "output_path"),
+    Bad(FINE_TUNES, {"action": "get", "job_id": "ftjob 1"}, "job_id"),
 ]
 
 
@@ -184,6 +207,9 @@ def files(tmp_path: Path) -> Path:
     (tmp_path / "notes.txt").write_text("not an image")
     (tmp_path / "speech.mp3").write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x00" + b"\x00" * 64)
     (tmp_path / "train.jsonl").write_text('{"messages": [{"role": "user", "content": "hi"}]}\n')
+    (tmp_path / "taken" / "0.png").mkdir(parents=True)
+    (tmp_path / "voice.mp3").mkdir()
+    (tmp_path / os.fsdecode(b"\xff.mp3")).write_bytes((tmp_path / "speech.mp3").read_bytes())
     return tmp_path
 
 

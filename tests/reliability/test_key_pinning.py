@@ -53,6 +53,43 @@ REFUSED_URLS = [
     "javascript:alert(1)",
     "file:///etc/passwd",
     "",
+    "models/@{attacker}",
+    "models%0d%0aHost:{attacker}",
+    " http://{attacker}/v1/models",
+    "..;/admin",
+    "models/..;/admin",
+    "models;jsessionid=1/x",
+    "models/%2e%2e%3b/admin",
+    "\uff0e\uff0e/admin",
+    "models/\uff0e\uff0e/\uff0e\uff0e/admin",
+    "%EF%BC%8E%EF%BC%8E/admin",
+    "models%00",
+    "models/%2500.json",
+    "mo\u200bdels",
+    "models/%E2%80%8B",
+    "models/%20",
+    "models/caf\u00e9",
+    "m" * 100_000,
+]
+ROUTING_HEADERS = [
+    "Host",
+    "X-Forwarded-Host",
+    "X-Forwarded-For",
+    "Forwarded",
+    "X-Original-URL",
+    "X-Rewrite-URL",
+    "X-HTTP-Method-Override",
+    "Connection",
+    "Upgrade",
+    "TE",
+    "Transfer-Encoding",
+    "Content-Length",
+    "Expect",
+    "Cookie",
+    "Proxy-Authorization",
+    "Proxy-Connection",
+    "OpenAI-Organization",
+    "OpenAI-Project",
 ]
 REFUSED_HEADERS = [
     {"X-Trace": "a\r\nHost: {attacker}"},
@@ -60,14 +97,17 @@ REFUSED_HEADERS = [
     {"X-Trace": "a\nAuthorization: Bearer stolen"},
     {"Authorization": "Bearer stolen"},
     {"authorization": "Bearer stolen"},
+    {"X Trace": "a"},
+    {"X-Trace:": "a"},
+    {"X-Trace": "caf\u00e9"},
+    {"X-Trace": "a\x7f"},
+    *({name: "{attacker}"} for name in ROUTING_HEADERS),
 ]
 PINNED_URLS = [
     "/models",
     "models/%2Fhttp:%2F%2F{attacker}",
     "models/http://{attacker}",
-    "models/@{attacker}",
-    "models%0d%0aHost:{attacker}",
-    " http://{attacker}/v1/models",
+    "models/ft:gpt-4o-mini:org:custom:abc123",
 ]
 
 
@@ -90,7 +130,7 @@ def _operator(hook: OpenAIFusionHook, **kwargs: Any) -> OpenAICustomAPICallOpera
     return operator
 
 
-@pytest.mark.parametrize("template", REFUSED_URLS, ids=repr)
+@pytest.mark.parametrize("template", REFUSED_URLS, ids=lambda template: repr(template)[:40])
 def test_operator_refuses_urls(
     template: str, server: FaultServer, attacker: FaultServer, hook_at: Callable[..., OpenAIFusionHook]
 ) -> None:
@@ -133,11 +173,12 @@ def test_accepted_odd_paths_stay_on_the_base_url(
     template: str, server: FaultServer, attacker: FaultServer, hook_at: Callable[..., OpenAIFusionHook]
 ) -> None:
     server.script(json_reply(200, {"ok": True}))
-    operator = _operator(hook_at(server.base_url), url=_fill(template, attacker), headers={"Host": "evil.example"})
+    operator = _operator(hook_at(server.base_url), url=_fill(template, attacker), headers={"X-Trace": "t1"})
     assert operator.execute(context={})["body"] == {"ok": True}
     assert server.attempts == 1
     assert server.requests[0].target.startswith("/v1/")
     assert server.requests[0].headers["authorization"] == f"Bearer {SENTINEL_KEY}"
+    assert server.requests[0].headers["x-trace"] == "t1"
     assert attacker.connections == 0
 
 

@@ -167,7 +167,9 @@ def test_embeddings_over_many_retried_requests_come_back_whole_and_in_order(
         }
     )
     server.script(flaky)
-    operator = OpenAIEmbeddingsOperator(task_id="embed", model="text-embedding-3-small", input=texts, max_concurrency=3)
+    operator = OpenAIEmbeddingsOperator(
+        task_id="embed", model="text-embedding-3-small", input=texts, dimensions=2, max_concurrency=3
+    )
     operator.hook = hook_at(server.base_url, max_retries=3)
     result = operator.execute(context={})
 

@@ -90,7 +90,7 @@ def test_rejects_bad_input_before_any_request(make_hook: Any, tmp_path: Path) ->
         ({"operation": "translate", "advanced": {"language": "de"}}, "advanced.language", "not a field"),
         ({"advanced": {"response_format": "docx"}}, "advanced.response_format", "Input should be"),
         ({"advanced": {"temperature": 3}}, "advanced.temperature", "less than or equal"),
-        ({"model": ""}, "model", "at least 1 character"),
+        ({"model": "   "}, "model", "is blank"),
     ]
     for kwargs, argument, message in cases:
         operator = OpenAIManageAudioOperator(task_id="t", **{"file": str(wav), **kwargs})

@@ -45,8 +45,10 @@ def test_defaults_when_only_the_key_is_set() -> None:
         ("https://api.test/v1/", None, None, "https://api.test/v1"),
         ("http://127.0.0.1:8080/v1//", None, None, "http://127.0.0.1:8080/v1"),
         ("api.test/v1", None, None, "https://api.test/v1"),
-        ("api.test/v1", "http", 8080, "http://api.test:8080/v1"),
-        ("api.test:9000", "http", 8080, "http://api.test:9000"),
+        ("api.test/v1", None, 8080, "https://api.test:8080/v1"),
+        ("api.test:9000", "v1", 8080, "https://api.test:9000/v1"),
+        ("api.test", "/v1/", None, "https://api.test/v1"),
+        ("localhost:8000", "v1", None, "http://localhost:8000/v1"),
     ],
 )
 def test_base_url(host: str, schema: str | None, port: int | None, expected: str) -> None:
@@ -140,13 +142,13 @@ def test_hook_reads_a_json_env_var_connection(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_hook_reads_a_uri_env_var_connection(monkeypatch: pytest.MonkeyPatch) -> None:
-    uri = f"openai-fusion://:{SENTINEL_KEY}@api.test:8443/https?timeout=7&max_retries=1&organization_id="
+    uri = f"openai-fusion://:{SENTINEL_KEY}@api.test:8443/v1?timeout=7&max_retries=1&organization_id="
     monkeypatch.setenv("AIRFLOW_CONN_OPENAI_URI", uri)
 
     settings = OpenAIFusionHook("openai_uri").settings
 
     assert settings == ClientSettings(
-        base_url="https://api.test:8443", api_key=SENTINEL_KEY, timeout=7.0, max_retries=1
+        base_url="https://api.test:8443/v1", api_key=SENTINEL_KEY, timeout=7.0, max_retries=1
     )
 
 

@@ -80,7 +80,7 @@ def test_one_text_is_one_request_and_a_response_shaped_result(make_hook) -> None
 def test_many_texts_are_split_at_2048_and_merged_in_input_order(make_hook) -> None:
     texts = [f"text {i}" for i in range(5000)]
     server = Server(delay=0.05)
-    result = operator(make_hook, server, input=texts).execute({})
+    result = operator(make_hook, server, input=texts, dimensions=2).execute({})
     assert [len(body["input"]) for body in server.bodies] == [2048, 2048, 904]
     assert [item["index"] for item in result["data"]] == list(range(5000))
     assert all(item["embedding"] == vector_of(texts[item["index"]]) for item in result["data"])
@@ -147,7 +147,7 @@ def test_output_path_may_be_an_object_storage_uri(make_hook, tmp_path: Path) -> 
         ({"input": [1, "a"]}, "input", "got a list holding int, str"),
         ({"input": ["x" * 1_000_000]}, "input", "more than the 300,000"),
         ({"input": "a", "dimensions": 0}, "dimensions", "greater than or equal to 1"),
-        ({"input": "a", "model": ""}, "model", "at least 1 character"),
+        ({"input": "a", "model": "   "}, "model", "is blank"),
         ({"input": "a", "advanced": {"model": "x"}}, "advanced", "named argument"),
         ({"input": "a", "advanced": {"encoding_format": "int8"}}, "advanced.encoding_format", "'float' or 'base64'"),
         ({"input": "a", "advanced": {"temperature": 1}}, "advanced.temperature", "not a field"),

@@ -99,7 +99,7 @@ def test_paging_stops_on_an_empty_page_even_if_has_more(make_hook) -> None:
 @MODES
 @pytest.mark.parametrize(
     ("file_id", "raw_path"),
-    [("file-abc", b"/v1/files/file-abc"), ("a/b", b"/v1/files/a%2Fb"), ("x?y#z", b"/v1/files/x%3Fy%23z")],
+    [("file-abc", b"/v1/files/file-abc"), ("a/b", b"/v1/files/a%2Fb"), ("ft:m:o", b"/v1/files/ft%3Am%3Ao")],
 )
 async def test_ids_stay_one_path_segment(make_hook, mode: str, file_id: str, raw_path: bytes) -> None:
     script = Script(ok({"id": file_id}))

@@ -73,7 +73,7 @@ def test_bad_image_data_is_an_error_and_writes_nothing(
     make_hook: Any, tmp_path: Path, data: dict[str, str], message: str
 ) -> None:
     out = tmp_path / "out"
-    operator = OpenAIGenerateImageOperator(task_id="t", prompt="a cat", output_path=str(out))
+    operator = OpenAIGenerateImageOperator(task_id="t", prompt="a cat", output_path=str(out), n=2)
     good = {"b64_json": b64(PNG_BYTES)}
     with raises(APIResponseValidationError, match=message):
         run(make_hook, operator, {"created": 1, "data": [good, data]})
@@ -148,7 +148,7 @@ def test_variation_sends_one_square_png_to_dall_e_2(make_hook: Any, tmp_path: Pa
 
 def test_output_to_an_object_storage_uri(make_hook: Any, tmp_path: Path) -> None:
     uri = (tmp_path / "remote" / "images").as_uri()
-    operator = OpenAIGenerateImageOperator(task_id="t", prompt="a cat", output_path=uri)
+    operator = OpenAIGenerateImageOperator(task_id="t", prompt="a cat", output_path=uri, n=2)
     result, _ = run(make_hook, operator, answer(PNG_BYTES, WEBP_BYTES))
     assert result["paths"] == [f"{uri}/0.png", f"{uri}/1.webp"]
     assert (tmp_path / "remote" / "images" / "1.webp").read_bytes() == WEBP_BYTES

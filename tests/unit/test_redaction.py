@@ -7,7 +7,7 @@ import logging
 import httpx
 import pytest
 
-from airflow_provider_openai_fusion._http.request import REDACTED, RequestSpec, redact_headers
+from airflow_provider_openai_fusion._http.request import REDACTED, RequestSpec, redact, redact_headers
 from airflow_provider_openai_fusion.exceptions import AuthenticationError, BadRequestError
 from tests.conftest import SENTINEL_KEY
 from tests.unit.helpers import Script, error, ok, raises, send
@@ -80,3 +80,26 @@ async def test_errors_never_show_the_key_even_when_the_server_echoes_it(make_hoo
         with raises(BadRequestError) as info:
             await send(hook, RequestSpec("GET", "models"), mode)
         assert "Bad header" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        SENTINEL_KEY,
+        SENTINEL_KEY.replace("-", "\\u002d"),
+        SENTINEL_KEY.replace("-", "\\u002D"),
+        SENTINEL_KEY.replace("-", "%2d"),
+        "".join(f"\\u{ord(char):04x}" for char in SENTINEL_KEY),
+    ],
+    ids=["as sent", "JSON-escaped dashes", "upper-case escapes", "percent-encoded", "every character escaped"],
+)
+def test_every_written_form_of_the_key_is_replaced(form: str) -> None:
+    text = f'{{"message": "bad key {form}."}}'
+    assert redact(text, SENTINEL_KEY) == f'{{"message": "bad key {REDACTED}."}}'
+    assert redact(text.encode(), SENTINEL_KEY) == f'{{"message": "bad key {REDACTED}."}}'.encode()
+
+
+def test_text_without_the_key_is_left_alone() -> None:
+    text = 'path a%2Fb and \\u002d escapes, "sk-other-key"'
+    assert redact(text, SENTINEL_KEY) == text
+    assert redact({"a": [text, 1.5]}, SENTINEL_KEY) == {"a": [text, 1.5]}

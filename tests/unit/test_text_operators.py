@@ -133,7 +133,7 @@ def _ops() -> dict[str, Any]:
         ("chat", {"temperature": -0.1}, "temperature", "greater than or equal to 0"),
         ("edit", {"temperature": 3}, "temperature", "less than or equal to 2"),
         ("completion", {"prompt": None}, "prompt", "required"),
-        ("completion", {"model": ""}, "model", "at least 1 character"),
+        ("completion", {"model": "   "}, "model", "is blank"),
         ("chat", {"messages": []}, "messages", "required"),
         ("chat", {"messages": "not json"}, "messages", "not valid JSON"),
         ("chat", {"messages": '{"role": "user"}'}, "messages", "must be a JSON list"),

@@ -1,0 +1,167 @@
+"""
+One deadline per attempt, covering everything: connecting, TLS, sending, the response head and the body.
+
+httpx's timeouts bound each socket operation, so a server that trickles its status line, its headers or its
+body one byte at a time never trips them. Here the network backend of both clients is wrapped: every connect,
+read and write gets at most the time left of the attempt's :class:`Budget` (set by the driver around each
+attempt, in a context variable, so concurrent async calls each have their own), and once it is spent the next
+operation fails with a timeout, which the retry policy treats like any other timeout. A download's budget grows
+with each chunk (:data:`MIN_DOWNLOAD_RATE`), so a large file that keeps coming is not cut off while a trickle is.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+import httpcore
+
+MIN_DOWNLOAD_RATE = 64 * 1024
+_BUDGET: ContextVar[Budget | None] = ContextVar("openai_fusion_attempt_budget", default=None)
+
+
+class Budget:
+    """
+    The time left to one attempt.
+
+    :param seconds: how long the attempt may take in all.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.ends = time.monotonic() + seconds
+
+    def extend(self, seconds: float) -> None:
+        """
+        Give the attempt more time (a download that keeps arriving).
+
+        :param seconds: the extra time.
+        """
+        self.ends += seconds
+
+    def cap(self, timeout: float | None, error: type[Exception]) -> float | None:
+        """
+        The timeout of one socket operation: the smaller of its own and the time left; none left raises ``error``.
+
+        :param timeout: the operation's own timeout.
+        :param error: the httpcore timeout to raise when the budget is spent.
+        """
+        left = self.ends - time.monotonic()
+        if left <= 0:
+            raise error(f"the attempt did not complete within its {self.seconds:g} s timeout")
+        return left if timeout is None else min(timeout, left)
+
+
+def _cap(timeout: float | None, error: type[Exception]) -> float | None:
+    budget = _BUDGET.get()
+    return timeout if budget is None else budget.cap(timeout, error)
+
+
+@contextmanager
+def attempt_budget(seconds: float) -> Iterator[Budget]:
+    """
+    Run one attempt within ``seconds``: every socket operation inside gets at most the time left.
+
+    :param seconds: the attempt's total time.
+    """
+    budget = Budget(seconds)
+    token = _BUDGET.set(budget)
+    try:
+        yield budget
+    finally:
+        _BUDGET.reset(token)
+
+
+class _Stream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _cap(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _cap(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None) -> Any:
+        return _Stream(self._stream.start_tls(ssl_context, server_hostname, _cap(timeout, httpcore.ConnectTimeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _Backend(httpcore.NetworkBackend):
+    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+        self._backend = backend
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, **kwargs: Any) -> _Stream:
+        timeout = _cap(timeout, httpcore.ConnectTimeout)
+        return _Stream(self._backend.connect_tcp(host, port, timeout, **kwargs))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None, **kwargs: Any) -> _Stream:
+        return _Stream(self._backend.connect_unix_socket(path, _cap(timeout, httpcore.ConnectTimeout), **kwargs))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+class _AsyncStream(httpcore.AsyncNetworkStream):
+    def __init__(self, stream: httpcore.AsyncNetworkStream) -> None:
+        self._stream = stream
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._stream.read(max_bytes, _cap(timeout, httpcore.ReadTimeout))
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._stream.write(buffer, _cap(timeout, httpcore.WriteTimeout))
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> Any:
+        timeout = _cap(timeout, httpcore.ConnectTimeout)
+        return _AsyncStream(await self._stream.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _AsyncBackend(httpcore.AsyncNetworkBackend):
+    def __init__(self, backend: httpcore.AsyncNetworkBackend) -> None:
+        self._backend = backend
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None, **kwargs: Any) -> _AsyncStream:
+        timeout = _cap(timeout, httpcore.ConnectTimeout)
+        return _AsyncStream(await self._backend.connect_tcp(host, port, timeout, **kwargs))
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None, **kwargs: Any) -> _AsyncStream:
+        timeout = _cap(timeout, httpcore.ConnectTimeout)
+        return _AsyncStream(await self._backend.connect_unix_socket(path, timeout, **kwargs))
+
+    async def sleep(self, seconds: float) -> None:
+        await self._backend.sleep(seconds)
+
+
+def bound_transports(transports: Iterable[Any]) -> None:
+    """
+    Wrap the network backend of httpx's default transports (the client's own and its proxy mounts) so that
+    every socket operation respects the attempt's budget. Other transports (``httpx.MockTransport``) are left
+    alone: they do no network I/O.
+
+    :param transports: the client's transports.
+    """
+    for transport in transports:
+        pool = getattr(transport, "_pool", None)
+        backend = getattr(pool, "_network_backend", None)
+        if isinstance(backend, httpcore.NetworkBackend | httpcore.AsyncNetworkBackend) and not isinstance(
+            backend, _Backend | _AsyncBackend
+        ):
+            wrapper = _Backend if isinstance(backend, httpcore.NetworkBackend) else _AsyncBackend
+            pool._network_backend = wrapper(backend)

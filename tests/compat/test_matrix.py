@@ -40,7 +40,7 @@ CELLS_DIR = ROOT / "build" / "compat"
 
 # Run inside the cell: what got installed, and every module of the package imported from it.
 INSTALLED = r"""
-import importlib, importlib.metadata, json, pkgutil, platform, sys
+import importlib, importlib.metadata, json, pkgutil, platform
 import airflow
 import airflow_provider_openai_fusion as package
 
@@ -135,7 +135,6 @@ def cell_env(home: Path, stack: Stack) -> dict[str, str]:
 class CellRun:
     """What one cell's commands printed, and when each ended."""
 
-    cell: Cell
     venv: Path
     api_key: str
     started: float
@@ -164,7 +163,7 @@ def run_cell(cell: Cell, wheel: Path, stack: Stack, home: Path) -> CellRun:
     :param home: an empty folder for the cell's AIRFLOW_HOME.
     """
     deadline = Deadline(CELL_SECONDS)
-    run = CellRun(cell, CELLS_DIR / cell.id / "venv", stack.api_key, time.monotonic())
+    run = CellRun(CELLS_DIR / cell.id / "venv", stack.api_key, time.monotonic())
     shutil.rmtree(run.venv, ignore_errors=True)
     python, airflow = run.venv / "bin" / "python", run.venv / "bin" / "airflow"
     (home / "dags").mkdir(parents=True)

@@ -33,7 +33,7 @@ def render(seconds: float) -> str:
     measured = (
         f"Measured on {datetime.date.today().isoformat()} with `bash scripts/compat-matrix.sh` "
         f"({seconds / 60:.1f} minutes for the build, its checks and every cell, two cells at a time; "
-        f"{os.cpu_count()} cores):"
+        f"{os.cpu_count()} cores, load average {os.getloadavg()[2]:.1f} over the last 15 minutes):"
     )
     return f"{measured}\n\n{HEADER}\n{rows}".rstrip("\n")
 

@@ -31,7 +31,7 @@ from tests.conftest import ROOT, Stack
 
 pytestmark = [pytest.mark.compat, pytest.mark.contract, pytest.mark.airflow]
 
-CELL_SECONDS = 480  # about three times what a cell takes on a quiet 2-core machine
+CELL_SECONDS = 600  # about four times what a cell takes on a quiet 2-core machine
 CELLS_AT_ONCE = 2  # the machine's cores: most of a cell is one busy Python process
 DAG_ID = "openai_fusion_tour"
 PACKAGE = "airflow_provider_openai_fusion"

@@ -30,9 +30,13 @@ def version_key(version: str) -> tuple[int, ...]:
 
 
 def package_files() -> set[str]:
-    """The package's files in the working tree, as paths relative to the repository (no caches)."""
+    """
+    The package's files in the working tree, as paths relative to the repository (no caches).
+
+    Every one must be in the wheel: a data file the package reads needs its line in ``package-data``.
+    """
     files = {p for p in (ROOT / PACKAGE).rglob("*") if p.is_file() and "__pycache__" not in p.parts}
-    return {p.relative_to(ROOT).as_posix() for p in files if p.suffix == ".py" or p.name == "py.typed"}
+    return {p.relative_to(ROOT).as_posix() for p in files if p.suffix != ".pyc"}
 
 
 def wheel_metadata(wheel: Path) -> Message:

@@ -54,6 +54,9 @@ def _fill(value: Any, tmp: Path) -> Any:
 
 CHAT = [{"role": "user", "content": "hi"}]
 RESPONSE = "OpenAIResponseOperator"
+BATCH, BATCH_SENSOR = "OpenAIBatchOperator", "OpenAIBatchSensor"
+BODIES = [{"model": "gpt-4o-mini", "messages": CHAT}]
+BATCH_OK = {"endpoint": "/v1/chat/completions", "requests": BODIES, "output_path": "{tmp}/results.jsonl"}
 MODELS, COMPLETION, CHAT_OP, EDIT, MODERATION = (
     "OpenAIGetModelsOperator",
     "OpenAICompletionOperator",
@@ -157,6 +160,14 @@ CASES = [
     Bad(FINE_TUNES, {"action": "delete_model"}, "model"),
     Bad(SENSOR, {"job_id": ""}, "job_id"),
     Bad(SENSOR, {"job_id": "ftjob-1", "on_cancelled": "explode"}, "on_cancelled"),
+    Bad(BATCH, {**BATCH_OK, "endpoint": "/v1/images/generations"}, "endpoint"),
+    Bad(BATCH, {**BATCH_OK, "input_path": "{tmp}/train.jsonl"}, "requests"),
+    Bad(BATCH, {**BATCH_OK, "output_path": None}, "output_path"),
+    Bad(BATCH, {**BATCH_OK, "on_expired": "ignore"}, "on_expired"),
+    Bad(BATCH, {**BATCH_OK, "poll_interval": float("nan")}, "poll_interval"),
+    Bad(BATCH, {**BATCH_OK, "metadata": {"airflow_dag_id": "x"}}, "metadata"),
+    Bad(BATCH_SENSOR, {"batch_id": " "}, "batch_id"),
+    Bad(BATCH_SENSOR, {"batch_id": "batch_1", "on_cancelled": "ignore"}, "on_cancelled"),
     Bad(RESPONSE, {"model": "gpt-4o-mini", "input": ""}, "input"),
     Bad(RESPONSE, {"model": "gpt-4o-mini", "input": "hi", "max_output_tokens": 0}, "max_output_tokens"),
     Bad(RESPONSE, {"model": "gpt-4o-mini", "input": "hi", "max_input_tokens": -1}, "max_input_tokens"),

@@ -11,10 +11,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from pathlib import Path
 
 import pendulum
-from airflow.sdk import DAG, task
+from airflow.sdk import DAG, ObjectStoragePath, task
 
 from airflow_provider_openai_fusion.operators import (
     OpenAIChatCompletionOperator,
@@ -23,7 +22,10 @@ from airflow_provider_openai_fusion.operators import (
 )
 from airflow_provider_openai_fusion.sensors import OpenAIFineTuningJobSensor
 
-OUT = Path(os.environ.get("OPENAI_FUSION_OUTPUT_DIR", tempfile.gettempdir())) / "fine_tuning"
+# The training file goes under an ObjectStoragePath root that every worker sees (s3://bucket/prefix, gs://...,
+# or file:///shared/mount): set OPENAI_FUSION_OUTPUT_DIR to it.
+OUT = ObjectStoragePath(os.environ.get("OPENAI_FUSION_OUTPUT_DIR", f"file://{tempfile.gettempdir()}/openai-fusion"))
+OUT /= "fine_tuning"
 EXAMPLES = [
     ("What is Airflow?", "A platform to author, schedule and monitor workflows."),
     ("What is a DAG?", "A directed acyclic graph of tasks."),

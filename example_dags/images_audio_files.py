@@ -2,8 +2,9 @@
 Images, audio and files: draw, edit and vary images, transcribe and translate speech, and manage files.
 
 The first task writes its own inputs (a short WAV tone and a JSONL training file) under
-``$OPENAI_FUSION_OUTPUT_DIR`` (or the system temp folder); the edit and the variation start from the first
-generated image. The variations go to a ``file://`` URI, written through Airflow's ``ObjectStoragePath``.
+``$OPENAI_FUSION_OUTPUT_DIR`` (an ``ObjectStoragePath`` URI or a local folder; by default
+``file://<system temp folder>/openai-fusion``); the edit and the variation start from the first generated
+image. The variations always go to a URI, written through Airflow's ``ObjectStoragePath``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ import os
 import struct
 import tempfile
 import wave
-from pathlib import Path
 
 import pendulum
-from airflow.sdk import DAG, task
+from airflow.sdk import DAG, ObjectStoragePath, task
 
 from airflow_provider_openai_fusion.operators import (
     OpenAIEditImageOperator,
@@ -26,7 +26,10 @@ from airflow_provider_openai_fusion.operators import (
     OpenAIManageFilesOperator,
 )
 
-OUT = Path(os.environ.get("OPENAI_FUSION_OUTPUT_DIR", tempfile.gettempdir())) / "images_audio_files"
+# Inputs and outputs live under an ObjectStoragePath root that every worker sees (s3://bucket/prefix, gs://...,
+# or file:///shared/mount): set OPENAI_FUSION_OUTPUT_DIR to it.
+OUT = ObjectStoragePath(os.environ.get("OPENAI_FUSION_OUTPUT_DIR", f"file://{tempfile.gettempdir()}/openai-fusion"))
+OUT /= "images_audio_files"
 SPEECH = OUT / "inputs" / "speech.wav"
 TRAINING = OUT / "inputs" / "train.jsonl"
 FIRST_IMAGE = "{{ ti.xcom_pull(task_ids='generate_image')['paths'][0] }}"
@@ -37,7 +40,7 @@ UPLOADED_ID = "{{ ti.xcom_pull(task_ids='upload_file')['id'] }}"
 def write_inputs() -> dict[str, str]:
     """Write a one-second 440 Hz tone and a three-example chat training file."""
     SPEECH.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(SPEECH), "wb") as audio:
+    with SPEECH.open("wb") as out, wave.open(out, "wb") as audio:
         audio.setnchannels(1)
         audio.setsampwidth(2)
         audio.setframerate(16_000)

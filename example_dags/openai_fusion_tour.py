@@ -15,7 +15,7 @@ import tempfile
 import wave
 
 import pendulum
-from airflow.sdk import DAG, task
+from airflow.sdk import DAG, ObjectStoragePath, task
 
 from airflow_provider_openai_fusion.operators import (
     OpenAIChatCompletionOperator,
@@ -33,6 +33,12 @@ from airflow_provider_openai_fusion.operators import (
 )
 
 LIVE = os.environ.get("OPENAI_FUSION_TOUR_LIVE") == "1"
+# Files that one task writes and another reads live under an ObjectStoragePath root that every worker sees
+# (s3://bucket/prefix, gs://..., or file:///shared/mount): set OPENAI_FUSION_OUTPUT_DIR to it.
+tour_output = (
+    ObjectStoragePath(os.environ.get("OPENAI_FUSION_OUTPUT_DIR", f"file://{tempfile.gettempdir()}/openai-fusion"))
+    / "tour"
+)
 
 with DAG(
     dag_id="openai_fusion_tour",
@@ -96,14 +102,13 @@ with DAG(
         @task
         def ft_training_file() -> str:
             """Ten chat examples as JSON lines, the least fine-tuning accepts."""
-            folder = os.path.join(os.environ.get("OPENAI_FUSION_OUTPUT_DIR", tempfile.gettempdir()), "tour")
-            os.makedirs(folder, exist_ok=True)
-            path = os.path.join(folder, "tour_training.jsonl")
-            with open(path, "w") as out:
+            path = tour_output / "tour_training.jsonl"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("w") as out:
                 for n in range(10):
                     messages = [{"role": "user", "content": f"Say {n}."}, {"role": "assistant", "content": str(n)}]
                     out.write(json.dumps({"messages": messages}) + "\n")
-            return path
+            return str(path)
 
         ft_upload = OpenAIManageFilesOperator(
             task_id="ft_upload", action="upload", file=ft_training_file(), purpose="fine-tune"
@@ -130,21 +135,18 @@ with DAG(
         ft_upload >> ft_create_and_wait >> [ft_events, ft_jobs] >> ft_delete_model
 
     # --- Images, audio and files: draw, edit and vary (not live); transcribe, translate; upload, list, fetch ---
-    tour_output = os.path.join(os.environ.get("OPENAI_FUSION_OUTPUT_DIR", tempfile.gettempdir()), "tour")
-
     @task
     def media_inputs() -> dict[str, str]:
         """A one-second WAV tone and a one-line JSON-lines file, the inputs of the audio and files tasks."""
-        os.makedirs(tour_output, exist_ok=True)
-        speech, notes = os.path.join(tour_output, "speech.wav"), os.path.join(tour_output, "notes.jsonl")
-        with wave.open(speech, "wb") as audio:
+        tour_output.mkdir(parents=True, exist_ok=True)
+        speech, notes = tour_output / "speech.wav", tour_output / "notes.jsonl"
+        with speech.open("wb") as out, wave.open(out, "wb") as audio:
             audio.setnchannels(1)
             audio.setsampwidth(2)
             audio.setframerate(16_000)
             audio.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(i / 5.8))) for i in range(16_000)))
-        with open(notes, "w") as out:
-            out.write(json.dumps({"note": "uploaded by the tour"}) + "\n")
-        return {"speech": speech, "notes": notes}
+        notes.write_text(json.dumps({"note": "uploaded by the tour"}) + "\n")
+        return {"speech": str(speech), "notes": str(notes)}
 
     media = media_inputs()
     transcribe_audio = OpenAIManageAudioOperator(
@@ -163,7 +165,7 @@ with DAG(
         task_id="retrieve_file_content",
         action="retrieve_content",
         file_id=uploaded_id,
-        output_path=os.path.join(tour_output, "notes_downloaded.jsonl"),
+        output_path=str(tour_output / "notes_downloaded.jsonl"),
     )
     upload_file >> [list_files, retrieve_file, retrieve_file_content]
     if not LIVE:
@@ -174,7 +176,7 @@ with DAG(
             prompt="A paper airplane over a data pipeline, flat illustration",
             model="gpt-image-1",
             size="1024x1024",
-            output_path=os.path.join(tour_output, "generated"),
+            output_path=str(tour_output / "generated"),
             advanced={"quality": "low"},
         )
         first_image = "{{ ti.xcom_pull(task_ids='generate_image')['paths'][0] }}"
@@ -184,14 +186,14 @@ with DAG(
             image=first_image,
             prompt="Make the airplane red",
             model="gpt-image-1",
-            output_path=os.path.join(tour_output, "edited"),
+            output_path=str(tour_output / "edited"),
         )
         image_variation = OpenAIEditImageOperator(
             task_id="image_variation",
             operation="variation",
             image=first_image,
             model="dall-e-2",
-            output_path=os.path.join(tour_output, "variations"),
+            output_path=str(tour_output / "variations"),
             advanced={"size": "256x256"},
         )
         generate_image >> [edit_image, image_variation]

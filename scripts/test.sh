@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite: set up (Python venv, npm tools, Debian's Chromium), lint, then pytest.
+# The whole test suite: set up (Python venv, npm tools, Debian's Chromium, PostgreSQL and Redis, the venv of the
+# distributed test), lint, then pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh --browser
+bash scripts/bootstrap.sh --browser --distributed
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 exec .venv/bin/python -m pytest "$@"

@@ -45,6 +45,8 @@ if $distributed; then
     fi
     # celery 5.7 removed a module that the Celery provider 3.26.0 imports (its workers then die at start).
     "$venv/bin/pip" install -q "apache-airflow[postgres]==3.3.2" "apache-airflow-providers-celery==3.26.0" "celery<5.7"
-    # The provider itself: a fresh wheel every time (same version number, so force the reinstall).
+    # The provider itself: a fresh wheel every time (same version number, so force the reinstall), built without
+    # setuptools' scratch folders of an earlier build, which would carry modules removed since into the wheel.
+    rm -rf build/lib build/bdist.*
     "$venv/bin/pip" install -q --no-deps --force-reinstall .
 fi

@@ -27,6 +27,23 @@ HOSTNAME_MODULE = Path(__file__).parent / "airflow_path"
 WORKERS = ("worker-a", "worker-b")
 
 
+def stale_provider_files() -> list[str]:
+    """
+    The provider's modules that differ between the repository and ``build/distributed-venv`` (which holds a
+    wheel built by ``bash scripts/bootstrap.sh --distributed``), so that the test never runs yesterday's code.
+    """
+    source = ROOT / "airflow_provider_openai_fusion"
+    installed = next(VENV.glob("lib/python*/site-packages")) / source.name
+    names = {str(p.relative_to(source)) for p in source.rglob("*.py")}
+    names |= {str(p.relative_to(installed)) for p in installed.rglob("*.py")}
+    return sorted(
+        name
+        for name in names
+        if not ((source / name).is_file() and (installed / name).is_file())
+        or (source / name).read_bytes() != (installed / name).read_bytes()
+    )
+
+
 def _postgres_bin() -> Path:
     """The newest ``/usr/lib/postgresql/<version>/bin`` (Debian's layout)."""
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda path: int(path.parent.parent.name))

@@ -40,6 +40,7 @@ from tests.distributed.services import (
     airflow_env,
     postgres,
     redis,
+    stale_provider_files,
 )
 
 pytestmark = [pytest.mark.contract, pytest.mark.airflow, pytest.mark.distributed]
@@ -143,6 +144,7 @@ def _overlap_peak(intervals: list[tuple[float, float]]) -> int:
 
 def test_tour_and_fan_out_on_celery_postgres_redis(slow_stack: Stack, root: Path) -> None:
     assert AIRFLOW.exists(), "run bash scripts/bootstrap.sh --distributed first (it builds build/distributed-venv)"
+    assert not (stale := stale_provider_files()), f"run bash scripts/bootstrap.sh --distributed: {stale} changed"
     started = time.monotonic()
     home, shared = root / "airflow", root / "shared"
     (home / "dags").mkdir(parents=True)

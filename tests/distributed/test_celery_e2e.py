@@ -132,6 +132,21 @@ def slow_stack(tmp_path: Path) -> Iterator[Stack]:
         yield Stack(base_url, api_key)
 
 
+def _failure_report(home: Path, failed: dict[tuple[str, str, int], str]) -> str:
+    """
+    What went wrong: the unsuccessful task instances, the end of the failed ones' logs and of every component's.
+
+    :param home: ``AIRFLOW_HOME``.
+    :param failed: ``{(dag_id, task_id, map_index): state}``.
+    """
+    parts = [repr(failed)]
+    for dag_id, task_id, _ in (key for key, state in failed.items() if state == "failed"):
+        for log in sorted((home / "logs" / f"dag_id={dag_id}").glob(f"*/task_id={task_id}/**/*.log")):
+            parts.append(f"--- {log.relative_to(home)}\n{log.read_text(errors='replace')[-3000:]}")
+    parts += [f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted(home.glob("*.out"))]
+    return "\n".join(parts)
+
+
 def _overlap_peak(intervals: list[tuple[float, float]]) -> int:
     """The most intervals open at one moment."""
     events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
@@ -200,7 +215,7 @@ def test_tour_and_fan_out_on_celery_postgres_redis(slow_stack: Stack, root: Path
 
     # Every task instance succeeded: the tour's, the 200 chat calls and the task that gathers them.
     failed = {key: row["state"] for key, row in instances.items() if row["state"] != "success"}
-    assert not failed, failed
+    assert not failed, _failure_report(home, failed)
     assert len([key for key in instances if key[0] == TOUR]) == tour_tasks
     answers = {key[2]: row for key, row in instances.items() if key[:2] == (FAN_OUT, "answer")}
     assert sorted(answers) == list(range(CHAT_CALLS))

@@ -198,6 +198,10 @@ def airflow_env(home: Path, db: Postgres, broker: str, api_port: int, output_roo
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
             "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",
+            # Two shared cores carry a dozen processes here: give the tasks' calls to the Execution API time
+            # before a slow answer counts as a failed heartbeat (three of which would kill the task).
+            "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
+            "AIRFLOW__WORKERS__MAX_FAILED_HEARTBEATS": "10",
             "OPENAI_FUSION_OUTPUT_DIR": output_root,
         }
     )

@@ -3,9 +3,9 @@ A nightly batch of chat classifications: an upstream task builds one request per
 runs them at about half the price (waiting in the triggerer, no worker slot held), and a downstream task reads the
 results, one line per ticket in the order they were built.
 
-The results file is an ``ObjectStoragePath`` URI (here ``file://`` under ``$OPENAI_FUSION_OUTPUT_DIR``; ``s3://...``
-works the same), so the downstream task can run on any worker. A retry of ``classify`` re-attaches to the batch its
-first try submitted instead of paying twice.
+The results file is an ``ObjectStoragePath`` URI under ``$OPENAI_FUSION_OUTPUT_DIR`` (default ``file://`` in the
+system temp folder; ``s3://...`` works the same), so the downstream task can run on any worker. A retry of
+``classify`` re-attaches to the batch its first try submitted instead of paying twice.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import json
 import os
 import tempfile
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pendulum
@@ -22,7 +21,10 @@ from airflow.sdk import DAG, ObjectStoragePath, task
 
 from airflow_provider_openai_fusion.operators import OpenAIBatchOperator
 
-OUT = Path(os.environ.get("OPENAI_FUSION_OUTPUT_DIR", tempfile.gettempdir())) / "batch_nightly_classification"
+# The results go under an ObjectStoragePath root that every worker sees (s3://bucket/prefix, gs://..., or
+# file:///shared/mount): set OPENAI_FUSION_OUTPUT_DIR to it.
+OUT = ObjectStoragePath(os.environ.get("OPENAI_FUSION_OUTPUT_DIR", f"file://{tempfile.gettempdir()}/openai-fusion"))
+OUT /= "batch_nightly_classification"
 LABELS = ("billing", "bug", "feature request", "other")
 INSTRUCTIONS = f'Classify the support ticket as one of: {", ".join(LABELS)}. Answer in JSON: {{"label": ...}}.'
 
@@ -63,7 +65,7 @@ with DAG(
         task_id="classify",
         endpoint="/v1/chat/completions",
         requests=build_requests(),
-        output_path=f"file://{OUT}/{{{{ ds }}}}/classified.jsonl",
+        output_path=f"{OUT.as_uri()}/{{{{ ds }}}}/classified.jsonl",
         metadata={"pipeline": "ticket-classification"},
         deferrable=True,
         poll_interval=2,

@@ -5,6 +5,7 @@ The provider's error tree.
 
     OpenAIFusionError (AirflowException)
     ├── InvalidArgumentError        a task argument is wrong; names it; no request was sent   [fail, no retry]
+    │   └── ModelRetiredError       the model is past its shutdown date at OpenAI              [fail, no retry]
     ├── ConnectionConfigError       the Airflow Connection is unusable; names the field        [fail, no retry]
     └── APIError                    something went wrong talking to the API
         ├── APIStatusError          the API answered with an error status
@@ -54,6 +55,24 @@ class InvalidArgumentError(OpenAIFusionError, AirflowFailException):
         self.argument = argument
         self.reason = reason
         super().__init__(f"Invalid argument '{argument}': {reason}")
+
+
+class ModelRetiredError(InvalidArgumentError):
+    """
+    The ``model`` argument names a model OpenAI has shut down; raised at OpenAI's base URL before any request.
+
+    :param model: the model the task names.
+    :param shutdown: the date OpenAI shut it down, as ``YYYY-MM-DD``.
+    :param replacement: OpenAI's recommended replacement.
+    """
+
+    def __init__(self, model: str, shutdown: str, replacement: str) -> None:
+        self.model = model
+        self.shutdown = shutdown
+        self.replacement = replacement
+        super().__init__(
+            "model", f"{model} was shut down at OpenAI on {shutdown}; the recommended replacement is {replacement}"
+        )
 
 
 class ConnectionConfigError(OpenAIFusionError, AirflowFailException):

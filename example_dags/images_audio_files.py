@@ -66,7 +66,7 @@ with DAG(
     generate = OpenAIGenerateImageOperator(
         task_id="generate_image",
         prompt="A lighthouse on a cliff at dawn, watercolor",
-        model="gpt-image-1",
+        model="gpt-image-2",
         n=2,
         size="1024x1024",
         output_path=str(OUT / "generated"),
@@ -77,15 +77,15 @@ with DAG(
         operation="edit",
         image=FIRST_IMAGE,
         prompt="Add a red sailing boat",
-        model="gpt-image-1",
+        model="gpt-image-2",
         output_path=str(OUT / "edited"),
         advanced={"output_format": "webp"},
     )
+    # Variations take only dall-e-2 (the operator's default), which OpenAI removed: for compatible servers.
     variation = OpenAIEditImageOperator(
         task_id="image_variation",
         operation="variation",
         image=FIRST_IMAGE,
-        model="dall-e-2",
         output_path=(OUT / "variations").as_uri(),
         advanced={"n": 2, "size": "256x256"},
     )

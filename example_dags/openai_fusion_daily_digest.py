@@ -50,9 +50,11 @@ with DAG(
         ],
         advanced={"max_completion_tokens": 120, "metadata": {"dag": "openai_fusion_daily_digest"}},
     )
+    # Legacy /completions, for compatible servers (vLLM or llama.cpp serving the open-weight gpt-oss-20b): OpenAI
+    # shut down its last completions model, gpt-3.5-turbo-instruct, on 2026-09-28.
     headline = OpenAICompletionOperator(
         task_id="headline",
-        model="gpt-3.5-turbo-instruct",
+        model="gpt-oss-20b",
         prompt="Write a headline for the operations report of {{ ds }}:",
         temperature=0.7,
         advanced={"max_tokens": 24},

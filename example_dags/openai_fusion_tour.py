@@ -56,13 +56,17 @@ with DAG(
     list_models >> retrieve_model
 
     # --- Text and data: completion, chat, edit, moderation, embeddings, custom API call (all cheap) ---
-    completion = OpenAICompletionOperator(
-        task_id="completion",
-        model="gpt-3.5-turbo-instruct",
-        prompt="Write a tagline for an Airflow provider:",
-        temperature=0.7,
-        advanced={"max_tokens": 20},
-    )
+    if not LIVE:
+        # Legacy /completions, for the compatible servers that still speak it (vLLM, llama.cpp serving the
+        # open-weight gpt-oss-20b): OpenAI shut down its last completions model, gpt-3.5-turbo-instruct, on
+        # 2026-09-28, so the live run leaves this task out.
+        completion = OpenAICompletionOperator(
+            task_id="completion",
+            model="gpt-oss-20b",
+            prompt="Write a tagline for an Airflow provider:",
+            temperature=0.7,
+            advanced={"max_tokens": 20},
+        )
     chat = OpenAIChatCompletionOperator(
         task_id="chat",
         model="{{ params.chat_model }}",
@@ -174,7 +178,7 @@ with DAG(
         generate_image = OpenAIGenerateImageOperator(
             task_id="generate_image",
             prompt="A paper airplane over a data pipeline, flat illustration",
-            model="gpt-image-1",
+            model="gpt-image-2",
             size="1024x1024",
             output_path=str(tour_output / "generated"),
             advanced={"quality": "low"},
@@ -185,14 +189,15 @@ with DAG(
             operation="edit",
             image=first_image,
             prompt="Make the airplane red",
-            model="gpt-image-1",
+            model="gpt-image-2",
             output_path=str(tour_output / "edited"),
         )
+        # Variations take only dall-e-2, which OpenAI removed: this task is for compatible servers (the operator
+        # sends dall-e-2 by default).
         image_variation = OpenAIEditImageOperator(
             task_id="image_variation",
             operation="variation",
             image=first_image,
-            model="dall-e-2",
             output_path=str(tour_output / "variations"),
             advanced={"size": "256x256"},
         )

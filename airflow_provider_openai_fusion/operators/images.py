@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_openai_fusion.exceptions import APIResponseValidationError, InvalidArgumentError
+from airflow_provider_openai_fusion.model_lifecycle import DEFAULT_MODELS, VARIATION_MODEL
 from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator
 from airflow_provider_openai_fusion.operators._io import MB, check_file, check_output, local_input, write_outputs
 
@@ -30,8 +31,7 @@ if TYPE_CHECKING:
     from airflow_provider_openai_fusion.api._base import FilePart
 
 OPERATIONS = ("edit", "variation")
-DEFAULT_MODEL = "gpt-image-1"
-VARIATION_MODEL = "dall-e-2"
+DEFAULT_MODEL = DEFAULT_MODELS["image"]
 MAX_EDIT_IMAGES = 16
 GPT_IMAGE_MAX_BYTES = 50 * MB
 DALL_E_MAX_BYTES = 4 * MB
@@ -161,7 +161,7 @@ class OpenAIGenerateImageOperator(OpenAIFusionBaseOperator):
     :param prompt: what to draw. (templated)
     :param output_path: the folder to write ``0.png``, ``1.png``, ... into: a local path or an
         ``ObjectStoragePath`` URI; reruns overwrite. (templated)
-    :param model: the image model, e.g. ``gpt-image-1``, ``gpt-image-1-mini``. (templated)
+    :param model: the image model; default ``gpt-image-2``, sent explicitly. (templated)
     :param n: how many images (1-10).
     :param size: e.g. ``1024x1024``, ``1536x1024`` or ``auto``. (templated)
     :param advanced: other request fields (``quality``, ``output_format``, ``background``, ...), merged into
@@ -217,7 +217,7 @@ class OpenAIEditImageOperator(OpenAIFusionBaseOperator):
     :param output_path: the folder to write ``0.png``, ``1.png``, ... into; reruns overwrite. (templated)
     :param prompt: what to change; required with ``edit``, not used by ``variation``. (templated)
     :param mask: a PNG whose transparent areas mark where to edit (``edit`` only). (templated)
-    :param model: the model; default ``gpt-image-1`` for ``edit`` and ``dall-e-2`` for ``variation``. (templated)
+    :param model: the model; default ``gpt-image-2`` for ``edit`` and ``dall-e-2`` for ``variation``. (templated)
     :param advanced: other form fields (``n``, ``size``, ``quality``, ``output_format``, ...). (templated)
     :param conn_id: the Airflow Connection of type ``openai_fusion``. (templated)
     :return: ``{"paths": [...], "created", "usage", "revised_prompts": [...]}``.

@@ -21,7 +21,7 @@ from starlette.routing import Route
 from dev.standin import models
 from dev.standin.common import error, json_body, new_id, now, ok, state_of
 
-COMPLETION_MODELS = ("gpt-3.5-turbo-instruct", "davinci-002", "babbage-002")
+COMPLETION_MODELS = ("gpt-3.5-turbo-instruct", "gpt-oss-20b", "davinci-002", "babbage-002")
 NOT_CHAT_PREFIXES = ("text-embedding-", "omni-moderation", "text-moderation", "gpt-image", "dall-e", "whisper")
 MODERATION_MODELS = ("omni-moderation-latest", "omni-moderation-2024-09-26", "text-moderation-latest")
 CATEGORIES = {

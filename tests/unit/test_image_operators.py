@@ -37,7 +37,7 @@ def test_generate_writes_each_image_with_the_extension_of_its_bytes(make_hook: A
 
     body = json.loads(script.requests[0].content)
     assert script.requests[0].url.path == "/v1/images/generations"
-    assert body == {"prompt": "a cat", "model": "gpt-image-1", "n": 3, "size": "1024x1024", "quality": "low"}
+    assert body == {"prompt": "a cat", "model": "gpt-image-2", "n": 3, "size": "1024x1024", "quality": "low"}
     assert result == {
         "paths": [str(out / "0.png"), str(out / "1.jpeg"), str(out / "2.webp")],
         "created": 1767225600,
@@ -124,7 +124,7 @@ def test_edit_uploads_every_image_and_the_mask_as_multipart(make_hook: Any, tmp_
         ("image[]", "b.jpg", "image/jpeg", JPEG_BYTES),
         ("mask", "mask.png", "image/png", mask.read_bytes()),
     ]
-    assert fields(request) == {"prompt": ["add a hat"], "model": ["gpt-image-1"], "n": ["2"], "output_format": ["jpeg"]}
+    assert fields(request) == {"prompt": ["add a hat"], "model": ["gpt-image-2"], "n": ["2"], "output_format": ["jpeg"]}
     assert [Path(p).name for p in result["paths"]] == ["0.jpeg", "1.jpeg"]
 
 

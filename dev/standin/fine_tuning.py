@@ -9,6 +9,9 @@ listed newest first and paged backwards with ``after``. A succeeded job register
 How to make a job fail: a training file that is not JSON lines of chat examples, or has fewer than 10 of them,
 fails at validation (``invalid_training_file`` / ``invalid_n_examples``, param ``training_file``); the suffix
 ``fail`` fails it at the end of training (``training_failed``).
+
+How to be refused as OpenAI refuses an organization that may no longer fine-tune (restricted since 2026-05-07):
+the suffix ``not-eligible`` gets a 403 about fine-tuning access, and no job.
 """
 
 from __future__ import annotations
@@ -31,6 +34,11 @@ FINE_TUNABLE += ("babbage-002", "davinci-002")
 MIN_EXAMPLES = 10
 TRAINING_STEPS = 3
 FAIL_SUFFIX = "fail"
+NOT_ELIGIBLE_SUFFIX = "not-eligible"
+NOT_ELIGIBLE_MESSAGE = (
+    "Your organization does not have access to self-serve fine-tuning. New fine-tuning jobs are limited to "
+    "eligible organizations."
+)
 DEFAULT_LIMIT = 20
 
 
@@ -181,6 +189,8 @@ async def create_job(request: Request) -> Response:
     if isinstance(body, Response):
         return body
     state = state_of(request)
+    if body.get("suffix") == NOT_ELIGIBLE_SUFFIX:
+        return error(403, NOT_ELIGIBLE_MESSAGE, type_="invalid_request_error", code="fine_tuning_not_available")
     if body.get("model") not in FINE_TUNABLE:
         message = f"Model {body.get('model')} is not available for fine-tuning or does not exist."
         return error(400, message, type_="invalid_request_error", code="model_not_available", param="model")

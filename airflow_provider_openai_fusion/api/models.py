@@ -7,10 +7,13 @@ from airflow_provider_openai_fusion.api._base import Deletion, ResponseModel, se
 
 
 class Model(ResponseModel):
-    """A model object; ``shutdown_date`` (Unix time) is set when OpenAI has scheduled the model's shutdown."""
+    """
+    A model object. ``shutdown_date`` is the day OpenAI shuts the model down, ``YYYY-MM-DD`` as the spec gives it
+    (``format: date``), or null when none is announced; a number (Unix seconds) from a compatible server is kept too.
+    """
 
     id: str
-    shutdown_date: int | None = None
+    shutdown_date: str | int | None = None
 
 
 def list_models() -> RequestSpec:

@@ -91,7 +91,11 @@ with DAG(
     )
     transcribe = OpenAIManageAudioOperator(task_id="transcribe_audio", operation="transcribe", file=str(SPEECH))
     subtitles = OpenAIManageAudioOperator(
-        task_id="transcribe_audio_srt", operation="transcribe", file=str(SPEECH), advanced={"response_format": "srt"}
+        task_id="transcribe_audio_srt",
+        operation="transcribe",
+        file=str(SPEECH),
+        model="whisper-1",
+        advanced={"response_format": "srt"},
     )
     translate = OpenAIManageAudioOperator(
         task_id="translate_audio", operation="translate", file=str(SPEECH), advanced={"response_format": "text"}

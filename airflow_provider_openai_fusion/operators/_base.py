@@ -25,14 +25,41 @@ def short(text: Any) -> str:
     return text if len(text) <= LOGGED_CHARS else f"{text[:LOGGED_CHARS]}..."
 
 
-def usage_text(response: dict[str, Any]) -> str:
-    """
-    The token counts of an answer, for a log line.
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
-    :param response: the API response.
+
+def _details(usage: dict[str, Any], *names: str) -> dict[str, Any]:
+    for name in names:
+        if isinstance(usage.get(name), dict):
+            return usage[name]
+    return {}
+
+
+def usage_line(model: str | None, usage: Any) -> str | None:
     """
-    usage = response.get("usage") or {}
-    return f"{usage.get('prompt_tokens', '?')} prompt + {usage.get('completion_tokens', '?')} completion tokens"
+    The log line of an answer's token counts: input, output, total, and cached and reasoning tokens when given.
+
+    Reads both shapes the API uses (``prompt_tokens`` / ``completion_tokens`` with ``*_tokens_details``, and
+    ``input_tokens`` / ``output_tokens`` with ``*_tokens_details``); ``None`` when ``usage`` holds no token counts
+    (absent, or an audio duration).
+
+    :param model: the model that answered.
+    :param usage: the answer's ``usage``.
+    """
+    if not isinstance(usage, dict):
+        return None
+    given = _count(usage.get("input_tokens", usage.get("prompt_tokens")))
+    made = _count(usage.get("output_tokens", usage.get("completion_tokens")))
+    total = _count(usage.get("total_tokens"))
+    if given is None and made is None and total is None:
+        return None
+    inputs = _details(usage, "input_tokens_details", "prompt_tokens_details")
+    outputs = _details(usage, "output_tokens_details", "completion_tokens_details")
+    counts = [("input", given), ("output", made), ("total", total)]
+    counts += [("cached", _count(inputs.get("cached_tokens"))), ("reasoning", _count(outputs.get("reasoning_tokens")))]
+    shown = ", ".join(f"{name} {value}" for name, value in counts if value is not None)
+    return f"Usage of {model or 'the default model'}: {shown} tokens"
 
 
 class OpenAIFusionBaseOperator(BaseOperator):
@@ -55,3 +82,26 @@ class OpenAIFusionBaseOperator(BaseOperator):
         from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
 
         return OpenAIFusionHook(conn_id=self.conn_id)
+
+    def check_model(self, model: str | None) -> None:
+        """
+        Check ``model`` against OpenAI's retirement table before any request; at OpenAI's base URL a model past its
+        shutdown date fails the task, and one within 30 days of it gets a warning in the task log.
+
+        :param model: the model the task sends; ``None`` when the server picks.
+        """
+        from airflow_provider_openai_fusion.model_lifecycle import check_model
+
+        warning = check_model(model, base_url=self.hook.settings.base_url)
+        if warning:
+            self.log.warning("%s", warning)
+
+    def log_usage(self, answer: Any, model: str | None = None) -> None:
+        """
+        Log one line with the token counts of ``answer``, when it has ``usage``.
+
+        :param answer: the API response (or the operator's result, which keeps ``usage``).
+        :param model: the model sent, when the answer does not name it.
+        """
+        if isinstance(answer, dict) and (line := usage_line(answer.get("model") or model, answer.get("usage"))):
+            self.log.info("%s", line)

@@ -6,15 +6,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_openai_fusion.exceptions import APIResponseValidationError, InvalidArgumentError
+from airflow_provider_openai_fusion.model_lifecycle import DEFAULT_MODELS
 from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 OPERATIONS = ("transcribe", "translate", "speech")
-DEFAULT_TRANSCRIPTION_MODEL = "whisper-1"
-DEFAULT_SPEECH_MODEL = "gpt-4o-mini-tts"
-DEFAULT_VOICE = "coral"
+DEFAULT_SPEECH_MODEL = DEFAULT_MODELS["speech"]
+DEFAULT_VOICE = DEFAULT_MODELS["speech_voice"]
 MAX_BYTES = 25 * 1024 * 1024
 AUDIO_TYPES = {
     "flac": "audio/flac",
@@ -53,9 +53,10 @@ class OpenAIManageAudioOperator(OpenAIFusionBaseOperator):
     :param operation: ``transcribe``, ``translate`` or ``speech``. (templated)
     :param file: the audio file, for ``transcribe`` / ``translate``: a local path or an ``ObjectStoragePath`` URI.
         (templated)
-    :param model: the model; default ``whisper-1`` for ``transcribe`` / ``translate`` (the only translation
-        model, and every response format; or a transcription model such as ``gpt-4o-mini-transcribe``) and
-        ``gpt-4o-mini-tts`` for ``speech``. (templated)
+    :param model: the model; default ``gpt-transcribe`` for ``transcribe`` (``json`` and ``text`` answers),
+        ``whisper-1`` for ``translate`` (the only translation model; it also serves ``srt``, ``vtt`` and
+        ``verbose_json`` transcriptions until OpenAI shuts it down on 2027-02-26) and ``gpt-4o-mini-tts`` for
+        ``speech`` (every speech model shuts down at OpenAI on 2027-01-06). (templated)
     :param input: the text to speak (at most 4,096 characters), for ``speech``. (templated)
     :param voice: the voice, for ``speech``: a built-in name such as ``coral`` (default) or ``{"id": ...}``.
         (templated)
@@ -152,6 +153,7 @@ class OpenAIManageAudioOperator(OpenAIFusionBaseOperator):
             "speed": self.speed,
         }
         body = request_body(SpeechRequest, named, self.advanced)
+        self.check_model(body["model"])
         spec = create_speech(body)
         written = write_output("output_path", output_path, lambda path: self.hook.download(spec, path))
         self.log.info("Spoke %d characters with %s (%s) into %s", len(body["input"]), body["model"], fmt, written)
@@ -167,10 +169,11 @@ class OpenAIManageAudioOperator(OpenAIFusionBaseOperator):
         )
         from airflow_provider_openai_fusion.operators._io import check_file, local_input
 
-        model = TranscriptionFields if operation == "transcribe" else TranslationFields
-        fields = request_body(
-            model, {"model": DEFAULT_TRANSCRIPTION_MODEL if self.model is None else self.model}, self.advanced
-        )
+        schema = TranscriptionFields if operation == "transcribe" else TranslationFields
+        default = DEFAULT_MODELS["transcription" if operation == "transcribe" else "translation"]
+        model = default if self.model is None else self.model
+        fields = request_body(schema, {"model": model}, self.advanced)
+        self.check_model(model)
         with local_input("file", required("file", self.file, f"operation={operation!r}")) as path:
             check_file("file", path, max_bytes=MAX_BYTES, suffixes=tuple(AUDIO_TYPES))
             part = file_part("file", path, AUDIO_TYPES[path.suffix.lower().lstrip(".")])
@@ -184,4 +187,5 @@ class OpenAIManageAudioOperator(OpenAIFusionBaseOperator):
             self.log.info("%s: %d characters of %s", operation, len(result), fields["response_format"])
             return result
         self.log.info("%s: %d characters of text", operation, len(result["text"]))
+        self.log_usage(result, model)
         return result

@@ -8,13 +8,14 @@ from typing import Any
 from airflow.sdk import Context
 
 from airflow_provider_openai_fusion.exceptions import InvalidArgumentError
-from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator, short, usage_text
+from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator, short
 
 
 def _log_chat(operator: OpenAIFusionBaseOperator, response: dict[str, Any]) -> None:
     message = ((response.get("choices") or [{}])[0]).get("message") or {}
     text = message.get("content") or message.get("refusal") or message.get("tool_calls")
-    operator.log.info("Chat completion %s: %r (%s)", response.get("id"), short(text), usage_text(response))
+    operator.log.info("Chat completion %s: %r", response.get("id"), short(text))
+    operator.log_usage(response)
 
 
 class OpenAIChatCompletionOperator(OpenAIFusionBaseOperator):
@@ -56,6 +57,7 @@ class OpenAIChatCompletionOperator(OpenAIFusionBaseOperator):
         messages = required("messages", json_list(self.messages, "messages"), "a chat completion")
         named = {"model": self.model, "messages": messages, "temperature": self.temperature}
         body = request_body(ChatCompletionRequest, named, self.advanced)
+        self.check_model(body.get("model"))
         response = self.hook.request(create_chat_completion(body))
         _log_chat(self, response)
         return response
@@ -112,6 +114,7 @@ class OpenAIEditOperator(OpenAIFusionBaseOperator):
             messages = [{"role": "user", "content": instruction}]
         named = {"model": self.model, "messages": messages, "temperature": self.temperature}
         body = request_body(ChatCompletionRequest, named, self.advanced)
+        self.check_model(body.get("model"))
         response = self.hook.request(create_chat_completion(body))
         _log_chat(self, response)
         return response

@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow.sdk import Context
 
-from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator, short, usage_text
+from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator, short
 
 
 class OpenAICompletionOperator(OpenAIFusionBaseOperator):
@@ -46,7 +46,9 @@ class OpenAICompletionOperator(OpenAIFusionBaseOperator):
 
         named = {"model": self.model, "prompt": self.prompt, "temperature": self.temperature}
         body = request_body(CompletionRequest, named, self.advanced)
+        self.check_model(body.get("model"))
         response = self.hook.request(create_completion(body))
         first = (response.get("choices") or [{}])[0]
-        self.log.info("Completion %s: %r (%s)", response.get("id"), short(first.get("text")), usage_text(response))
+        self.log.info("Completion %s: %r", response.get("id"), short(first.get("text")))
+        self.log_usage(response)
         return response

@@ -153,11 +153,12 @@ class OpenAIEmbeddingsOperator(OpenAIFusionBaseOperator):
             len(bodies),
             concurrency,
         )
-        self.hook.get_conn()
+        self.check_model(request.model)
         answers = self.hook.bulk([create_embeddings(body) for body in bodies], concurrency)
         result = merge_responses(slices, answers)
         dims = len(result["data"][0]["embedding"]) if result["data"] else 0
-        self.log.info("%d vectors of %d dimensions; usage %s", len(result["data"]), dims, result["usage"])
+        self.log.info("%d vectors of %d dimensions", len(result["data"]), dims)
+        self.log_usage(result, request.model)
         if not self.output_path:
             return result
         path = write_jsonl(self.output_path, result["data"])

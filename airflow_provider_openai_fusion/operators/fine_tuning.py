@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from functools import cached_property
@@ -9,7 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Context, conf
 
-from airflow_provider_openai_fusion.exceptions import InvalidArgumentError
+from airflow_provider_openai_fusion.exceptions import (
+    APIStatusError,
+    BadRequestError,
+    InvalidArgumentError,
+    PermissionDeniedError,
+)
 from airflow_provider_openai_fusion.links import FineTuningJobLink
 from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator
 
@@ -29,6 +35,35 @@ _USED_BY = {
 # Metadata that ties a job to the task instance that created it, so that a retry finds it again.
 TI_METADATA_KEYS = ("airflow_dag_id", "airflow_task_id", "airflow_run_id", "airflow_map_index")
 _REUSABLE_STATUSES = ("validating_files", "queued", "running", "succeeded", "paused")
+_FINE_TUNING = re.compile(r"fine[- ]?tun", re.IGNORECASE)
+_NO_ACCESS = re.compile(r"access|eligib|not available|no longer|not allowed|permission", re.IGNORECASE)
+
+
+def eligibility_refusal(error: APIStatusError) -> APIStatusError | None:
+    """
+    The same error with a clear message when ``error`` is OpenAI refusing the organization new fine-tuning jobs
+    (a 403, or a 400 about fine-tuning access that blames no parameter); ``None`` for any other error.
+
+    :param error: the error answer to creating a job.
+    """
+    about_access = _FINE_TUNING.search(error.message) and _NO_ACCESS.search(error.message)
+    if not (isinstance(error, PermissionDeniedError) or (isinstance(error, BadRequestError) and about_access)):
+        return None
+    if isinstance(error, BadRequestError) and error.param:
+        return None
+    message = (
+        "OpenAI refused to create the fine-tuning job: this organization or project may not start new fine-tuning "
+        "jobs (self-serve fine-tuning has been restricted since 2026-05-07 and 2026-07-02, and new jobs end on "
+        f"2027-01-06). OpenAI said: {error.message}"
+    )
+    return type(error)(
+        message,
+        status_code=error.status_code,
+        error_type=error.type,
+        code=error.code,
+        param=error.param,
+        request_id=error.request_id,
+    )
 
 
 class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
@@ -184,11 +219,22 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
 
     def _create(self, context: Context) -> dict[str, Any]:
         from airflow_provider_openai_fusion.api.fine_tuning import create_job
+        from airflow_provider_openai_fusion.model_lifecycle import check_fine_tuning
 
         body = self._create_body(context)
+        notice = check_fine_tuning(base_url=self.hook.settings.base_url)
+        if notice:
+            self.log.warning("%s", notice)
+        self.check_model(body["model"])
         job = self._earlier_job(context, body["metadata"])
         if job is None:
-            job = self.hook.request(create_job(body))
+            try:
+                job = self.hook.request(create_job(body))
+            except (PermissionDeniedError, BadRequestError) as error:
+                clear = eligibility_refusal(error)
+                if clear is None:
+                    raise
+                raise clear from None
             self.log.info("Created fine-tuning job %s (status %s)", job.get("id"), job.get("status"))
         self._remember(context, job)
         if not self.wait_for_completion:

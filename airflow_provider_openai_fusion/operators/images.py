@@ -199,8 +199,10 @@ class OpenAIGenerateImageOperator(OpenAIFusionBaseOperator):
         named = {"prompt": self.prompt, "model": self.model, "n": self.n, "size": self.size}
         body = _with_b64(request_body(GenerateImageRequest, named, self.advanced))
         check_output_folder(self.output_path, _asked(body))
+        self.check_model(body.get("model"))
         result = images_result(self.hook.request(create_image(body)), self.output_path, _asked(body))
         self.log.info("Wrote %d image(s): %s", len(result["paths"]), ", ".join(result["paths"]))
+        self.log_usage(result, body.get("model"))
         return result
 
 
@@ -210,7 +212,8 @@ class OpenAIEditImageOperator(OpenAIFusionBaseOperator):
 
     ``edit`` takes up to 16 PNG, JPEG or WEBP images under 50 MB each with the GPT image models, or one square
     PNG under 4 MB with ``dall-e-2``; the optional ``mask`` is a PNG under 4 MB. ``variation`` takes one square
-    PNG under 4 MB; OpenAI serves it only with ``dall-e-2`` (retired), so it is for compatible servers.
+    PNG under 4 MB; OpenAI served it only with ``dall-e-2``, which it removed: at OpenAI's base URL a variation
+    fails before any request (use ``edit`` with a GPT image model); other servers get it as before.
 
     :param operation: ``edit`` or ``variation``. (templated)
     :param image: the image path, or a list of paths (local paths or ``ObjectStoragePath`` URIs). (templated)
@@ -271,6 +274,7 @@ class OpenAIEditImageOperator(OpenAIFusionBaseOperator):
             fields, answer = self._edit(images, stack) if operation == "edit" else self._variation(images, stack)
         result = images_result(answer, self.output_path, _asked(fields))
         self.log.info("Wrote %d image(s): %s", len(result["paths"]), ", ".join(result["paths"]))
+        self.log_usage(result, self.model or (DEFAULT_MODEL if operation == "edit" else VARIATION_MODEL))
         return result
 
     def _edit(self, images: list[Any], stack: ExitStack) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -285,6 +289,7 @@ class OpenAIEditImageOperator(OpenAIFusionBaseOperator):
         named = {"prompt": required("prompt", self.prompt, "operation='edit'"), "model": model}
         fields = _with_b64(request_body(EditImageFields, named, self.advanced))
         check_output_folder(self.output_path, _asked(fields))
+        self.check_model(model)
         field = "image" if len(images) == 1 else "image[]"
         limits = {
             "formats": ("png",) if dall_e else tuple(CONTENT_TYPES),
@@ -306,7 +311,9 @@ class OpenAIEditImageOperator(OpenAIFusionBaseOperator):
     def _variation(self, images: list[Any], stack: ExitStack) -> tuple[dict[str, Any], dict[str, Any]]:
         from airflow_provider_openai_fusion.api._base import request_body
         from airflow_provider_openai_fusion.api.images import ImageVariationFields, create_image_variation
+        from airflow_provider_openai_fusion.model_lifecycle import check_variation
 
+        check_variation(base_url=self.hook.settings.base_url)
         if len(images) != 1:
             raise InvalidArgumentError("image", f"operation='variation' takes exactly one image, got {len(images)}")
         for argument, value in (("prompt", self.prompt), ("mask", self.mask)):

@@ -35,6 +35,7 @@ class OpenAIModerationOperator(OpenAIFusionBaseOperator):
 
         value = required("input", text_or_list(self.input), "a moderation")
         body = request_body(ModerationRequest, {"input": value, "model": self.model})
+        self.check_model(body.get("model"))
         response = self.hook.request(create_moderation(body))
         results = response.get("results") or []
         flagged = [str(i) for i, result in enumerate(results) if result.get("flagged")]

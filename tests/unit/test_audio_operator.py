@@ -29,7 +29,7 @@ def test_transcribe_uploads_the_file_and_returns_the_json(make_hook: Any, tmp_pa
     assert [(p.name, p.filename, p.content_type, p.data) for p in parts(request) if p.filename] == [
         ("file", "speech.wav", "audio/wav", audio.read_bytes())
     ]
-    assert fields(request) == {"model": ["whisper-1"], "language": ["en"]}
+    assert fields(request) == {"model": ["gpt-transcribe"], "language": ["en"]}
     assert result == {"text": "hello", "usage": {"type": "duration", "seconds": 1}}
 
 

@@ -65,7 +65,7 @@ def test_chat_accepts_messages_as_json_text_and_returns_the_response(make_hook, 
     assert result == CHAT_ANSWER
     assert str(request.url) == "https://api.test/v1/chat/completions"
     assert body == {"model": "gpt-4o-mini", "messages": USER, "max_completion_tokens": 9}
-    assert "'Hi!'" in logged and "5 prompt + 2 completion tokens" in logged
+    assert "'Hi!'" in logged and "Usage of gpt-4o-mini: input 5, output 2, total 7 tokens" in logged
     assert SENTINEL_KEY not in logged
 
 

@@ -52,8 +52,9 @@ generations is still ``dall-e-2``, which is gone, so it is sent explicitly). ``t
 replacement for ``whisper-1`` and the ``gpt-4o-*-transcribe`` models (all shut down 2027-02-26).
 ``translation``: ``whisper-1`` is the only model of ``/audio/translations``, and the endpoint shuts down with it.
 ``speech``: ``/audio/speech`` takes ``tts-1``, ``tts-1-hd`` and ``gpt-4o-mini-tts`` only, and all three shut down
-2027-01-06 (the replacement, ``gpt-realtime-2.1-mini``, runs on the Realtime API instead). ``chat``: the example
-model for chat and responses, of the spec's GPT-5.6 family.
+2027-01-06 (the replacement, ``gpt-realtime-2.1-mini``, runs on the Realtime API instead). ``moderation``: the
+API's own default, which the moderation operator leaves to the server. ``embeddings`` and ``chat``: the models
+the examples and the README use (those operators require ``model``); ``chat`` is of the spec's GPT-5.6 family.
 """
 
 _DEPRECATIONS = "https://developers.openai.com/api/docs/deprecations"

@@ -22,7 +22,7 @@ class OpenAIChatCompletionOperator(OpenAIFusionBaseOperator):
     """
     Create a chat completion (POST /chat/completions).
 
-    :param model: the model id, e.g. ``gpt-4o-mini``. (templated)
+    :param model: the model id, e.g. ``gpt-5.6-luna``. (templated)
     :param messages: the conversation: a list of ``{"role", "content"}`` dicts (roles ``system``,
         ``developer``, ``user``, ``assistant``, ``tool``, ``function``), or JSON text of such a list. (templated)
     :param temperature: sampling temperature, 0 to 2.
@@ -70,7 +70,7 @@ class OpenAIEditOperator(OpenAIFusionBaseOperator):
     The ``/edits`` endpoint no longer exists, so this runs a chat completion: ``instruction`` is the system
     message and ``input`` the user message (with no ``input``, the instruction alone is the user message).
 
-    :param model: the chat model id, e.g. ``gpt-4o-mini``. (templated)
+    :param model: the chat model id, e.g. ``gpt-5.6-luna``. (templated)
     :param instruction: how to edit, e.g. ``"Fix the spelling mistakes."``. (templated)
     :param input: the text to edit. (templated)
     :param temperature: sampling temperature, 0 to 2.

@@ -14,7 +14,8 @@ class OpenAICompletionOperator(OpenAIFusionBaseOperator):
     """
     Create a completion (POST /completions: the legacy API, still served by OpenAI and compatible servers).
 
-    :param model: the model id, e.g. ``gpt-3.5-turbo-instruct``. (templated)
+    :param model: the model id, e.g. ``gpt-oss-20b`` on a compatible server (OpenAI shut down
+        ``gpt-3.5-turbo-instruct``, its last completions model, on 2026-09-28). (templated)
     :param prompt: the prompt: text, a list of texts, or token arrays. (templated)
     :param temperature: sampling temperature, 0 to 2.
     :param advanced: any other field of the API request, e.g. ``{"max_tokens": 64, "stop": ["\\n"]}``. (templated)

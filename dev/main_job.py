@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import sqlite3
@@ -59,6 +60,8 @@ def api_base(live: bool, api_key: str, log_dir: Path) -> Iterator[str]:
 
 FINISHED_STATES = (*OK_STATES, "failed", "upstream_failed", "removed")
 POLL_SECONDS = 0.5
+EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*(?:Error|Exception|Exit)\w*: .+)$", re.MULTILINE)
+REASON_CHARS = 160
 FINISHED_SQL = f"""
 SELECT ti.task_id, ti.map_index, ti.state, ti.duration, x.value
 FROM task_instance AS ti
@@ -69,9 +72,10 @@ ORDER BY ti.end_date
 """
 
 
-def finished_tasks(db: Path, dag_id: str) -> list[tuple[str, str, float | None, object]]:
+def finished_tasks(db: Path, dag_id: str) -> list[tuple[str, int, str, float | None, object]]:
     """
-    The task instances of ``dag_id`` that have finished, oldest first: ``(label, state, duration, return_value)``.
+    The task instances of ``dag_id`` that have finished, oldest first:
+    ``(task_id, map_index, state, duration, return_value)``.
 
     Reads Airflow's SQLite metadata DB directly, read-only (it runs in WAL mode, so reading beside a running
     ``airflow dags test`` is safe); a DB that is busy for a moment gives an empty list, and the next poll catches up.
@@ -85,27 +89,45 @@ def finished_tasks(db: Path, dag_id: str) -> list[tuple[str, str, float | None, 
     except sqlite3.OperationalError:
         return []
     return [
-        (task_label(task_id, map_index), state, duration, json.loads(value) if value else None)
+        (task_id, map_index, state, duration, json.loads(value) if value else None)
         for task_id, map_index, state, duration, value in rows
     ]
 
 
-def follow(process: subprocess.Popen, db: Path, dag_id: str) -> int:
+def failure_reason(log: Path, task_id: str, map_index: int) -> str:
+    """
+    The last exception line (``SomeError: message``) the task wrote to ``log``, cut to one short line.
+
+    :param log: Airflow's log of the run.
+    :param task_id: the task id.
+    :param map_index: the map index (-1 when not mapped).
+    """
+    text = log.read_text(encoding="utf-8", errors="replace")
+    start = text.rfind(f"[DAG TEST] starting task_id={task_id} map_index={map_index}")
+    end = text.find("[DAG TEST] starting ", start + 1)
+    errors = EXCEPTION_LINE.findall(text[start : end if end > 0 else None] if start >= 0 else "")
+    reason = errors[-1].strip() if errors else "(see the full log)"
+    return reason if len(reason) <= REASON_CHARS else f"{reason[: REASON_CHARS - 3]}..."
+
+
+def follow(process: subprocess.Popen, db: Path, log: Path, dag_id: str) -> int:
     """
     Print a line per task of ``dag_id`` as it finishes, until ``process`` (``airflow dags test``) exits.
 
     :param process: the running ``airflow dags test``.
     :param db: the metadata DB it writes.
+    :param log: where its output goes.
     :param dag_id: the DAG id.
     :return: the process's exit code.
     """
     shown: set[str] = set()
     while True:
         exited = process.poll() is not None
-        for label, state, duration, value in finished_tasks(db, dag_id):
+        for task_id, map_index, state, duration, value in finished_tasks(db, dag_id):
+            label = task_label(task_id, map_index)
             if label not in shown:
                 shown.add(label)
-                result = short_result(value) if state in OK_STATES else "(see the full log)"
+                result = short_result(value) if state in OK_STATES else failure_reason(log, task_id, map_index)
                 print(f"  {state:8} {duration_text(duration):>7}  {label:24}  {result}", flush=True)
         if exited:
             return process.returncode
@@ -138,7 +160,7 @@ def run_tour(live: bool, keep: bool) -> int:
                 return migrate.returncode
             out.flush()
             test = subprocess.Popen([airflow, "dags", "test", DAG_ID], env=env, stdout=out, stderr=subprocess.STDOUT)
-            test_code = follow(test, home / "airflow.db", DAG_ID)
+            test_code = follow(test, home / "airflow.db", log, DAG_ID)
             print(flush=True)
             report = subprocess.run([sys.executable, "-m", "dev.run_report", DAG_ID], env=env, cwd=ROOT)
         print(f"Full log: {log} (servers: {logs})" if not live else f"Full log: {log}", flush=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dev.run_report import Tokens, duration_text, short_result, token_totals, tokens_text
 
 
@@ -37,3 +39,21 @@ def test_short_result_says_what_came_back() -> None:
 
 def test_duration_text() -> None:
     assert (duration_text(None), duration_text(0.44), duration_text(125.4)) == ("-", "0.4s", "2m05s")
+
+
+def test_failure_reason_is_the_task_s_last_exception_line(tmp_path: Path) -> None:
+    from dev.main_job import failure_reason
+
+    log = tmp_path / "airflow.log"
+    log.write_text(
+        "[DAG TEST] starting task_id=chat map_index=-1\n"
+        "Traceback (most recent call last):\n"
+        "airflow_provider_openai_fusion.exceptions.ModelRetiredError: Invalid argument 'model': gpt-4 was shut down\n"
+        "[DAG TEST] starting task_id=embed map_index=2\n"
+        "ValueError: first\n"
+        "  File x\n"
+        "pkg.mod.NotFoundError: OpenAI API error: No such model (status 404)\n"
+    )
+    assert failure_reason(log, "chat", -1) == "ModelRetiredError: Invalid argument 'model': gpt-4 was shut down"
+    assert failure_reason(log, "embed", 2) == "NotFoundError: OpenAI API error: No such model (status 404)"
+    assert failure_reason(log, "other", -1) == "(see the full log)"

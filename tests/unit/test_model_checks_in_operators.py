@@ -253,3 +253,23 @@ def test_get_models_warns_of_past_and_near_shutdowns(make_hook: Any, capsys) -> 
     assert len(warnings) == 2
     assert "Model gpt-image-1 was shut down on 2026-10-23; the recommended replacement is gpt-image-2" in warnings[0]
     assert "Model soon shuts down on 2026-12-20 (in 21 days)" in warnings[1]
+
+
+@pytest.mark.parametrize(("day", "outcome"), [(date(2026, 12, 20), "warned"), (date(2027, 1, 6), "refused")])
+def test_speech_models_are_checked_against_their_shutdown(
+    make_hook: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, day: date, outcome: str
+) -> None:
+    monkeypatch.setattr(model_lifecycle, "today_utc", lambda: day)
+    operator = OpenAIManageAudioOperator(
+        task_id="t", operation="speech", input="Hello", output_path=str(tmp_path / "hello.mp3")
+    )
+    script = Script(httpx.Response(200, content=b"ID3\x04" + bytes(100)))
+    operator.hook = make_hook(script, base_url=OPENAI)
+    if outcome == "refused":
+        with raises(ModelRetiredError, match="gpt-4o-mini-tts was shut down at OpenAI on 2027-01-06"):
+            operator.execute({})
+        assert script.attempts == 0
+        return
+    operator.execute({})
+    assert script.attempts == 1
+    assert "Model gpt-4o-mini-tts (at OpenAI) shuts down on 2027-01-06 (in 17 days)" in capsys.readouterr().out

@@ -6,7 +6,7 @@ By default it starts the stand-in behind ``prism proxy --errors`` (no API key ne
 ``OPENAI_API_KEY`` set) it runs only the tour's cheap, non-destructive tasks against api.openai.com.
 
 What it prints: a line per task as it finishes (state, duration, a short result), then the summary table with
-the token total, and where the full log is. Airflow's own output (thousands of lines) goes to
+the token total, and where the full log is. Airflow's own output (several hundred lines) goes to
 ``build/main-job/tour-<UTC time>/airflow.log``, next to the servers' logs. Exits non-zero if any task failed.
 """
 

@@ -127,8 +127,13 @@ def follow(process: subprocess.Popen, db: Path, log: Path, dag_id: str) -> int:
             label = task_label(task_id, map_index)
             if label not in shown:
                 shown.add(label)
-                result = short_result(value) if state in OK_STATES else failure_reason(log, task_id, map_index)
-                print(f"  {state:8} {duration_text(duration):>7}  {label:24}  {result}", flush=True)
+                if state in OK_STATES:
+                    result = short_result(value)
+                elif state == "upstream_failed":
+                    result = "(not run: a task upstream failed)"
+                else:
+                    result = failure_reason(log, task_id, map_index)
+                print(f"  {state:15} {duration_text(duration):>7}  {label:24}  {result}", flush=True)
         if exited:
             return process.returncode
         time.sleep(POLL_SECONDS)

@@ -217,9 +217,9 @@ def render_table(dag_id: str, run_state: str, tasks: dict[str, TaskRow]) -> str:
     :param tasks: the task instances.
     """
     width = max((len(label) for label in tasks), default=4)
-    lines = [f"{dag_id}: run {run_state}", f"  {'state':8} {'time':>7}  {'task':{width}}  result"]
+    lines = [f"{dag_id}: run {run_state}", f"  {'state':15} {'time':>7}  {'task':{width}}  result"]
     for label, row in tasks.items():
-        lines.append(f"  {row.state:8} {duration_text(row.duration):>7}  {label:{width}}  {short_result(row.value)}")
+        lines.append(f"  {row.state:15} {duration_text(row.duration):>7}  {label:{width}}  {short_result(row.value)}")
     by_state: dict[str, int] = {}
     for row in tasks.values():
         by_state[row.state] = by_state.get(row.state, 0) + 1

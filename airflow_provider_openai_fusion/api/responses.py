@@ -277,19 +277,3 @@ def parse_output(response: Mapping[str, Any], structured: StructuredFormat) -> A
         field = ".".join(str(part) for part in error.absolute_path) or "(root)"
         raise StructuredOutputError(response_id, field, error.message)
     return value
-
-
-def usage_line(response: Mapping[str, Any]) -> str:
-    """
-    The token counts of a response in one line: input (cached), output (reasoning), total.
-
-    :param response: the response.
-    """
-    usage = response.get("usage") or {}
-    cached = (usage.get("input_tokens_details") or {}).get("cached_tokens")
-    reasoning = (usage.get("output_tokens_details") or {}).get("reasoning_tokens")
-    line = f"{usage.get('input_tokens', '?')} input"
-    line += f" ({cached} cached)" if cached else ""
-    line += f" + {usage.get('output_tokens', '?')} output"
-    line += f" ({reasoning} reasoning)" if reasoning else ""
-    return f"{line} = {usage.get('total_tokens', '?')} tokens"

@@ -33,7 +33,7 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
     id is kept in the task instance's ``task_state_store`` (Airflow 3.3+), so a retry re-attaches to a response
     an earlier try started (still running, or finished but not yet handled) instead of paying for a second one.
 
-    :param model: the model, e.g. ``gpt-4.1-mini``. (templated)
+    :param model: the model, e.g. ``gpt-5.6-luna``. (templated)
     :param input: text, or a list of input items (messages with roles, images, files); JSON text of a list is
         accepted. (templated)
     :param instructions: the system (developer) message. (templated)
@@ -122,6 +122,7 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         from airflow_provider_openai_fusion.api.responses import create_response
 
         body, structured = self._request()
+        self.check_model(body["model"])
         response = self._earlier_response(context, body) if self.background else None
         if response is None:
             self._check_input_tokens(body)
@@ -268,13 +269,14 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         from airflow.sdk.exceptions import AirflowSensorTimeout
 
         from airflow_provider_openai_fusion._waiting import finish
-        from airflow_provider_openai_fusion.api.responses import check_refusal, output_text, parse_output, usage_line
+        from airflow_provider_openai_fusion.api.responses import check_refusal, output_text, parse_output
 
         ended = isinstance(event, Mapping) and event.get("status") in self._kind.terminal
         try:
             if ended and isinstance(event.get("job"), Mapping):
                 job = event["job"]
-                self.log.info("Response %s %s: %s", job.get("id"), job.get("status"), usage_line(job))
+                self.log.info("Response %s %s", job.get("id"), job.get("status"))
+                self.log_usage(job, self.model)
             response = finish(self._kind, event)
             check_refusal(response)
             result = {**response, "output_text": output_text(response)}

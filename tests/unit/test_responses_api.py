@@ -8,7 +8,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from airflow_provider_openai_fusion.api._structured import structured_format
-from airflow_provider_openai_fusion.api.responses import count_input_tokens, output_text, refusal, usage_line
+from airflow_provider_openai_fusion.api.responses import count_input_tokens, output_text, refusal
 from airflow_provider_openai_fusion.exceptions import InvalidArgumentError
 from tests.unit.responses_fake import message
 
@@ -92,14 +92,6 @@ def test_output_text_joins_every_text_part_and_refusal_finds_refusals() -> None:
     response = {"output": [message("a"), {"type": "reasoning", "summary": []}, message("b"), message("no", "refusal")]}
     assert output_text(response) == "ab"
     assert refusal(response) == "no" and refusal({"output": [message("a")]}) is None
-
-
-def test_usage_line_shows_cached_and_reasoning_tokens_when_given() -> None:
-    usage = {"input_tokens": 100, "output_tokens": 50, "total_tokens": 150}
-    assert usage_line({"usage": usage}) == "100 input + 50 output = 150 tokens"
-    usage |= {"input_tokens_details": {"cached_tokens": 64}, "output_tokens_details": {"reasoning_tokens": 20}}
-    assert usage_line({"usage": usage}) == "100 input (64 cached) + 50 output (20 reasoning) = 150 tokens"
-    assert usage_line({}) == "? input + ? output = ? tokens"
 
 
 def test_the_token_count_sends_only_the_fields_it_takes() -> None:

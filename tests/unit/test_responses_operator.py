@@ -100,7 +100,7 @@ def test_text_comes_back_with_output_text_joined_and_usage_logged(make_hook: Any
     body = json.loads(api.calls("POST")[0].content)
     tools = [{"type": "web_search"}]
     assert body == {"model": "gpt-4o-mini", "input": "hello", "instructions": "Be brief", "tools": tools}
-    assert "10 input + 5 output = 15 tokens" in logged(capsys, caplog)
+    assert "Usage of gpt-4o-mini: input 10, output 5, total 15 tokens" in logged(capsys, caplog)
 
 
 def test_input_items_as_json_text_are_sent_as_a_list(make_hook: Any) -> None:

@@ -24,7 +24,7 @@ with DAG(
 ) as dag:
     research = OpenAIResponseOperator(
         task_id="research",
-        model="o4-mini",
+        model="gpt-5.6-terra",
         input="Write a short report on how Apache Airflow triggers free worker slots.",
         instructions="Be factual and concise.",
         background=True,
@@ -38,7 +38,7 @@ with DAG(
 
     follow_up = OpenAIResponseOperator(
         task_id="follow_up",
-        model="o4-mini",
+        model="gpt-5.6-terra",
         input="Summarise your report in one sentence.",
         previous_response_id="{{ ti.xcom_pull(task_ids='research')['id'] }}",
     )

@@ -15,6 +15,7 @@ BASE_MODELS = (
     "gpt-5.6-luna",
     "gpt-4o-mini",
     "gpt-4.1-mini",
+    "gpt-5.6-terra",
     "o4-mini",
     "gpt-3.5-turbo-instruct",
     "gpt-oss-20b",

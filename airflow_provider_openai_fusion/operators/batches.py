@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -161,11 +161,22 @@ class OpenAIBatchOperator(OpenAIFusionBaseOperator):
 
         limits = {"max_requests": self.max_requests_per_batch, "max_bytes": self.max_bytes_per_batch}
         if self.requests is not None:
-            items = request_items(self.requests, "requests")
+            items = self._checked(request_items(self.requests, "requests"))
             return write_parts(self.endpoint, items, folder, argument="requests", **limits)
         with local_input("input_path", self.input_path) as path:
-            items = jsonl_items(path, self.endpoint, "input_path")
+            items = self._checked(jsonl_items(path, self.endpoint, "input_path"))
             return write_parts(self.endpoint, items, folder, argument="input_path", from_file=True, **limits)
+
+    def _checked(self, items: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
+        """Pass the request items through, checking each model they name once against the retirement table."""
+        seen: set[str] = set()
+        for where, item in items:
+            body = item.get("body", item) if isinstance(item, dict) else None
+            model = body.get("model") if isinstance(body, dict) else None
+            if isinstance(model, str) and model not in seen:
+                seen.add(model)
+                self.check_model(model)
+            yield where, item
 
     def _submit(self, context: Context, parts: list[Part], user_metadata: dict[str, str]) -> list[dict[str, Any]]:
         """Upload and create a batch per part, re-attaching to the parts an earlier try already submitted."""

@@ -273,3 +273,21 @@ def test_speech_models_are_checked_against_their_shutdown(
     operator.execute({})
     assert script.attempts == 1
     assert "Model gpt-4o-mini-tts (at OpenAI) shuts down on 2027-01-06 (in 17 days)" in capsys.readouterr().out
+
+
+def test_a_batch_naming_a_retired_model_fails_before_any_upload(make_hook: Any, tmp_path: Path) -> None:
+    from airflow_provider_openai_fusion.operators import OpenAIBatchOperator
+    from tests.unit.batches_fake import FakeBatchAPI
+
+    def body(model: str) -> dict[str, Any]:
+        return {"model": model, "messages": [{"role": "user", "content": "hi"}]}
+
+    requests = [body("gpt-5.6-luna"), {"custom_id": "old", "body": body("o4-mini")}]
+    api = FakeBatchAPI()
+    task = OpenAIBatchOperator(
+        task_id="b", endpoint="/v1/chat/completions", requests=requests, output_path=str(tmp_path / "out.jsonl")
+    )
+    task.hook = make_hook(api, base_url=OPENAI)
+    with raises(ModelRetiredError, match="o4-mini was shut down at OpenAI on 2026-10-23"):
+        task.execute(context())
+    assert api.requests == []

@@ -3,7 +3,8 @@ Stand-in routes: /vector_stores (create, list, retrieve, delete), their files (l
 (create, retrieve, cancel, list files) and search.
 
 A file batch moves one step per poll of GET .../file_batches/{id}: it is ``in_progress`` when created and at the
-first poll, and settles at the second. Then each of its files is ``completed``, or ``failed`` with
+first two polls, and settles at the third (so a deferrable task finds it unfinished, and its trigger waits at
+least one poll interval). Then each of its files is ``completed``, or ``failed`` with
 ``last_error.code`` ``invalid_file`` when its content holds the words ``FAIL-INDEXING`` (how a test asks for a
 failing file); the batch is ``failed`` when all its files failed, else ``completed``. Search scores each
 completed file by word overlap (the share of the query's words found in it) and applies ``filters`` to the
@@ -24,7 +25,7 @@ from starlette.routing import Route
 from dev.standin.common import State, error, json_body, new_id, not_found, now, ok, state_of
 
 FAIL_MARK = b"FAIL-INDEXING"
-POLLS_TO_SETTLE = 2
+POLLS_TO_SETTLE = 3
 STATUSES = ("in_progress", "completed", "failed", "cancelled")
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "eq": operator.eq,

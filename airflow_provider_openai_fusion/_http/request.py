@@ -130,13 +130,16 @@ class FileRange(io.RawIOBase):
         self._handle.seek(self._offset + self._position)
         return self._position
 
+    def read(self, size: int = -1) -> bytes:
+        wanted = self._length - self._position if size is None or size < 0 else size
+        chunk = self._handle.read(max(min(wanted, self._length - self._position), 0))
+        self._position += len(chunk)
+        return chunk
+
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        wanted = min(len(buffer), self._length - self._position)
-        if wanted <= 0:
-            return 0
-        count = self._handle.readinto(memoryview(buffer)[:wanted])  # type: ignore[attr-defined]
-        self._position += count or 0
-        return count or 0
+        chunk = self.read(len(buffer))
+        memoryview(buffer)[: len(chunk)] = chunk
+        return len(chunk)
 
     def close(self) -> None:
         self._handle.close()

@@ -133,7 +133,7 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
             self.log.info("%d vector stores", len(stores))
             return stores
         if action == "create":
-            return self._create(self.name)
+            return self._create(self.advanced)
         if action == "search":
             body = self._search_body()
             results = self.hook.request(api.search(self._store_id(create=False), body))["data"]
@@ -193,11 +193,12 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
         }
         return request_body(SearchRequest, named, self.advanced)
 
-    def _create(self, name: str | None) -> dict[str, Any]:
+    def _create(self, advanced: Any = None) -> dict[str, Any]:
+        """Create the store named ``name``; ``advanced`` holds the other fields of ``action='create'``."""
         from airflow_provider_openai_fusion.api import vector_stores as api
         from airflow_provider_openai_fusion.api._base import request_body
 
-        body = request_body(api.CreateVectorStoreRequest, {"name": name}, self.advanced if name == self.name else None)
+        body = request_body(api.CreateVectorStoreRequest, {"name": self.name}, advanced)
         store = self.hook.request(api.create_vector_store(body))
         self.log.info("Created vector store %s (%s)", store.get("id"), store.get("name"))
         return store
@@ -218,7 +219,7 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
             return str(named[0]["id"])
         if not create:
             raise InvalidArgumentError("name", f"no vector store is named {self.name!r}")
-        return str(self._create(self.name)["id"])
+        return str(self._create()["id"])
 
     def _attach(self, action: str) -> dict[str, Any]:
         from airflow_provider_openai_fusion.api import vector_stores as api

@@ -67,6 +67,19 @@ def upload(hook: OpenAIFusionHook, path: Path, purpose: str, log: Any) -> dict[s
     return _upload_in_parts(hook, path, purpose, size, log)
 
 
+def content_hash(path: Path) -> str:
+    """
+    The SHA-256 of a file's content in hex, read in chunks (how the vector-store operator knows a changed file).
+
+    :param path: the local file.
+    """
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _md5(path: Path, stop: threading.Event) -> str | None:
     """The file's MD5 in hex, read alongside the parts; ``None`` when ``stop`` is set first."""
     digest = hashlib.md5(usedforsecurity=False)

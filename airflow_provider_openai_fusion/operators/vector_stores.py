@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from collections.abc import Sequence
@@ -31,20 +30,6 @@ _USED_BY = {
 }
 PURPOSE = "assistants"
 _FILE_ID = re.compile(r"^file-[A-Za-z0-9_-]+$")
-_HASH_CHUNK = 1 << 20
-
-
-def content_hash(path: Path) -> str:
-    """
-    The SHA-256 of a file's content in hex, read in chunks.
-
-    :param path: the local file.
-    """
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
@@ -224,8 +209,9 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
     def _attach(self, action: str) -> dict[str, Any]:
         from airflow_provider_openai_fusion.api import vector_stores as api
         from airflow_provider_openai_fusion.operators._io import is_uri, local_input
-        from airflow_provider_openai_fusion.operators._upload import check_upload
+        from airflow_provider_openai_fusion.operators._upload import check_upload, content_hash
 
+        per_file = self._per_file_fields()
         with ExitStack() as stack:
             local: dict[str, Path] = {}
             ids: list[str] = []
@@ -249,7 +235,14 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
                 raise InvalidArgumentError(
                     "files", f"{len(plan.add)} files to add; a file batch takes at most {api.MAX_BATCH_FILES}"
                 )
-            added = [self._upload(name, local.get(name), hashes.get(name)) for name in plan.add]
+            added: list[dict[str, Any]] = []
+            try:
+                for name in plan.add:
+                    added.append(self._upload(name, local.get(name), hashes.get(name)))
+                batch = self._create_batch(store_id, added, per_file) if added else None
+            except BaseException:
+                self._forget([item for item in added if item["filename"]])
+                raise
         state = {
             "vector_store_id": store_id,
             "added": added,
@@ -265,9 +258,7 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
             len(state["removed"]),
             len(state["unchanged"]),
         )
-        if not added:
-            return self._settle(state, None)
-        return self._wait(state, self._create_batch(store_id, added))
+        return self._settle(state, None) if batch is None else self._wait(state, batch)
 
     def _upload(self, name: str, path: Path | None, content: str | None) -> dict[str, Any]:
         from airflow_provider_openai_fusion.operators._upload import upload
@@ -278,21 +269,24 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
         self.log.info("Uploaded %s as %s", name, uploaded.get("id"))
         return {"filename": name, "file_id": uploaded["id"], "sha256": content}
 
-    def _create_batch(self, store_id: str, added: list[dict[str, Any]]) -> dict[str, Any]:
-        from airflow_provider_openai_fusion.api import vector_stores as api
-        from airflow_provider_openai_fusion.api._base import json_object, validate_request
+    def _per_file_fields(self) -> dict[str, Any]:
+        """The fields ``advanced`` adds to each file of a batch (``chunking_strategy``), checked before anything."""
+        from airflow_provider_openai_fusion.api._base import validate_request
+        from airflow_provider_openai_fusion.api.vector_stores import StoreFile
 
-        advanced = json_object(self.advanced, "advanced")
+        checked = validate_request(StoreFile, {"file_id": "file-check", "attributes": {}}, self.advanced)
+        return checked.model_dump(exclude_none=True, exclude={"file_id", "attributes"})
+
+    def _create_batch(self, store_id: str, added: list[dict[str, Any]], per_file: dict[str, Any]) -> dict[str, Any]:
+        from airflow_provider_openai_fusion.api import vector_stores as api
+
         files = [
-            validate_request(
-                api.StoreFile,
-                {
-                    "file_id": item["file_id"],
-                    "attributes": {api.NAME_ATTRIBUTE: item["filename"], api.HASH_ATTRIBUTE: item["sha256"]}
-                    if item["filename"]
-                    else None,
-                },
-                advanced,
+            api.StoreFile(
+                file_id=item["file_id"],
+                attributes={api.NAME_ATTRIBUTE: item["filename"], api.HASH_ATTRIBUTE: item["sha256"]}
+                if item["filename"]
+                else None,
+                **per_file,
             )
             for item in added
         ]
@@ -372,6 +366,16 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
         if failed and self.fail_on_file_errors:
             raise VectorStoreFileError(store_id, failed)
         return summary
+
+    def _forget(self, uploaded: list[dict[str, Any]]) -> None:
+        """Delete the files this task uploaded when it cannot attach them (they would be orphans)."""
+        from airflow_provider_openai_fusion.api import files
+
+        for item in uploaded:
+            try:
+                self.hook.request(files.delete_file(item["file_id"]))
+            except Exception as exc:
+                self.log.warning("Could not delete uploaded file %s: %s", item["file_id"], exc)
 
     def _remove(self, store_id: str, file_id: str) -> None:
         """Detach a file from the store and delete the uploaded file; one already gone counts as removed."""

@@ -12,7 +12,7 @@ import pytest
 from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_provider_openai_fusion.api.vector_stores import plan_sync
-from airflow_provider_openai_fusion.exceptions import InvalidArgumentError
+from airflow_provider_openai_fusion.exceptions import BadRequestError, InvalidArgumentError
 from airflow_provider_openai_fusion.operators import OpenAIManageVectorStoresOperator
 from airflow_provider_openai_fusion.triggers import OpenAIVectorStoreFileBatchTrigger
 from tests.unit.helpers import error, ok, raises
@@ -45,9 +45,10 @@ def test_plan_sync_adds_new_and_changed_removes_stale_and_keeps_unchanged() -> N
 class FakeStores:
     """A MockTransport handler for one store, whose file batches are in_progress for ``polls`` GETs."""
 
-    def __init__(self, polls: int = 1, failed: tuple[str, ...] = ()) -> None:
+    def __init__(self, polls: int = 1, failed: tuple[str, ...] = (), batch_error: int | None = None) -> None:
         self.polls = polls
         self.failed = failed
+        self.batch_error = batch_error
         self.requests: list[httpx.Request] = []
         self.uploaded: dict[str, str] = {}
 
@@ -67,7 +68,9 @@ class FakeStores:
             twins = [{**STORE, "id": ident, "name": "twin"} for ident in ("vs_2", "vs_3")]
             return ok({"object": "list", "data": [STORE, *twins], "has_more": False})
         if path == "vector_stores/vs_1/file_batches":
-            return ok(self.batch("in_progress"))
+            return error(self.batch_error, "batch refused") if self.batch_error else ok(self.batch("in_progress"))
+        if method == "DELETE" and path.startswith("files/"):
+            return ok({"id": path.split("/")[1], "object": "file", "deleted": True})
         if path == "vector_stores/vs_1/file_batches/vsfb_1":
             self.polls -= 1
             return ok(self.batch("in_progress" if self.polls >= 0 else "completed"))
@@ -129,6 +132,17 @@ def test_add_files_defers_after_one_look_and_reports_failed_files_on_return(make
     ]
 
 
+def test_files_uploaded_for_a_batch_that_cannot_be_created_are_deleted(make_hook: Any, tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("alpha")
+    fake = FakeStores(batch_error=400)
+    operator = operator_with(
+        make_hook, fake, action="add_files", vector_store_id="vs_1", files=[str(tmp_path / "a.md")]
+    )
+    with raises(BadRequestError, match="batch refused"):
+        operator.execute({})
+    assert fake.calls() == ["POST files", "POST vector_stores/vs_1/file_batches", "DELETE files/file-1"]
+
+
 def test_trigger_polls_until_the_batch_settles(make_hook: Any) -> None:
     fake = FakeStores(polls=2)
     trigger = OpenAIVectorStoreFileBatchTrigger(job_id="vs_1/vsfb_1", conn_id="c", poll_interval=0.001)
@@ -181,6 +195,16 @@ def test_search_sends_the_named_fields_and_returns_the_results(make_hook: Any) -
         ({"action": "search", "vector_store_id": "vs_1", "query": "q", "filters": "{bad"}, "filters", "not valid JSON"),
         ({"action": "delete", "vector_store_id": "vs 1"}, "vector_store_id", "must be a vector store id"),
         ({"action": "list", "limit": 0}, "limit", "must be a positive integer"),
+        (
+            {"action": "sync", "name": "d", "files": ["{tmp}/a/x.md"], "advanced": {"attributes": {}}},
+            "advanced",
+            "which is a",
+        ),
+        (
+            {"action": "sync", "name": "d", "files": ["{tmp}/a/x.md"], "advanced": {"chunking": 1}},
+            "advanced.chunking",
+            "not a field",
+        ),
         ({"action": "search", "name": "twin", "query": "q"}, "name", "2 vector stores are named 'twin'"),
         ({"action": "get", "name": "nothing"}, "name", "no vector store is named 'nothing'"),
     ],

@@ -36,7 +36,6 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     tags=["openai", "example"],
-    default_args={"retries": 2, "retry_delay": pendulum.duration(minutes=5)},
 ) as dag:
 
     @task
@@ -57,6 +56,8 @@ with DAG(
         files=documents,
         deferrable=True,
         poll_interval=2,
+        retries=2,  # a retry sends only what is still missing: unchanged files are left alone
+        retry_delay=pendulum.duration(minutes=5),
         advanced={
             "chunking_strategy": {
                 "type": "static",

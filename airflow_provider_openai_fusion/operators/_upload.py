@@ -80,6 +80,23 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+def delete_files(hook: OpenAIFusionHook, file_ids: list[str], log: Any) -> None:
+    """
+    Delete uploaded files that cannot be used (a failed task would leave them as orphans); failures are logged.
+
+    :param hook: the hook.
+    :param file_ids: the files.
+    :param log: the task's logger.
+    """
+    from airflow_provider_openai_fusion.api import files
+
+    for file_id in file_ids:
+        try:
+            hook.request(files.delete_file(file_id))
+        except Exception as exc:
+            log.warning("Could not delete uploaded file %s: %s", file_id, exc)
+
+
 def _md5(path: Path, stop: threading.Event) -> str | None:
     """The file's MD5 in hex, read alongside the parts; ``None`` when ``stop`` is set first."""
     digest = hashlib.md5(usedforsecurity=False)

@@ -29,6 +29,8 @@ _USED_BY = {
     "search": {"vector_store_id", "name", "query", "max_num_results", "filters", "advanced"},
 }
 PURPOSE = "assistants"
+# What add_files / sync did before deferring, kept in the task's XCom (which Airflow keeps across a deferral).
+STATE_XCOM_KEY = "openai_fusion_vector_store_state"
 _FILE_ID = re.compile(r"^file-[A-Za-z0-9_-]+$")
 
 
@@ -125,7 +127,7 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
             self.log.info("%d results for %r", len(results), body["query"])
             return results
         if action in ("add_files", "sync"):
-            return self._attach(action)
+            return self._attach(context, action)
         store_id = self._store_id(create=False)
         if action == "get":
             return self.hook.request(api.retrieve_vector_store(store_id))
@@ -206,10 +208,10 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
             raise InvalidArgumentError("name", f"no vector store is named {self.name!r}")
         return str(self._create()["id"])
 
-    def _attach(self, action: str) -> dict[str, Any]:
+    def _attach(self, context: Context, action: str) -> dict[str, Any]:
         from airflow_provider_openai_fusion.api import vector_stores as api
         from airflow_provider_openai_fusion.operators._io import is_uri, local_input
-        from airflow_provider_openai_fusion.operators._upload import check_upload, content_hash
+        from airflow_provider_openai_fusion.operators._upload import check_upload, content_hash, delete_files
 
         per_file = self._per_file_fields()
         with ExitStack() as stack:
@@ -241,7 +243,7 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
                     added.append(self._upload(name, local.get(name), hashes.get(name)))
                 batch = self._create_batch(store_id, added, per_file) if added else None
             except BaseException:
-                self._forget([item for item in added if item["filename"]])
+                delete_files(self.hook, [item["file_id"] for item in added if item["filename"]], self.log)
                 raise
         state = {
             "vector_store_id": store_id,
@@ -258,7 +260,7 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
             len(state["removed"]),
             len(state["unchanged"]),
         )
-        return self._settle(state, None) if batch is None else self._wait(state, batch)
+        return self._settle(state, None) if batch is None else self._wait(context, state, batch)
 
     def _upload(self, name: str, path: Path | None, content: str | None) -> dict[str, Any]:
         from airflow_provider_openai_fusion.operators._upload import upload
@@ -300,7 +302,7 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
 
         return Watch(FILE_BATCHES, job_id, self.log)
 
-    def _wait(self, state: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:
+    def _wait(self, context: Context, state: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:
         from airflow_provider_openai_fusion._waiting import drive, event_for, finish
         from airflow_provider_openai_fusion.api.vector_stores import FILE_BATCHES, batch_job_id
 
@@ -316,23 +318,29 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
                 trigger = OpenAIVectorStoreFileBatchTrigger(
                     job_id=job_id, conn_id=self.conn_id, poll_interval=self.poll_interval, deadline=deadline
                 )
-                self.defer(trigger=trigger, method_name="execute_complete", kwargs={"state": state})
+                context["ti"].xcom_push(key=STATE_XCOM_KEY, value=state)
+                self.defer(trigger=trigger, method_name="execute_complete")
         else:
             batch = drive(watch.until_done(self.poll_interval, deadline), self.hook.request)
         return self._settle(state, finish(FILE_BATCHES, event_for(FILE_BATCHES, batch)))
 
-    def execute_complete(self, context: Context, event: Any = None, state: dict[str, Any] | None = None) -> Any:
+    def execute_complete(self, context: Context, event: Any = None) -> Any:
         """
         Resume after the trigger: report the batch's failed files, finish a sync, return the summary.
 
         :param context: the task's context.
         :param event: the trigger's event.
-        :param state: what the task had done before deferring.
         """
+        from airflow.sdk.exceptions import AirflowException
+
         from airflow_provider_openai_fusion._waiting import finish
         from airflow_provider_openai_fusion.api.vector_stores import FILE_BATCHES
 
-        return self._settle(state or {}, finish(FILE_BATCHES, event))
+        ti = context["ti"]
+        state = ti.xcom_pull(task_ids=ti.task_id, key=STATE_XCOM_KEY, map_indexes=ti.map_index)
+        if not isinstance(state, dict):
+            raise AirflowException(f"the state saved in XCom {STATE_XCOM_KEY!r} before deferring is missing")
+        return self._settle(state, finish(FILE_BATCHES, event))
 
     def _settle(self, state: dict[str, Any], batch: dict[str, Any] | None) -> dict[str, Any]:
         """Collect the failed files, remove what a sync replaces, and fail the task on file errors if asked."""
@@ -366,16 +374,6 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
         if failed and self.fail_on_file_errors:
             raise VectorStoreFileError(store_id, failed)
         return summary
-
-    def _forget(self, uploaded: list[dict[str, Any]]) -> None:
-        """Delete the files this task uploaded when it cannot attach them (they would be orphans)."""
-        from airflow_provider_openai_fusion.api import files
-
-        for item in uploaded:
-            try:
-                self.hook.request(files.delete_file(item["file_id"]))
-            except Exception as exc:
-                self.log.warning("Could not delete uploaded file %s: %s", item["file_id"], exc)
 
     def _remove(self, store_id: str, file_id: str) -> None:
         """Detach a file from the store and delete the uploaded file; one already gone counts as removed."""

@@ -16,7 +16,7 @@ from airflow_provider_openai_fusion.api import files, uploads, vector_stores
 from airflow_provider_openai_fusion.exceptions import VectorStoreFileError
 from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
 from airflow_provider_openai_fusion.operators import OpenAIManageFilesOperator, OpenAIManageVectorStoresOperator
-from tests.conftest import Stack, connection_json
+from tests.conftest import ROOT, AirflowHome, Stack, connection_json
 
 pytestmark = [pytest.mark.contract]
 
@@ -144,3 +144,22 @@ def test_add_files_fails_the_task_on_a_failed_file_after_reporting_it(hook: Open
         run(operator)
     listed = hook.paginate(vector_stores.list_store_files(store["id"]))
     assert {item["id"]: item["status"] for item in listed}[existing] == "completed" and len(listed) == 3
+
+
+@pytest.mark.airflow
+def test_example_dag_syncs_and_searches_under_dags_test(airflow_home: AirflowHome, stack: Stack) -> None:
+    """``airflow dags test`` runs the trigger in line: the sync defers, resumes with its saved state, and twice in a
+    row the second run finds everything unchanged."""
+    env = {"AIRFLOW_CONN_OPENAI_FUSION_DEFAULT": connection_json(stack.base_url, stack.api_key)}
+    dag_file = ROOT / "example_dags" / "vector_store_nightly_sync.py"
+    first = airflow_home.run_dag(dag_file, "openai_fusion_vector_store_nightly_sync", env)
+    second = airflow_home.run_dag(dag_file, "openai_fusion_vector_store_nightly_sync", env)
+    for tasks in (first, second):
+        assert {label: tasks[label].state for label in ("sync_handbook", "search_handbook")} == {
+            "sync_handbook": "success",
+            "search_handbook": "success",
+        }, airflow_home.last.stdout[-4000:]
+    assert names(first["sync_handbook"].xcom["added"]) == ["expenses.md", "holidays.md", "security.md"]
+    assert names(second["sync_handbook"].xcom["unchanged"]) == ["expenses.md", "holidays.md", "security.md"]
+    assert second["sync_handbook"].xcom["added"] == second["sync_handbook"].xcom["removed"] == []
+    assert second["search_handbook"].xcom[0]["filename"] == "holidays.md"

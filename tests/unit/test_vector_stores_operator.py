@@ -14,10 +14,28 @@ from airflow.sdk.exceptions import TaskDeferred
 from airflow_provider_openai_fusion.api.vector_stores import plan_sync
 from airflow_provider_openai_fusion.exceptions import BadRequestError, InvalidArgumentError
 from airflow_provider_openai_fusion.operators import OpenAIManageVectorStoresOperator
+from airflow_provider_openai_fusion.operators.vector_stores import STATE_XCOM_KEY
 from airflow_provider_openai_fusion.triggers import OpenAIVectorStoreFileBatchTrigger
 from tests.unit.helpers import error, ok, raises
 
 STORE = {"id": "vs_1", "object": "vector_store", "name": "docs", "status": "completed"}
+
+
+class TaskInstance:
+    """The XCom of one task instance, as the operator uses it across a deferral (its own key, its own map index)."""
+
+    task_id = "t"
+    map_index = -1
+
+    def __init__(self) -> None:
+        self.pushed: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+    def xcom_pull(self, task_ids: str, key: str, map_indexes: int) -> Any:
+        assert (task_ids, map_indexes) == (self.task_id, self.map_index)
+        return self.pushed.get(key)
 
 
 def store_file(file_id: str, name: str | None, sha: str | None, status: str = "completed") -> dict[str, Any]:
@@ -105,9 +123,10 @@ def test_add_files_defers_after_one_look_and_reports_failed_files_on_return(make
         fail_on_file_errors=False,
         advanced={"chunking_strategy": {"type": "auto"}},
     )
+    ti = TaskInstance()
     with pytest.raises(TaskDeferred) as deferred:
-        operator.execute({})
-    trigger, state = deferred.value.trigger, deferred.value.kwargs["state"]
+        operator.execute({"ti": ti})
+    trigger, state = deferred.value.trigger, ti.pushed[STATE_XCOM_KEY]
     assert isinstance(trigger, OpenAIVectorStoreFileBatchTrigger) and trigger.job_id == "vs_1/vsfb_1"
     batch_body = json.loads(fake.requests[1].content)
     assert batch_body == {
@@ -120,11 +139,12 @@ def test_add_files_defers_after_one_look_and_reports_failed_files_on_return(make
             {"file_id": "file-given", "chunking_strategy": {"type": "auto"}},
         ]
     }
-    assert json.loads(json.dumps(state)) == state  # plain values: it travels through the metadata DB
+    assert json.loads(json.dumps(state)) == state  # plain values: it is kept in XCom across the deferral
+    assert deferred.value.kwargs is None
 
     fake.requests.clear()
     event = {"status": "completed", "job_id": "vsfb_1", "job": fake.batch("completed")}
-    result = operator.execute_complete({}, event, state=state)
+    result = operator.execute_complete({"ti": ti}, event)
     assert fake.calls() == ["GET vector_stores/vs_1/file_batches/vsfb_1/files"]
     assert result["added"] == [{"filename": None, "file_id": "file-given"}]
     assert result["failed"] == [
@@ -224,3 +244,10 @@ def test_bad_input_is_refused_naming_the_argument(
         operator.execute({})
     assert info.value.argument == argument
     assert fake.calls() == (["GET vector_stores"] if "named" in message else [])  # a name is looked up first
+
+
+def test_resuming_without_the_saved_state_fails_clearly(make_hook: Any) -> None:
+    operator = operator_with(make_hook, FakeStores(), action="sync", name="docs", files=["x"])
+    event = {"status": "completed", "job_id": "vsfb_1", "job": FakeStores().batch("completed")}
+    with raises(Exception, match="before deferring is missing"):
+        operator.execute_complete({"ti": TaskInstance()}, event)

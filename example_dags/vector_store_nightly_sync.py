@@ -4,9 +4,7 @@ are uploaded and indexed, removed ones are deleted), check it with a search, the
 the Responses API's ``file_search`` tool.
 
 The folder is ``$OPENAI_FUSION_DOCS_DIR`` (an ``ObjectStoragePath`` URI such as ``s3://bucket/docs`` works too:
-list it in ``list_documents``); without it, the DAG writes three sample documents to its output folder. The
-Responses call goes through ``OpenAICustomAPICallOperator`` (``POST /responses``); ``OpenAIResponseOperator`` is
-the dedicated operator for it where it is available.
+list it in ``list_documents``); without it, the DAG writes three sample documents to its output folder.
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ from pathlib import Path
 import pendulum
 from airflow.sdk import DAG, task
 
-from airflow_provider_openai_fusion.operators import OpenAICustomAPICallOperator, OpenAIManageVectorStoresOperator
+from airflow_provider_openai_fusion.operators import OpenAIManageVectorStoresOperator, OpenAIResponseOperator
 
 OUTPUT_DIR = os.environ.get("OPENAI_FUSION_OUTPUT_DIR", os.path.join(tempfile.gettempdir(), "openai-fusion"))
 DOCS_DIR = os.environ.get("OPENAI_FUSION_DOCS_DIR", os.path.join(OUTPUT_DIR, "handbook"))
@@ -72,20 +70,18 @@ with DAG(
         query="how many days of holidays",
         max_num_results=3,
     )
-    answer = OpenAICustomAPICallOperator(
+    answer = OpenAIResponseOperator(
         task_id="answer_with_file_search",
-        url="/responses",
-        method="POST",
-        body={
-            "model": "gpt-4.1-mini",
-            "input": "How many days of paid holidays do employees have?",
-            "tools": [
-                {
-                    "type": "file_search",
-                    "vector_store_ids": ["{{ ti.xcom_pull(task_ids='sync_handbook')['vector_store_id'] }}"],
-                    "max_num_results": 3,
-                }
-            ],
-        },
+        model="gpt-4.1-mini",
+        instructions="Answer from the handbook only, in one sentence.",
+        input="How many days of paid holidays do employees have?",
+        tools=[
+            {
+                "type": "file_search",
+                "vector_store_ids": ["{{ ti.xcom_pull(task_ids='sync_handbook')['vector_store_id'] }}"],
+                "max_num_results": 3,
+            }
+        ],
+        max_output_tokens=200,
     )
     documents >> sync >> check >> answer

@@ -147,18 +147,21 @@ def test_add_files_fails_the_task_on_a_failed_file_after_reporting_it(hook: Open
 
 
 @pytest.mark.airflow
-def test_example_dag_syncs_and_searches_under_dags_test(airflow_home: AirflowHome, stack: Stack) -> None:
+def test_example_dag_syncs_searches_and_answers_under_dags_test(airflow_home: AirflowHome, stack: Stack) -> None:
     """``airflow dags test`` runs the trigger in line: the sync defers, resumes with its saved state, and twice in a
-    row the second run finds everything unchanged."""
+    row the second run finds everything unchanged; the Responses call with the file_search tool passes Prism."""
     env = {"AIRFLOW_CONN_OPENAI_FUSION_DEFAULT": connection_json(stack.base_url, stack.api_key)}
     dag_file = ROOT / "example_dags" / "vector_store_nightly_sync.py"
     first = airflow_home.run_dag(dag_file, "openai_fusion_vector_store_nightly_sync", env)
     second = airflow_home.run_dag(dag_file, "openai_fusion_vector_store_nightly_sync", env)
     for tasks in (first, second):
-        assert {label: tasks[label].state for label in ("sync_handbook", "search_handbook")} == {
-            "sync_handbook": "success",
-            "search_handbook": "success",
+        assert {label: result.state for label, result in tasks.items()} == {
+            label: "success"
+            for label in ("list_documents", "sync_handbook", "search_handbook", "answer_with_file_search")
         }, airflow_home.last.stdout[-4000:]
+    answer = second["answer_with_file_search"].xcom
+    assert answer["output_text"] and answer["tools"][0]["type"] == "file_search"
+    assert answer["tools"][0]["vector_store_ids"] == [second["sync_handbook"].xcom["vector_store_id"]]
     assert names(first["sync_handbook"].xcom["added"]) == ["expenses.md", "holidays.md", "security.md"]
     assert names(second["sync_handbook"].xcom["unchanged"]) == ["expenses.md", "holidays.md", "security.md"]
     assert second["sync_handbook"].xcom["added"] == second["sync_handbook"].xcom["removed"] == []

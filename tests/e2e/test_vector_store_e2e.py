@@ -2,7 +2,7 @@
 The nightly vector-store sync through a real Airflow (api-server, scheduler, triggerer, dag-processor on
 127.0.0.1), against the stand-in behind prism proxy --errors: the sync task uploads the documents, starts a file
 batch, goes deferred, the triggerer polls the batch with the async client until it settles, the task resumes and
-the search over the store finds the right document. Bounded: at most about three minutes, every process stopped.
+the search over the store finds the right document; the Responses call with the file_search tool follows. Bounded: at most about three minutes, every process stopped.
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ def test_nightly_sync_waits_for_its_file_batch_in_the_triggerer(stack: Stack, tm
         searched: list[str] = []
         wait_for("the search", lambda: track(client, DAG_ID, run_id, "search_handbook", searched), 60, home)
         assert searched[-1] == "success", searched
+        answered: list[str] = []
+        wait_for("the answer", lambda: track(client, DAG_ID, run_id, "answer_with_file_search", answered), 60, home)
+        assert answered[-1] == "success", answered
         synced = xcom(client, run_id, "sync_handbook")
         results = xcom(client, run_id, "search_handbook")
 

@@ -2,7 +2,8 @@
 The nightly vector-store sync through a real Airflow (api-server, scheduler, triggerer, dag-processor on
 127.0.0.1), against the stand-in behind prism proxy --errors: the sync task uploads the documents, starts a file
 batch, goes deferred, the triggerer polls the batch with the async client until it settles, the task resumes and
-the search over the store finds the right document; the Responses call with the file_search tool follows. Bounded: at most about three minutes, every process stopped.
+the search over the store finds the right document; the Responses call with the file_search tool follows.
+Bounded: at most about four minutes, every process stopped.
 """
 
 from __future__ import annotations

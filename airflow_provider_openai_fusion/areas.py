@@ -50,6 +50,11 @@ AREAS: tuple[Area, ...] = (
         sensors=("OpenAIBatchSensor",),
         triggers=("OpenAIBatchTrigger",),
     ),
+    Area(
+        "vector_stores",
+        operators=("OpenAIManageVectorStoresOperator",),
+        triggers=("OpenAIVectorStoreFileBatchTrigger",),
+    ),
 )
 
 

@@ -23,7 +23,8 @@ The provider's error tree.
     ├── JobFailedError              a long-running job ended without its result   [fail, no retry]
     │   └── FineTuningJobError      a fine-tuning job failed or was cancelled
     ├── ResponseRefusedError        the model refused to answer (Responses API)                 [fail, no retry]
-    └── StructuredOutputError       the answer does not match the requested text_format         [fail, no retry]
+    ├── StructuredOutputError       the answer does not match the requested text_format         [fail, no retry]
+    └── VectorStoreFileError        files of a vector-store file batch failed (retryable: sync resends only them)
 
 Errors marked *fail* also derive from ``AirflowFailException``: Airflow does not retry them, since a retry
 would get the same answer. The others are ordinary exceptions, so the task's own ``retries`` apply once the
@@ -258,3 +259,24 @@ class StructuredOutputError(OpenAIFusionError, AirflowFailException):
         self.field = field
         self.reason = reason
         super().__init__(f"Response {response_id}: the answer does not match text_format at {field}: {reason}")
+
+
+class VectorStoreFileError(OpenAIFusionError):
+    """
+    Files of a vector-store file batch failed to be processed. An ordinary exception: a retry of the task sends
+    only what is still missing when the action is ``sync``.
+
+    :param vector_store_id: the store id.
+    :param failed: the failed files: ``{"filename", "file_id", "error"}`` each.
+    """
+
+    def __init__(self, vector_store_id: str, failed: list[dict[str, Any]]) -> None:
+        self.vector_store_id = vector_store_id
+        self.failed = failed
+        listed = "; ".join(
+            f"{item.get('filename') or item.get('file_id')}: {(item.get('error') or {}).get('code')}: "
+            f"{(item.get('error') or {}).get('message')}"
+            for item in failed[:10]
+        )
+        more = f" (and {len(failed) - 10} more)" if len(failed) > 10 else ""
+        super().__init__(f"{len(failed)} files failed in vector store {vector_store_id}: {listed}{more}")

@@ -11,6 +11,8 @@ Routes (under ``/v1``):
 - ``GET /files/file-<size>`` and ``GET /files/file-<size>/content``: a file object, and ``<size>`` bytes
   generated on the fly (B4).
 - ``POST /files``: the upload is read and discarded; the answer's ``bytes`` is the size of the body received.
+- ``POST /uploads`` (+ ``/parts``, ``/complete``, ``/cancel``): parts are read and discarded; each part id carries
+  the size of the body received, and the completed file's ``bytes`` is their sum.
 - ``DELETE /files/<id>``: a deletion object.
 - ``GET /bench/stats``: counters (embeddings inputs, most requests in flight, 429s sent).
 - ``GET /fine_tuning/jobs/<id>/events``: one event.
@@ -87,7 +89,8 @@ class Server:
                     if line:
                         name, _, value = line.partition(":")
                         headers[name.strip().lower()] = value.strip()
-                keep = method == "POST" and target.split("?", 1)[0] != "/v1/files"
+                path = target.split("?", 1)[0]
+                keep = method == "POST" and path != "/v1/files" and not path.endswith("/parts")
                 body, size = await read_body(reader, headers, keep)
                 await self.route(method, target.split("?", 1)[0], body, size, writer)
                 await writer.drain()
@@ -106,6 +109,8 @@ class Server:
             await self.embeddings(json.loads(body), writer)
         elif method == "POST" and path == "/v1/files":
             writer.write(answer(200, file_object(f"file-{size}", size)))
+        elif method == "POST" and path.startswith("/v1/uploads"):
+            writer.write(answer(200, self.uploads(path, body, size)))
         elif path.startswith("/v1/files/") and method == "DELETE":
             writer.write(answer(200, {"id": path.rsplit("/", 1)[1], "object": "file", "deleted": True}))
         elif path.startswith("/v1/files/file-") and path.endswith("/content"):
@@ -126,6 +131,19 @@ class Server:
         else:
             error = {"message": f"no route {method} {path}", "type": "invalid_request_error"}
             writer.write(answer(404, {"error": error}))
+
+    def uploads(self, path: str, body: bytes, size: int) -> dict:
+        """The Uploads API: parts are read and thrown away, their ids carry the bytes received."""
+        upload = {"id": "upload_bench", "object": "upload", "status": "pending", "filename": "bench.bin"}
+        if path.endswith("/parts"):
+            self.stats["upload_parts"] += 1
+            return {"id": f"part_{self.stats['upload_parts']}_{size}", "object": "upload.part"}
+        if path.endswith("/complete"):
+            received = sum(int(part_id.rsplit("_", 1)[1]) for part_id in json.loads(body)["part_ids"])
+            return {**upload, "status": "completed", "file": file_object(f"file-{received}", received)}
+        if path.endswith("/cancel"):
+            return {**upload, "status": "cancelled"}
+        return {**upload, "bytes": json.loads(body)["bytes"]}
 
     def finished(self, object_id: str) -> bool:
         """Whether a job or batch is done: ``job_seconds`` after its first poll."""

@@ -9,6 +9,8 @@ the base URL; :func:`build_headers` adds the key and refuses caller headers that
 from __future__ import annotations
 
 import functools
+import io
+import os
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping
@@ -72,11 +74,76 @@ class FilePart:
     :param field: the form field name.
     :param path: the local file.
     :param content_type: the part's content type.
+    :param offset: where the sent bytes start in the file (a part of a large upload).
+    :param length: how many bytes to send from ``offset``; ``None`` for the rest of the file.
     """
 
     field: str
     path: Path
     content_type: str = "application/octet-stream"
+    offset: int = 0
+    length: int | None = None
+
+    def open(self) -> IO[bytes]:
+        """The file, or the byte range it names, opened for reading from its start."""
+        handle = self.path.open("rb")
+        if self.offset == 0 and self.length is None:
+            return handle
+        length = self.length if self.length is not None else max(os.fstat(handle.fileno()).st_size - self.offset, 0)
+        return FileRange(handle, self.offset, length)  # type: ignore[return-value]
+
+
+class FileRange(io.RawIOBase):
+    """
+    ``length`` bytes of an open file from ``offset``, as a file of their own: reads stop at the range's end, and
+    ``seek``/``tell`` count from its start (httpx reads a part's size with ``seek(0, 2)``, and ``seek(0)`` before
+    sending it). It has no ``fileno``, so nothing can measure the whole file instead of the range.
+
+    :param handle: the open file (closed with the range).
+    :param offset: where the range starts.
+    :param length: how many bytes it holds.
+    """
+
+    def __init__(self, handle: IO[bytes], offset: int, length: int) -> None:
+        super().__init__()
+        self._handle = handle
+        self._offset = offset
+        self._length = length
+        self._position = 0
+        handle.seek(offset)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        raise OSError("a file range has no file descriptor of its own")
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, position: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._position, os.SEEK_END: self._length}[whence]
+        self._position = min(max(base + position, 0), self._length)
+        self._handle.seek(self._offset + self._position)
+        return self._position
+
+    def read(self, size: int = -1) -> bytes:
+        wanted = self._length - self._position if size is None or size < 0 else size
+        chunk = self._handle.read(max(min(wanted, self._length - self._position), 0))
+        self._position += len(chunk)
+        return chunk
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        chunk = self.read(len(buffer))
+        memoryview(buffer)[: len(chunk)] = chunk
+        return len(chunk)
+
+    def close(self) -> None:
+        self._handle.close()
+        super().close()
 
 
 @dataclass(frozen=True)
@@ -120,7 +187,7 @@ class RequestSpec:
             return
         with ExitStack() as stack:
             yield [
-                (part.field, (part.path.name, stack.enter_context(part.path.open("rb")), part.content_type))
+                (part.field, (part.path.name, stack.enter_context(part.open()), part.content_type))
                 for part in self.files
             ]
 

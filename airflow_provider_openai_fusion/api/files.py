@@ -9,9 +9,10 @@ from pydantic import Field
 
 from airflow_provider_openai_fusion._http.request import FilePart, RequestSpec
 from airflow_provider_openai_fusion.api._base import Deletion, RequestModel, ResponseModel, segment
+from airflow_provider_openai_fusion.api.uploads import MAX_UPLOAD_BYTES
 
 MB = 1024 * 1024
-MAX_FILE_BYTES = 512 * MB
+MAX_FILE_BYTES = 512 * MB  # above this, uploads go through the Uploads API (api/uploads.py)
 
 
 class UploadFileFields(RequestModel):
@@ -71,7 +72,7 @@ def retrieve_file_content(file_id: str) -> RequestSpec:
         "GET",
         f"files/{segment(file_id)}/content",
         headers={"Accept": "application/octet-stream"},
-        max_bytes=MAX_FILE_BYTES,
+        max_bytes=MAX_UPLOAD_BYTES,
     )
 
 

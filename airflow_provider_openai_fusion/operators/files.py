@@ -11,9 +11,6 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 ACTIONS = ("list", "upload", "retrieve", "retrieve_content", "delete")
-MB = 1024 * 1024
-BATCH_MAX_BYTES = 200 * MB
-JSONL_PURPOSES = ("batch", "fine-tune")
 
 
 class OpenAIManageFilesOperator(OpenAIFusionBaseOperator):
@@ -21,8 +18,11 @@ class OpenAIManageFilesOperator(OpenAIFusionBaseOperator):
     Manage the files of the connection's organization or project.
 
     Uploads stream from the file and downloads stream to disk (under a temporary name, renamed when
-    complete), so memory stays flat whatever the size. Limits are checked before sending: at most 512 MB per
-    file; ``batch`` and ``fine-tune`` take ``.jsonl`` files, ``batch`` at most 200 MB.
+    complete), so memory stays flat whatever the size. A file above 512 MB goes through the Uploads API on its
+    own: 64 MB parts sent several at a time (each retried on its own), completed in order with the file's MD5,
+    and the upload cancelled if anything fails for good. Limits are checked before sending: up to 8 GB for
+    ``assistants``, ``fine-tune`` and ``vision``, 512 MB for ``user_data`` and ``evals``; ``batch`` and
+    ``fine-tune`` take ``.jsonl`` files, ``batch`` at most 200 MB.
 
     :param action: ``list``, ``upload``, ``retrieve``, ``retrieve_content`` or ``delete``. (templated)
     :param file_id: the file id, for ``retrieve``, ``retrieve_content`` and ``delete``. (templated)
@@ -92,15 +92,13 @@ class OpenAIManageFilesOperator(OpenAIFusionBaseOperator):
 
     def _upload(self, because: str) -> dict[str, Any]:
         from airflow_provider_openai_fusion.api._base import required, validate_request
-        from airflow_provider_openai_fusion.api.files import MAX_FILE_BYTES, UploadFileFields, upload_file
-        from airflow_provider_openai_fusion.operators._io import check_file, local_input
+        from airflow_provider_openai_fusion.api.files import UploadFileFields
+        from airflow_provider_openai_fusion.operators._io import local_input
+        from airflow_provider_openai_fusion.operators._upload import check_upload, upload
 
         purpose = validate_request(UploadFileFields, {"purpose": required("purpose", self.purpose, because)}).purpose
         with local_input("file", required("file", self.file, because)) as path:
-            jsonl = ("jsonl",) if purpose in JSONL_PURPOSES else None
-            check_file(
-                "file", path, max_bytes=BATCH_MAX_BYTES if purpose == "batch" else MAX_FILE_BYTES, suffixes=jsonl
-            )
-            uploaded = self.hook.request(upload_file(path, purpose))
+            check_upload("file", path, purpose)
+            uploaded = upload(self.hook, path, purpose, self.log)
         self.log.info("Uploaded %s as %s (%s bytes)", path.name, uploaded.get("id"), uploaded.get("bytes"))
         return uploaded

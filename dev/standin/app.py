@@ -15,10 +15,36 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.requests import Request
 from starlette.responses import Response
 
-from dev.standin import audio, batches, embeddings, files, fine_tuning, images, models, responses, speech, text
+from dev.standin import (
+    audio,
+    batches,
+    embeddings,
+    files,
+    fine_tuning,
+    images,
+    models,
+    responses,
+    speech,
+    text,
+    uploads,
+    vector_stores,
+)
 from dev.standin.common import State, error
 
-AREAS = (models, text, embeddings, images, audio, speech, files, fine_tuning, responses, batches)
+AREAS = (
+    models,
+    text,
+    embeddings,
+    images,
+    audio,
+    speech,
+    files,
+    fine_tuning,
+    responses,
+    batches,
+    uploads,
+    vector_stores,
+)
 
 
 class BearerAuth(BaseHTTPMiddleware):

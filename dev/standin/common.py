@@ -30,6 +30,11 @@ class State:
     fine_tuned_models: dict[str, dict[str, Any]] = field(default_factory=dict)
     responses: dict[str, tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=dict)
     batches: dict[str, Any] = field(default_factory=dict)
+    uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    upload_parts: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    vector_stores: dict[str, dict[str, Any]] = field(default_factory=dict)
+    store_files: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    file_batches: dict[str, dict[str, Any]] = field(default_factory=dict)
     counter: itertools.count = field(default_factory=itertools.count)
 
 

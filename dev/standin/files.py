@@ -8,13 +8,15 @@ Lists are newest first by default and page with ``after`` / ``limit``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from dev.standin import batches
-from dev.standin.common import error, new_id, not_found, now, ok, request_id, state_of
+from dev.standin.common import State, error, new_id, not_found, now, ok, request_id, state_of
 
 PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
 JSONL_PURPOSES = ("batch", "fine-tune")
@@ -31,9 +33,12 @@ async def upload(request: Request) -> Response:
     filename = file.filename or "upload"
     if purpose in JSONL_PURPOSES and not filename.endswith(".jsonl"):
         return error(400, f"Invalid file format for {purpose}. Must be .jsonl", type_="invalid_request_error")
-    content = await file.read()
+    return ok(store_file(state_of(request), filename, purpose, await file.read()))
+
+
+def store_file(state: State, filename: str, purpose: str, content: bytes) -> dict[str, Any]:
+    """Keep an uploaded file (its object and bytes) and return its file object."""
     created = now()
-    state = state_of(request)
     file_object = {
         "id": new_id("file-"),
         "object": "file",
@@ -47,7 +52,7 @@ async def upload(request: Request) -> Response:
         file_object["expires_at"] = created + BATCH_EXPIRY_SECONDS
     state.files[file_object["id"]] = file_object
     state.contents[file_object["id"]] = content
-    return ok(file_object)
+    return file_object
 
 
 async def list_files(request: Request) -> Response:

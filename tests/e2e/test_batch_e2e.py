@@ -23,7 +23,7 @@ from airflow_provider_openai_fusion.api import batches
 from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
 from dev.stack import free_port
 from tests.conftest import ROOT, Stack, connection_json
-from tests.e2e.test_deferral_e2e import _wait_for, airflow_services
+from tests.e2e.services import airflow_services, wait_for
 
 pytestmark = [pytest.mark.contract, pytest.mark.airflow]
 
@@ -89,8 +89,8 @@ def test_a_retry_re_attaches_and_a_kill_cancels(stack: Stack, tmp_path: Path, mo
     hook = OpenAIFusionHook()
 
     with airflow_services(home, env, port) as api, httpx.Client(base_url=f"{api}/api/v2", timeout=10) as client:
-        _wait_for("the api-server", lambda: client.get("/monitor/health").status_code == 200, 90, home)
-        _wait_for("the DAG to be parsed", lambda: client.get(f"/dags/{DAG_ID}").status_code == 200, 90, home)
+        wait_for("the api-server", lambda: client.get("/monitor/health").status_code == 200, 90, home)
+        wait_for("the DAG to be parsed", lambda: client.get(f"/dags/{DAG_ID}").status_code == 200, 90, home)
         assert client.patch(f"/dags/{DAG_ID}", json={"is_paused": False}).status_code == 200
         created = client.post(f"/dags/{DAG_ID}/dagRuns", json={"logical_date": None})
         assert created.status_code == 200, created.text
@@ -99,17 +99,17 @@ def test_a_retry_re_attaches_and_a_kill_cancels(stack: Stack, tmp_path: Path, mo
         def state(task_id: str) -> str | None:
             return client.get(f"{run}/taskInstances/{task_id}").json().get("state")
 
-        _wait_for("the killed task to defer", lambda: state("killed") == "deferred", 120, home)
-        _wait_for("the triggerer to poll its batch", lambda: "is in_progress" in trigger_log(home, "killed"), 60, home)
+        wait_for("the killed task to defer", lambda: state("killed") == "deferred", 120, home)
+        wait_for("the triggerer to poll its batch", lambda: "is in_progress" in trigger_log(home, "killed"), 60, home)
         marked = client.patch(f"{run}/taskInstances/killed", json={"new_state": "failed"})
         assert marked.status_code == 200, marked.text
-        _wait_for(
+        wait_for(
             "the held batch to be cancelled",
             lambda: [b["status"] for b in batches_of(hook, "killed")] in (["cancelling"], ["cancelled"]),
             60,
             home,
         )
-        _wait_for("the retried task to finish", lambda: state("reattach") in ("success", "failed"), 180, home)
+        wait_for("the retried task to finish", lambda: state("reattach") in ("success", "failed"), 180, home)
         reattach = client.get(f"{run}/taskInstances/reattach").json()
         assert reattach["state"] == "success" and reattach["try_number"] == 2, reattach
 

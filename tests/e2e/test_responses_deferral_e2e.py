@@ -23,7 +23,7 @@ import pytest
 
 from dev.stack import free_port
 from tests.conftest import ROOT, Stack, connection_json
-from tests.e2e.test_deferral_e2e import _wait_for, airflow_services
+from tests.e2e.services import airflow_services, wait_for
 
 pytestmark = [pytest.mark.contract, pytest.mark.airflow]
 
@@ -79,11 +79,11 @@ def test_background_response_waits_in_the_triggerer_and_a_killed_one_is_cancelle
     assert added.returncode == 0, added.stderr[-2000:]
 
     with airflow_services(home, env, port) as api, httpx.Client(base_url=f"{api}/api/v2", timeout=10) as client:
-        _wait_for("the api-server", lambda: client.get("/monitor/health").status_code == 200, 60, home)
+        wait_for("the api-server", lambda: client.get("/monitor/health").status_code == 200, 60, home)
         runs = {}
 
         def start(dag_id: str) -> None:
-            _wait_for(f"{dag_id} to be parsed", lambda: client.get(f"/dags/{dag_id}").status_code == 200, 60, home)
+            wait_for(f"{dag_id} to be parsed", lambda: client.get(f"/dags/{dag_id}").status_code == 200, 60, home)
             assert client.patch(f"/dags/{dag_id}", json={"is_paused": False}).status_code == 200
             created = client.post(f"/dags/{dag_id}/dagRuns", json={"logical_date": None})
             assert created.status_code == 200, created.text
@@ -99,11 +99,11 @@ def test_background_response_waits_in_the_triggerer_and_a_killed_one_is_cancelle
             return str(ti.get("state"))
 
         research: list[str] = []
-        _wait_for(
+        wait_for(
             "research to finish", lambda: states(BACKGROUND, "research", research) in ("success", "failed"), 120, home
         )
         assert "deferred" in research and research[-1] == "success", research
-        _wait_for(
+        wait_for(
             "the background run to finish",
             lambda: (
                 client.get(f"/dags/{BACKGROUND}/dagRuns/{runs[BACKGROUND]}").json()["state"] in ("success", "failed")
@@ -117,7 +117,7 @@ def test_background_response_waits_in_the_triggerer_and_a_killed_one_is_cancelle
         )
 
         waiting: list[str] = []
-        _wait_for(
+        wait_for(
             "the never-ending response to defer",
             lambda: states(KILLED, "wait_forever", waiting) == "deferred",
             90,
@@ -137,7 +137,7 @@ def test_background_response_waits_in_the_triggerer_and_a_killed_one_is_cancelle
             assert len(found) <= 1, found
             return next(iter(found), None)
 
-        response_id = _wait_for("the killed task's response id in its log", killed_response_id, 30, home)
+        response_id = wait_for("the killed task's response id in its log", killed_response_id, 30, home)
         headers = {"Authorization": f"Bearer {stack.api_key}"}
 
         def cancelled() -> bool:
@@ -145,7 +145,7 @@ def test_background_response_waits_in_the_triggerer_and_a_killed_one_is_cancelle
             return answer.json()["status"] == "cancelled"
 
         # The trigger's on_kill runs after the triggerer has detached the trigger's log: check the API, not a log.
-        _wait_for("the trigger's on_kill to cancel the response", cancelled, 60, home)
+        wait_for("the trigger's on_kill to cancel the response", cancelled, 60, home)
 
         start(RETRIED)
 
@@ -153,12 +153,12 @@ def test_background_response_waits_in_the_triggerer_and_a_killed_one_is_cancelle
             paths = logs.glob(f"dag_id={RETRIED}/*/task_id=slow_answer/attempt={attempt}.log")
             return "".join(p.read_text(errors="replace") for p in paths)
 
-        _wait_for("the first try to create its response", lambda: "Created response" in log_of(1), 90, home)
+        wait_for("the first try to create its response", lambda: "Created response" in log_of(1), 90, home)
         ti_url = f"/dags/{RETRIED}/dagRuns/{runs[RETRIED]}/taskInstances/slow_answer"
         pid = client.get(ti_url).json()["pid"]
         os.kill(pid, signal.SIGKILL)  # the task process of the first try, started by our scheduler
         tries: list[str] = []
-        _wait_for(
+        wait_for(
             "the retry to finish", lambda: states(RETRIED, "slow_answer", tries) in ("success", "failed"), 120, home
         )
         assert client.get(ti_url).json()["try_number"] == 2 and tries[-1] == "success", tries

@@ -37,12 +37,13 @@ REASONS = {
 
 @dataclass(frozen=True)
 class Request:
-    """One request as the server received it (header names lower-cased)."""
+    """One request as the server received it (header names lower-cased); ``cut`` when it was reset mid-body."""
 
     method: str
     target: str
     headers: dict[str, str]
     body: bytes
+    cut: bool = False
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -188,9 +189,12 @@ def gzip_reply(payload: bytes, content_type: str = "application/json", **headers
 
 
 Responder = Behaviour | Callable[[Request], Behaviour]
+CutRule = Callable[[str, str, dict[str, str]], int | None]
 
 
-async def _read_request(reader: asyncio.StreamReader, read_body: bool = True) -> Request | None:
+async def _read_request(
+    reader: asyncio.StreamReader, read_body: bool = True, cut: CutRule | None = None
+) -> Request | None:
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
@@ -202,6 +206,9 @@ async def _read_request(reader: asyncio.StreamReader, read_body: bool = True) ->
         if line:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
+    keep = cut(method, target, headers) if cut is not None else None
+    if keep is not None:
+        return Request(method, target, headers, await reader.readexactly(keep), cut=True)
     if not read_body:
         body = b""
     elif headers.get("transfer-encoding", "").lower() == "chunked":
@@ -231,6 +238,7 @@ class FaultServer:
         """Set to ``False`` to act on each request after its head, leaving its body unread (the client's send
         then blocks once the socket buffers are full)."""
         self._script: list[Responder] = [Reply(200, {"Content-Type": "application/json"}, b"{}")]
+        self._cut: CutRule | None = None
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -252,6 +260,13 @@ class FaultServer:
             self.requests.clear()
             self._script = list(responders)
 
+    def cut_requests(self, rule: CutRule | None) -> None:
+        """
+        Reset the connection in the middle of a request's body: ``rule(method, target, headers)`` returns how
+        many body bytes to read first, or ``None`` to read the request whole (the cut request is recorded).
+        """
+        self._cut = rule
+
     def _next(self, request: Request) -> Behaviour:
         with self._lock:
             self.requests.append(request)
@@ -264,7 +279,12 @@ class FaultServer:
         self._tasks.add(task)
         self.connections += 1
         try:
-            while (request := await _read_request(reader, self.read_bodies)) is not None:
+            while (request := await _read_request(reader, self.read_bodies, self._cut)) is not None:
+                if request.cut:
+                    with self._lock:
+                        self.requests.append(request)
+                    _reset(writer)
+                    return
                 if not await self._next(request).act(writer):
                     return
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):

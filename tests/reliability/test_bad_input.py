@@ -74,6 +74,7 @@ EMBEDDINGS, CUSTOM, GENERATE, EDIT_IMAGE, AUDIO, FILES, FINE_TUNES, SENSOR = (
     "OpenAIManageFineTunesOperator",
     "OpenAIFineTuningJobSensor",
 )
+STORES = "OpenAIManageVectorStoresOperator"
 EMB = {"model": "text-embedding-3-small"}
 GEN = {"prompt": "a cat", "output_path": "{tmp}/out"}
 IMG = {"output_path": "{tmp}/out"}
@@ -158,6 +159,14 @@ CASES = [
     Bad(FINE_TUNES, {"action": "get", "job_id": "ftjob-1", "training_file": "file-abc"}, "training_file"),
     Bad(FINE_TUNES, {"action": "list", "wait_for_completion": True}, "wait_for_completion"),
     Bad(FINE_TUNES, {"action": "delete_model"}, "model"),
+    Bad(STORES, {"action": "reindex"}, "action"),
+    Bad(STORES, {"action": "get"}, "vector_store_id"),
+    Bad(STORES, {"action": "sync", "name": "docs"}, "files"),
+    Bad(STORES, {"action": "add_files", "vector_store_id": "vs_1", "files": ["{tmp}/missing.md"]}, "files"),
+    Bad(STORES, {"action": "search", "vector_store_id": "vs_1"}, "query"),
+    Bad(STORES, {"action": "search", "vector_store_id": "vs_1", "query": "q", "max_num_results": 0}, "max_num_results"),
+    Bad(STORES, {"action": "search", "vector_store_id": "vs_1", "query": "q", "filters": "[1]"}, "filters"),
+    Bad(STORES, {"action": "list", "query": "q"}, "query"),
     Bad(SENSOR, {"job_id": ""}, "job_id"),
     Bad(SENSOR, {"job_id": "ftjob-1", "on_cancelled": "explode"}, "on_cancelled"),
     Bad(BATCH, {**BATCH_OK, "endpoint": "/v1/images/generations"}, "endpoint"),

@@ -28,10 +28,12 @@ import argparse
 import asyncio
 import collections
 import json
+import math
 import resource
 import time
 
 CHUNK = b"\x5a" * (1 << 20)
+BYTES_PER_TOKEN = 4
 REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests"}
 CHAT_COMPLETION = json.dumps(
     {
@@ -60,17 +62,17 @@ class Server:
     :param latency: seconds each embeddings request waits before answering.
     :param max_inputs: inputs allowed in one embeddings request.
     :param rpm: embeddings requests allowed per rate-limit window.
+    :param tpm: embeddings tokens allowed per rate-limit window (one token per 4 bytes of UTF-8 input).
     :param window: the rate-limit window in seconds (60, as OpenAI's per-minute limits, unless told).
     :param job_seconds: how long a job or batch runs after its first poll.
     """
 
-    def __init__(self, latency: float, max_inputs: int, rpm: int, window: float, job_seconds: float) -> None:
+    def __init__(self, latency: float, max_inputs: int, rpm: int, tpm: int, window: float, job_seconds: float) -> None:
         self.latency = latency
         self.max_inputs = max_inputs
-        self.rpm = rpm
-        self.window = window
+        self.requests = Bucket(rpm, window)
+        self.tokens = Bucket(tpm, window)
         self.job_seconds = job_seconds
-        self.recent: collections.deque[float] = collections.deque()
         self.first_poll: dict[str, float] = {}
         self.stats = collections.Counter()
 
@@ -151,24 +153,28 @@ class Server:
         return now - self.first_poll.setdefault(object_id, now) >= self.job_seconds
 
     async def embeddings(self, request: dict, writer: asyncio.StreamWriter) -> None:
-        """Answer an embeddings request after the latency, within the input cap and the rate limit."""
-        now = time.monotonic()
-        while self.recent and now - self.recent[0] >= self.window:
-            self.recent.popleft()
-        if len(self.recent) >= self.rpm:
-            self.stats["rate_limited"] += 1
-            wait_ms = int((self.window - (now - self.recent[0])) * 1000) + 1
-            error = {"error": {"message": "Rate limit reached for requests", "type": "requests", "code": None}}
-            writer.write(answer(429, error, self.rate_headers(0, wait_ms) + f"retry-after-ms: {wait_ms}\r\n"))
-            return
-        self.recent.append(now)
+        """Answer an embeddings request after the latency, within the input cap and the rate limits."""
         inputs = request["input"] if isinstance(request["input"], list) else [request["input"]]
+        tokens = sum(math.ceil(len(str(text).encode()) / BYTES_PER_TOKEN) for text in inputs)
+        now = time.monotonic()
+        waits = [bucket.shortfall(cost, now) for bucket, cost in ((self.requests, 1), (self.tokens, tokens))]
+        if max(waits) > 0:
+            self.stats["rate_limited"] += 1
+            kind = "requests" if waits[0] > 0 else "tokens"
+            wait_ms = math.ceil(max(waits) * 1000)
+            error = {"error": {"message": f"Rate limit reached for {kind}", "type": kind, "code": None}}
+            writer.write(answer(429, error, self.rate_headers(now) + f"retry-after-ms: {wait_ms}\r\n"))
+            return
         if len(inputs) > self.max_inputs:
             message = f"'$.input' is too long: {len(inputs)} inputs, at most {self.max_inputs} allowed."
             writer.write(answer(400, {"error": {"message": message, "type": "invalid_request_error"}}))
             return
+        self.requests.take(1, now)
+        self.tokens.take(tokens, now)
+        limits = self.rate_headers(now)
         self.stats["requests"] += 1
         self.stats["inputs"] += len(inputs)
+        self.stats["tokens"] += tokens
         self.stats["max_in_flight"] = max(self.stats["max_in_flight"], self.stats["in_flight"] + 1)
         self.stats["in_flight"] += 1
         try:
@@ -179,19 +185,53 @@ class Server:
         items = ",".join(
             f'{{"object":"embedding","index":{index},"embedding":{vector}}}' for index in range(len(inputs))
         )
-        tokens = sum(len(str(text).split()) for text in inputs)
         body = (
             f'{{"object":"list","data":[{items}],"model":"{request["model"]}",'
             f'"usage":{{"prompt_tokens":{tokens},"total_tokens":{tokens}}}}}'
         ).encode()
-        reset_ms = int((self.window - (now - self.recent[0])) * 1000)
-        writer.write(head(200, len(body), self.rate_headers(self.rpm - len(self.recent), reset_ms)) + body)
+        writer.write(head(200, len(body), limits) + body)
 
-    def rate_headers(self, remaining: int, reset_ms: int) -> str:
-        """OpenAI's rate-limit headers for requests."""
+    def rate_headers(self, now: float) -> str:
+        """OpenAI's rate-limit headers for requests and tokens, as the buckets stand at ``now``."""
+        return self.requests.headers("requests", now) + self.tokens.headers("tokens", now)
+
+
+class Bucket:
+    """
+    A rate limit as OpenAI enforces it: a bucket of ``limit`` that refills continuously over ``window`` seconds.
+    Its headers announce the limit, what remains, and the time until the bucket is full again.
+
+    :param limit: the bucket's size (requests or tokens per window).
+    :param window: the seconds it takes an empty bucket to fill.
+    """
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.rate = limit / window
+        self.level = float(limit)
+        self.updated = time.monotonic()
+
+    def _refill(self, now: float) -> None:
+        self.level = min(self.limit, self.level + (now - self.updated) * self.rate)
+        self.updated = now
+
+    def shortfall(self, cost: int, now: float) -> float:
+        """Seconds until ``cost`` fits (0 if it does now)."""
+        self._refill(now)
+        return max(0.0, (min(cost, self.limit) - self.level) / self.rate)
+
+    def take(self, cost: int, now: float) -> None:
+        """Spend ``cost``."""
+        self._refill(now)
+        self.level -= cost
+
+    def headers(self, kind: str, now: float) -> str:
+        """The ``x-ratelimit-*-<kind>`` headers."""
+        self._refill(now)
+        reset_ms = math.ceil((self.limit - self.level) / self.rate * 1000)
         return (
-            f"x-ratelimit-limit-requests: {self.rpm}\r\nx-ratelimit-remaining-requests: {remaining}\r\n"
-            f"x-ratelimit-reset-requests: {reset_ms}ms\r\n"
+            f"x-ratelimit-limit-{kind}: {self.limit}\r\nx-ratelimit-remaining-{kind}: {max(0, int(self.level))}\r\n"
+            f"x-ratelimit-reset-{kind}: {reset_ms}ms\r\n"
         )
 
 
@@ -328,7 +368,7 @@ def batch(batch_id: str, done: bool) -> dict:
 
 async def serve(args: argparse.Namespace) -> None:
     """Listen on 127.0.0.1 and print the port."""
-    app = Server(args.latency, args.max_inputs, args.rpm, args.rate_window, args.job_seconds)
+    app = Server(args.latency, args.max_inputs, args.rpm, args.tpm, args.rate_window, args.job_seconds)
     server = await asyncio.start_server(app.handle, "127.0.0.1", args.port, backlog=4096, limit=1 << 20)
     print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
     async with server:
@@ -341,6 +381,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--max-inputs", type=int, default=2048)
     parser.add_argument("--rpm", type=int, default=10_000)
+    parser.add_argument("--tpm", type=int, default=10_000_000)
     parser.add_argument("--rate-window", type=float, default=60.0)
     parser.add_argument("--job-seconds", type=float, default=10.0)
     args = parser.parse_args()

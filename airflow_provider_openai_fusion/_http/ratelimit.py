@@ -1,14 +1,33 @@
-"""The rate-limit gate: bulk callers pace themselves by the server's ``x-ratelimit-*`` headers."""
+"""
+The rate-limit gate: bulk callers pace themselves by the limits the server announces.
+
+OpenAI (and compatible servers) send with each answer, for requests and for tokens, ``x-ratelimit-limit-*`` (the
+budget), ``x-ratelimit-remaining-*`` (what is left of it) and ``x-ratelimit-reset-*`` (the time until the budget
+is whole again). The gate turns each answer into a lower bound of what is left now: the remaining budget (or the
+whole budget once its reset time has passed) minus what was sent after that request, and minus what was sent just
+before it (the server may have counted those after it). It lets a request go only while the best of these bounds
+covers its cost, so a server that enforces its announced limits (a token bucket, a fixed or a sliding window)
+answers no 429. Before the first answer nothing is known, and requests go unhindered; a server that announces
+what remains but not its limit is taken to have no limit once its reset time has passed.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 MAX_RATE_LIMIT_WAIT = 60.0
+DEFAULT_RESET = 1.0
+RECHECK = 0.05
+SETTLE = 0.01
+MAX_VIEWS = 64
+BUDGETS = ("requests", "tokens")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -31,11 +50,71 @@ def parse_reset(value: str | None) -> float | None:
     return sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)
 
 
+def _count(value: str | None) -> float | None:
+    try:
+        number = float(value) if value else None
+    except ValueError:
+        return None
+    return number if number is not None and math.isfinite(number) and number >= 0 else None
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """
+    One request let through by :meth:`RateLimitGate.acquire`.
+
+    :param sent: for each budget, the cost sent through this request (its own included).
+    :param unseen: for each budget, the cost sent within :data:`SETTLE` seconds before it.
+    :param waited: the seconds it was held back.
+    """
+
+    sent: Mapping[str, float]
+    unseen: Mapping[str, float]
+    waited: float
+
+
+@dataclass(frozen=True)
+class _View:
+    """What one answer said of a budget, and where its request stood among those sent."""
+
+    remaining: float
+    whole_at: float
+    sent: float
+    unseen: float
+
+
+class _Budget:
+    """One announced limit (requests or tokens): the server's views of it, and the cost sent so far."""
+
+    def __init__(self) -> None:
+        self.limit: float | None = None
+        self.sent = 0.0
+        self.views: list[_View] = []
+
+    def available(self, now: float) -> float:
+        """The most that can surely be sent now (infinite before the first answer)."""
+        if self.limit is None or not self.views:
+            return math.inf
+        return max(
+            (self.limit if now >= view.whole_at else view.remaining) - (self.sent - view.sent) - view.unseen
+            for view in self.views
+        )
+
+    def next_change(self, now: float) -> float | None:
+        """When a view's budget is next whole again, if one is still waiting for it."""
+        return min((view.whole_at for view in self.views if view.whole_at > now), default=None)
+
+    def add(self, view: _View, now: float) -> None:
+        """Keep ``view``; drop the views that can no longer give the best bound."""
+        whole = [v for v in [*self.views, view] if v.whole_at <= now]
+        waiting = [v for v in [*self.views, view] if v.whole_at > now]
+        best_whole = max(whole, key=lambda v: v.sent - v.unseen, default=None)
+        self.views = ([best_whole] if best_whole else []) + waiting[-MAX_VIEWS:]
+
+
 class RateLimitGate:
     """
-    Holds requests back while the server says none are left: when an answer carries
-    ``x-ratelimit-remaining-requests: 0``, nothing more is sent until ``x-ratelimit-reset-requests`` has passed
-    (capped at :data:`MAX_RATE_LIMIT_WAIT` seconds).
+    Paces the requests of one bulk run by the server's ``x-ratelimit-*`` headers (see the module docstring).
 
     :param sleep: the coroutine that waits (``asyncio.sleep``; a recorder in tests).
     :param clock: a monotonic clock in seconds.
@@ -48,22 +127,77 @@ class RateLimitGate:
     ) -> None:
         self._sleep = sleep
         self._clock = clock
-        self.not_before = 0.0
+        self._budgets = {name: _Budget() for name in BUDGETS}
+        self._recent: deque[tuple[float, dict[str, float]]] = deque()
 
-    async def wait(self) -> None:
-        """Wait until requests may be sent again."""
-        while (delay := self.not_before - self._clock()) > 0:
-            await self._sleep(delay)
+    def _costs(self, tokens: int) -> dict[str, float]:
+        """A request's cost in each budget; never more than the whole budget, or it could never go."""
+        costs = {"requests": 1.0, "tokens": float(max(tokens, 1))}
+        for name, budget in self._budgets.items():
+            if budget.limit is not None:
+                costs[name] = min(costs[name], budget.limit)
+        return costs
 
-    def observe(self, headers: Mapping[str, str]) -> float:
+    def delay(self, tokens: int = 0) -> float:
         """
-        Read an answer's rate-limit headers; return how long requests are now held back (0 if they are not).
+        Seconds before a request of ``tokens`` estimated tokens may go (0: now). When only a new answer can free
+        budget (all of it is in flight), the wait is :data:`RECHECK`.
 
-        :param headers: the response headers (lower-cased names).
+        :param tokens: the request's estimated tokens (prompt plus the most it may generate); 0 if unknown.
         """
-        if headers.get("x-ratelimit-remaining-requests", "").strip() != "0":
-            return 0.0
-        reset = parse_reset(headers.get("x-ratelimit-reset-requests"))
-        delay = min(reset if reset is not None else 1.0, MAX_RATE_LIMIT_WAIT)
-        self.not_before = max(self.not_before, self._clock() + delay)
-        return delay
+        now = self._clock()
+        waits = []
+        for name, cost in self._costs(tokens).items():
+            budget = self._budgets[name]
+            if budget.available(now) < cost:
+                change = budget.next_change(now)
+                waits.append(min(change - now, MAX_RATE_LIMIT_WAIT) if change is not None else RECHECK)
+        return max(waits, default=0.0)
+
+    def take(self, tokens: int = 0, waited: float = 0.0) -> Ticket:
+        """
+        Count a request as sent now and return its ticket (for :meth:`observe`), whether or not it had to wait.
+
+        :param tokens: the request's estimated tokens.
+        :param waited: the seconds it was held back, for the caller's log.
+        """
+        now = self._clock()
+        while self._recent and now - self._recent[0][0] > SETTLE:
+            self._recent.popleft()
+        costs = self._costs(tokens)
+        unseen = {name: sum(recent[name] for _, recent in self._recent) for name in costs}
+        for name, cost in costs.items():
+            self._budgets[name].sent += cost
+        self._recent.append((now, costs))
+        return Ticket({name: budget.sent for name, budget in self._budgets.items()}, unseen, waited)
+
+    async def acquire(self, tokens: int = 0) -> Ticket:
+        """
+        Wait until the announced limits leave room for a request of ``tokens`` estimated tokens, then take it.
+
+        :param tokens: the request's estimated tokens; 0 if unknown.
+        """
+        started = self._clock()
+        waited = False
+        while (delay := self.delay(tokens)) > 0:
+            await self._sleep(min(delay, RECHECK))
+            waited = True
+        return self.take(tokens, self._clock() - started if waited else 0.0)
+
+    def observe(self, ticket: Ticket, headers: Mapping[str, str]) -> None:
+        """
+        Read the rate-limit headers of the answer to the request of ``ticket``.
+
+        :param ticket: the ticket :meth:`acquire` gave that request.
+        :param headers: the answer's headers (lower-cased names).
+        """
+        now = self._clock()
+        for name, budget in self._budgets.items():
+            remaining = _count(headers.get(f"x-ratelimit-remaining-{name}"))
+            if remaining is None:
+                continue
+            limit = _count(headers.get(f"x-ratelimit-limit-{name}"))
+            budget.limit = limit if limit is not None else math.inf
+            reset = parse_reset(headers.get(f"x-ratelimit-reset-{name}"))
+            wait = min(reset if reset is not None else DEFAULT_RESET, MAX_RATE_LIMIT_WAIT)
+            budget.add(_View(remaining, now + wait, ticket.sent[name], ticket.unseen[name]), now)

@@ -14,6 +14,7 @@ error text has the API key replaced.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import ssl
@@ -34,6 +35,7 @@ from airflow_provider_openai_fusion._http.request import (
     build_headers,
     redact,
     redact_headers,
+    redact_json,
     request_arguments,
 )
 from airflow_provider_openai_fusion._http.retry import RetryState
@@ -68,9 +70,10 @@ class Response:
 class Sink:
     """
     How to read a successful answer: decode it (``json``: JSON or an error; ``auto``: JSON when the content type
-    says so and it parses, text when it is UTF-8, else bytes), or stream it to ``path``.
+    says so and it parses, text when it is UTF-8, else bytes; ``later``: the raw bytes, for
+    :func:`decode_json_answer` once the connection is free for the next call), or stream it to ``path``.
 
-    :param decode: ``json`` or ``auto``; ignored when ``path`` is set.
+    :param decode: ``json``, ``auto`` or ``later``; ignored when ``path`` is set.
     :param path: stream the body to this local file (atomically).
     """
 
@@ -90,19 +93,25 @@ def _headers(response: httpx.Response, secret: str) -> httpx.Headers:
     return httpx.Headers({name: redact(value, secret) for name, value in response.headers.items()})
 
 
+def _json(body: bytes, request_id: str | None, secret: str) -> Any:
+    return redact_json(decode_json(body, request_id), body, secret)
+
+
 def _decoded(spec: RequestSpec, sink: Sink, response: httpx.Response, body: bytes, secret: str) -> Response:
     headers = dict(_headers(response, secret).items())
     request_id = headers.get("x-request-id")
     content_type = headers.get("content-type", "")
+    if sink.decode == "later":
+        return Response(response.status_code, headers, body)
     if sink.decode == "json":
-        value: Any = decode_json(body, request_id)
-    elif not body:
-        value = None
-    elif "json" in content_type:
+        return Response(response.status_code, headers, _json(body, request_id, secret))
+    if not body:
+        return Response(response.status_code, headers)
+    if "json" in content_type:
         try:
-            value = decode_json(body, request_id)
+            return Response(response.status_code, headers, _json(body, request_id, secret))
         except APIResponseValidationError:
-            value = body.decode("utf-8", "replace")
+            value: Any = body.decode("utf-8", "replace")
     else:
         try:
             value = body.decode("utf-8")
@@ -111,6 +120,17 @@ def _decoded(spec: RequestSpec, sink: Sink, response: httpx.Response, body: byte
     if secret and (secret.encode() in body or b"\\" in body or b"%" in body):  # as sent, JSON- or %-escaped
         value = redact(value, secret)
     return Response(response.status_code, headers, value)
+
+
+def decode_json_answer(answer: Response, secret: str) -> Response:
+    """
+    Decode an answer read with ``Sink("later")`` as JSON (or raise
+    :class:`~airflow_provider_openai_fusion.exceptions.APIResponseValidationError`), the API key redacted.
+
+    :param answer: the answer, its body still bytes.
+    :param secret: the API key.
+    """
+    return dataclasses.replace(answer, body=_json(answer.body, answer.headers.get("x-request-id"), secret))
 
 
 class _Reader:

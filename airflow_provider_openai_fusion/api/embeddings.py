@@ -6,9 +6,9 @@ import base64
 import math
 import struct
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from airflow_provider_openai_fusion._http.request import RequestSpec
 from airflow_provider_openai_fusion.api._base import RequestModel, ResponseModel
@@ -17,6 +17,20 @@ from airflow_provider_openai_fusion.exceptions import APIResponseValidationError
 MAX_INPUTS_PER_REQUEST = 2048
 MAX_TOKENS_PER_REQUEST = 300_000
 BYTES_PER_TOKEN = 3
+
+
+class Batch(NamedTuple):
+    """
+    The inputs of one request: ``texts[start:stop]``, about ``tokens`` tokens.
+
+    :param start: the first input's position.
+    :param stop: the position after the last input.
+    :param tokens: the estimated tokens of these inputs.
+    """
+
+    start: int
+    stop: int
+    tokens: int
 
 
 class EmbeddingsRequest(RequestModel):
@@ -51,48 +65,67 @@ def estimate_tokens(text: str) -> int:
 
     :param text: one input.
     """
-    return math.ceil(len(text.encode("utf-8")) / BYTES_PER_TOKEN)
+    size = len(text) if text.isascii() else len(text.encode("utf-8"))
+    return math.ceil(size / BYTES_PER_TOKEN)
 
 
 def batches(
     texts: Sequence[str],
     max_inputs: int = MAX_INPUTS_PER_REQUEST,
     max_tokens: int = MAX_TOKENS_PER_REQUEST,
-) -> list[tuple[int, int]]:
+) -> list[Batch]:
     """
-    Split ``texts`` into consecutive ``(start, stop)`` slices, each within ``max_inputs`` inputs and about
-    ``max_tokens`` estimated tokens. A text estimated above ``max_tokens`` on its own is an error.
+    Split ``texts`` into consecutive slices, each within ``max_inputs`` inputs and about ``max_tokens`` estimated
+    tokens, with their estimated tokens (the rate-limit gate's cost). A text estimated above ``max_tokens`` on its
+    own is an error.
 
     :param texts: the inputs, in order.
     :param max_inputs: the most inputs in one request.
     :param max_tokens: the most estimated tokens in one request.
     """
-    slices: list[tuple[int, int]] = []
+    slices: list[Batch] = []
     start, tokens = 0, 0
     for position, text in enumerate(texts):
         cost = estimate_tokens(text)
         if cost > max_tokens:
             raise ValueError(f"text {position} is about {cost:,} tokens, more than the {max_tokens:,} of a request")
         if position > start and (position - start >= max_inputs or tokens + cost > max_tokens):
-            slices.append((start, position))
+            slices.append(Batch(start, position, tokens))
             start, tokens = position, 0
         tokens += cost
     if start < len(texts):
-        slices.append((start, len(texts)))
+        slices.append(Batch(start, len(texts), tokens))
     return slices
 
 
-class Embedding(ResponseModel):
-    """One vector of an answer: floats, or base64 of little-endian float32 values."""
+def _is_vector(value: Any) -> bool:
+    """Base64 text, or a non-empty list whose first and last items are numbers."""
+    if isinstance(value, str):
+        return True
+    return isinstance(value, list) and bool(value) and type(value[0]) in _NUMBERS and type(value[-1]) in _NUMBERS
 
-    index: int
-    embedding: list[float] | str
+
+_NUMBERS = (float, int)
+
+
+def _vectors(items: list[Any]) -> list[Any]:
+    """
+    Check each item of an answer in one pass: an integer ``index`` and a vector. The floats inside a vector are not
+    walked, nor copied into models: an answer holds up to 2,048 vectors of up to 3,072 floats, and checking each
+    float cost as much as decoding the JSON (the provider passes them on as they are).
+    """
+    for position, item in enumerate(items):
+        if not isinstance(item, dict) or type(item.get("index")) is not int:
+            raise ValueError(f"item {position} has no integer 'index'")
+        if not _is_vector(item.get("embedding")):
+            raise ValueError(f"item {position}: 'embedding' must be a non-empty list of numbers, or base64 text")
+    return items
 
 
 class EmbeddingsResponse(ResponseModel):
-    """The answer of POST /embeddings."""
+    """The answer of POST /embeddings: ``data`` holds ``{"object", "index", "embedding"}`` items."""
 
-    data: list[Embedding]
+    data: Annotated[list[Any], AfterValidator(_vectors)]
     model: str | None = None
     usage: dict[str, Any] | None = None
 
@@ -118,26 +151,31 @@ def decode_vector(embedding: Any) -> list[float]:
     return embedding
 
 
-def merge_responses(slices: Sequence[tuple[int, int]], responses: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def merge_responses(slices: Sequence[Batch], responses: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """
     Merge the answers of consecutive slices into one response-shaped dict: ``index`` is the position in the
-    operator's whole input, ``usage`` is summed.
+    operator's whole input, ``usage`` is summed. The answers' items are reused (their ``index`` shifted, base64
+    vectors decoded), not copied.
 
-    :param slices: the ``(start, stop)`` of each request, in input order.
+    :param slices: the batch of each request, in input order.
     :param responses: each request's answer, in the same order.
     """
     data: list[dict[str, Any]] = []
     usage = {"prompt_tokens": 0, "total_tokens": 0}
-    for (start, stop), response in zip(slices, responses, strict=True):
-        items = sorted(response.get("data") or [], key=lambda item: item["index"])
-        if [item["index"] for item in items] != list(range(stop - start)):
-            raise APIResponseValidationError(
-                f"the answer for inputs {start}-{stop - 1} does not hold one vector per input"
-            )
-        data += [
-            {"object": "embedding", "index": start + item["index"], "embedding": decode_vector(item["embedding"])}
-            for item in items
-        ]
+    for (start, stop, _), response in zip(slices, responses, strict=True):
+        items = response.get("data") or []
+        expected = list(range(stop - start))
+        if [item["index"] for item in items] != expected:
+            items = sorted(items, key=lambda item: item["index"])
+            if [item["index"] for item in items] != expected:
+                raise APIResponseValidationError(
+                    f"the answer for inputs {start}-{stop - 1} does not hold one vector per input"
+                )
+        for item in items:
+            item["index"] += start
+            if isinstance(item["embedding"], str):
+                item["embedding"] = decode_vector(item["embedding"])
+        data += items
         for key in usage:
             usage[key] += int((response.get("usage") or {}).get(key) or 0)
     return {"object": "list", "data": data, "model": responses[0].get("model") if responses else None, "usage": usage}

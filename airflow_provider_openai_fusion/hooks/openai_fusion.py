@@ -217,36 +217,45 @@ class OpenAIFusionHook(BaseHook):
             next_spec = pages.add(await self.arequest(next_spec))
         return pages.result()
 
-    def bulk(self, specs: Sequence[RequestSpec], max_concurrency: int) -> list[Any]:
+    def bulk(
+        self, specs: Sequence[RequestSpec], max_concurrency: int, tokens: Sequence[int] | None = None
+    ) -> list[Any]:
         """
-        Send many calls concurrently (at most ``max_concurrency`` in flight, held back while the server's
-        ``x-ratelimit-remaining-requests`` is 0) and return their JSON answers in the order of ``specs``. The first
-        failure cancels the calls still running.
+        Send many calls concurrently and return their JSON answers (checked against each call's response schema)
+        in the order of ``specs``. At most ``max_concurrency`` are in flight, and they are paced by the limits the
+        server announces (``x-ratelimit-*`` for requests and tokens) so that it has no reason to answer 429. The
+        first failure cancels the calls still running.
 
         :param specs: the calls.
         :param max_concurrency: the most calls in flight at once.
+        :param tokens: each call's estimated tokens (prompt plus the most it may generate), for the token limit.
         """
         import asyncio
 
-        return asyncio.run(self._bulk(specs, max_concurrency))
+        return asyncio.run(self._bulk(specs, max_concurrency, tokens or [0] * len(specs)))
 
-    async def _bulk(self, specs: Sequence[RequestSpec], max_concurrency: int) -> list[Any]:
+    async def _bulk(self, specs: Sequence[RequestSpec], max_concurrency: int, tokens: Sequence[int]) -> list[Any]:
         import asyncio
 
         from airflow_provider_openai_fusion._http.ratelimit import RateLimitGate
+        from airflow_provider_openai_fusion._http.transport import Sink, decode_json_answer
 
-        semaphore = asyncio.Semaphore(max_concurrency)
+        secret = (await self.aget_settings()).api_key
+        slots = asyncio.Semaphore(max_concurrency)
         gate = RateLimitGate()
+        held: list[float] = []
 
-        async def send(spec: RequestSpec) -> Any:
-            async with semaphore:
-                await gate.wait()
-                answer = await self.asend(spec)
-                if delay := gate.observe(answer.headers):
-                    self.log.info("Rate limit reached: holding requests back for %.2f s", delay)
-                return answer.body
+        async def send(spec: RequestSpec, cost: int) -> Any:
+            async with slots:
+                ticket = await gate.acquire(cost)
+                answer = await self._async.send(spec, Sink("later"))
+                gate.observe(ticket, answer.headers)
+            if ticket.waited:
+                held.append(ticket.waited)
+            await asyncio.sleep(0)  # the next call goes out before this answer is decoded
+            return _checked(spec, decode_json_answer(answer, secret)).body
 
-        tasks = [asyncio.ensure_future(send(spec)) for spec in specs]
+        tasks = [asyncio.ensure_future(send(spec, cost)) for spec, cost in zip(specs, tokens, strict=True)]
         try:
             return list(await asyncio.gather(*tasks))
         except BaseException:
@@ -255,6 +264,10 @@ class OpenAIFusionHook(BaseHook):
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
         finally:
+            if held:
+                self.log.info(
+                    "The server's rate limits held %d of %d calls back, %.2f s in all", len(held), len(specs), sum(held)
+                )
             await self.aclose()
 
     def test_connection(self) -> tuple[bool, str]:

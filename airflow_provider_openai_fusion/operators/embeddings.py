@@ -65,8 +65,8 @@ class OpenAIEmbeddingsOperator(OpenAIFusionBaseOperator):
 
     The texts are split into requests within the API's caps (2,048 inputs and about 300,000 tokens per
     request, tokens estimated as one per 3 bytes of UTF-8), sent concurrently (at most ``max_concurrency`` at a
-    time, holding back while the server's ``x-ratelimit-remaining-requests`` is 0), and merged back in input
-    order.
+    time, paced by the request and token limits the server announces in its ``x-ratelimit-*`` headers), and merged
+    back in input order.
 
     :param model: the embedding model, e.g. ``text-embedding-3-small``. (templated)
     :param input: one text or a list of texts of any length (a JSON list as text is accepted). (templated)
@@ -145,7 +145,7 @@ class OpenAIEmbeddingsOperator(OpenAIFusionBaseOperator):
         except ValueError as exc:
             raise InvalidArgumentError("input", str(exc)) from None
         common = request.model_dump(mode="json", exclude_none=True, exclude={"input"})
-        bodies = [{**common, "input": texts[start:stop]} for start, stop in slices]
+        bodies = [{**common, "input": texts[start:stop]} for start, stop, _ in slices]
         self.log.info(
             "Embedding %d texts with %s in %d requests (at most %d at a time)",
             len(texts),
@@ -154,7 +154,8 @@ class OpenAIEmbeddingsOperator(OpenAIFusionBaseOperator):
             concurrency,
         )
         self.check_model(request.model)
-        answers = self.hook.bulk([create_embeddings(body) for body in bodies], concurrency)
+        specs = [create_embeddings(body) for body in bodies]
+        answers = self.hook.bulk(specs, concurrency, tokens=[batch.tokens for batch in slices])
         result = merge_responses(slices, answers)
         dims = len(result["data"][0]["embedding"]) if result["data"] else 0
         self.log.info("%d vectors of %d dimensions", len(result["data"]), dims)

@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 
-from airflow_provider_openai_fusion._http.ratelimit import RateLimitGate, parse_reset
 from airflow_provider_openai_fusion.api.embeddings import batches, estimate_tokens
 from airflow_provider_openai_fusion.exceptions import APIResponseValidationError, BadRequestError, InvalidArgumentError
 from airflow_provider_openai_fusion.operators import OpenAIEmbeddingsOperator
@@ -175,33 +174,7 @@ def test_an_answer_missing_vectors_is_rejected(make_hook) -> None:
 
 
 def test_batches_respect_both_caps() -> None:
-    assert batches(["a"] * 5, max_inputs=2) == [(0, 2), (2, 4), (4, 5)]
-    assert batches(["abcdef"] * 5, max_tokens=4) == [(0, 2), (2, 4), (4, 5)]
+    assert batches(["a"] * 5, max_inputs=2) == [(0, 2, 2), (2, 4, 2), (4, 5, 1)]
+    assert batches(["abcdef"] * 5, max_tokens=4) == [(0, 2, 4), (2, 4, 4), (4, 5, 2)]
     assert batches([]) == []
     assert estimate_tokens("abcd") == 2 and estimate_tokens("日本") == 2
-
-
-@pytest.mark.parametrize(
-    ("value", "seconds"),
-    [("1s", 1.0), ("20ms", 0.02), ("6m0s", 360.0), ("1h2m3.5s", 3723.5), ("2.5", 2.5), ("soon", None), (None, None)],
-)
-def test_parse_reset(value: str | None, seconds: float | None) -> None:
-    assert parse_reset(value) == seconds
-
-
-async def test_gate_waits_only_when_no_request_is_left() -> None:
-    now = [100.0]
-    slept: list[float] = []
-
-    async def sleep(delay: float) -> None:
-        slept.append(delay)
-        now[0] += delay
-
-    gate = RateLimitGate(sleep=sleep, clock=lambda: now[0])
-    assert gate.observe({"x-ratelimit-remaining-requests": "5", "x-ratelimit-reset-requests": "1s"}) == 0.0
-    await gate.wait()
-    assert slept == []
-    assert gate.observe({"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "2s"}) == 2.0
-    await gate.wait()
-    assert slept == [2.0]
-    assert gate.observe({"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "1h"}) == 60.0

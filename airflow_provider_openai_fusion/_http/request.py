@@ -371,17 +371,19 @@ def redact(value: Any, secret: str) -> Any:
     return value
 
 
-def redact_json(value: Any, body: bytes, secret: str) -> Any:
+def redact_decoded(value: Any, body: bytes, secret: str) -> Any:
     """
-    :func:`redact` for ``value``, the JSON decoded from ``body``, without walking it when it cannot hold the key:
-    a body without the key's bytes, without escapes (backslashes) and without NUL bytes (UTF-16 or UTF-32) decodes
-    to strings that are byte-for-byte parts of it. A 2,048-vector answer is then returned as decoded, not copied.
+    :func:`redact` for ``value``, decoded from ``body`` (JSON, text or the bytes themselves), without walking it
+    when it cannot hold the key in any form :func:`redact` finds: a body without the key's bytes, without escapes
+    (backslashes: JSON's ``\\u``), without ``%`` (percent-encoding) and without NUL bytes (JSON in UTF-16 or
+    UTF-32) decodes to strings that are byte-for-byte parts of it. A 2,048-vector answer is then returned as
+    decoded, not copied.
 
-    :param value: the decoded JSON.
+    :param value: the decoded body.
     :param body: the bytes it was decoded from.
     :param secret: the API key.
     """
-    if not secret or (secret.encode() not in body and b"\\" not in body and b"\x00" not in body):
+    if not secret or not (secret.encode() in body or any(mark in body for mark in (b"\\", b"%", b"\x00"))):
         return value
     return redact(value, secret)
 

@@ -34,8 +34,8 @@ from airflow_provider_openai_fusion._http.request import (
     RequestSpec,
     build_headers,
     redact,
+    redact_decoded,
     redact_headers,
-    redact_json,
     request_arguments,
 )
 from airflow_provider_openai_fusion._http.retry import RetryState
@@ -94,7 +94,7 @@ def _headers(response: httpx.Response, secret: str) -> httpx.Headers:
 
 
 def _json(body: bytes, request_id: str | None, secret: str) -> Any:
-    return redact_json(decode_json(body, request_id), body, secret)
+    return redact_decoded(decode_json(body, request_id), body, secret)
 
 
 def _decoded(spec: RequestSpec, sink: Sink, response: httpx.Response, body: bytes, secret: str) -> Response:
@@ -117,9 +117,7 @@ def _decoded(spec: RequestSpec, sink: Sink, response: httpx.Response, body: byte
             value = body.decode("utf-8")
         except UnicodeDecodeError:
             value = body
-    if secret and (secret.encode() in body or b"\\" in body or b"%" in body):  # as sent, JSON- or %-escaped
-        value = redact(value, secret)
-    return Response(response.status_code, headers, value)
+    return Response(response.status_code, headers, redact_decoded(value, body, secret))
 
 
 def decode_json_answer(answer: Response, secret: str) -> Response:

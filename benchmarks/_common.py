@@ -132,6 +132,21 @@ def run_child(module: str, *args: str, timeout: float, env: dict[str, str] | Non
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
+def times(value: float) -> str:
+    """A ratio as the table writes it: ``1.07x``."""
+    return f"{value:.2f}x"
+
+
+def transfer(t: dict[str, float]) -> str:
+    """A transfer's throughput and memory as the table writes them."""
+    return f"{t['mib_per_s']:.0f} MiB/s, peak RSS +{t['peak_rss_growth_mib']:.0f} MiB"
+
+
+def yes_no(met: bool) -> str:
+    """The table's "Met" cell."""
+    return "yes" if met else "**no**"
+
+
 def emit(result: dict[str, Any]) -> None:
     """Print a benchmark's result as the last line of its output."""
     print(json.dumps(result), flush=True)

@@ -14,8 +14,9 @@ import argparse
 import json
 import subprocess
 import sys
+from typing import Any
 
-from benchmarks._common import ROOT, airflow_env, emit, median, scratch_dir
+from benchmarks._common import ROOT, airflow_env, emit, median, scratch_dir, yes_no
 
 OFFICIAL_MODULE = "airflow.providers.openai.operators.openai"
 ONE_OPERATOR_MODULE = "airflow_provider_openai_fusion.operators.chat"
@@ -64,6 +65,26 @@ def importtime_top(stderr: str, count: int) -> list[dict]:
             own, cumulative, name = (part.strip() for part in line.removeprefix("import time:").split("|"))
             entries.append({"module": name, "self_ms": int(own) / 1000, "cumulative_ms": int(cumulative) / 1000})
     return sorted(entries, key=lambda entry: entry["self_ms"], reverse=True)[:count]
+
+
+def table_row(r: dict[str, Any]) -> list[str]:
+    """This benchmark's row of the results table, from its result."""
+    ours, one, official = (r[name]["median_s"] * 1000 for name in ("ours", "ours_one", "official"))
+    top = ", ".join(
+        f"`{entry['module'].rsplit('.', 1)[-1]}` {entry['self_ms']:.1f} ms" for entry in r["importtime_top"]
+    )
+    met = r["ratio"] <= 0.05
+    why = "" if met else f"importing our modules costs {ours:.1f} ms; the largest: {top}"
+    return [
+        f"B1 DAG-parse cost (import after `airflow.sdk`, median of {r['rounds']} fresh interpreters)",
+        "ours ≤ 5 % of the official's",
+        f"{ours:.1f} ms for all {len(r['our_modules'])} operator modules ({100 * r['ratio']:.1f} %, "
+        f"{r['ours']['new_modules']} modules loaded); {one:.1f} ms for the text module alone",
+        f"{official:.0f} ms ({r['official']['new_modules']} modules loaded)",
+        f"`import airflow.sdk` itself: {r['airflow_sdk_median_s'] * 1000:.0f} ms; slowest of ours: {top}",
+        yes_no(met),
+        why,
+    ]
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks._common import API_KEY, emit, local_server, median, use_connections
+from benchmarks._common import API_KEY, emit, local_server, median, times, use_connections, yes_no
 
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello."}]}
 
@@ -45,6 +45,29 @@ def make_clients(base_url: str) -> dict[str, Callable[[], Any]]:
         return official.create_chat_completion(messages=BODY["messages"], model=BODY["model"])[0].message.content
 
     return {"ours": call_ours, "raw_httpx": call_raw, "official": call_official}
+
+
+def table_row(r: dict[str, Any]) -> list[str]:
+    """This benchmark's row of the results table, from its result."""
+    wall, cpu = r["wall_us"], r["cpu_us"]
+    met = r["ours_vs_raw"] <= 1.10 and r["ours_vs_official"] < 1
+    why = (
+        ""
+        if met
+        else f"client CPU per call is {times(r['ours_vs_raw_cpu'])} raw httpx's; the rest is wall-clock noise of the "
+        "shared cores"
+    )
+    return [
+        f"B2 per-request overhead ({r['calls_per_client']} chat completions per client, {r['rounds']} alternating "
+        "rounds)",
+        "ours ≤ 1.10x raw httpx, and faster than the official hook",
+        f"{wall['ours']:.0f} µs/call = {times(r['ours_vs_raw'])} raw httpx (CPU {cpu['ours']:.0f} µs = "
+        f"{times(r['ours_vs_raw_cpu'])}); {times(r['ours_vs_official'])} the official's time",
+        f"{wall['official']:.0f} µs/call = {times(r['official_vs_raw'])} raw httpx (CPU {cpu['official']:.0f} µs)",
+        f"raw `httpx.Client.post`: {wall['raw_httpx']:.0f} µs/call (CPU {cpu['raw_httpx']:.0f} µs)",
+        yes_no(met),
+        why,
+    ]
 
 
 def main() -> None:

@@ -19,7 +19,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import API_KEY, emit, local_server, peak_rss_mib, reset_peak_rss, scratch_dir, use_connections
+from benchmarks._common import (
+    API_KEY,
+    emit,
+    local_server,
+    peak_rss_mib,
+    reset_peak_rss,
+    scratch_dir,
+    transfer,
+    use_connections,
+    yes_no,
+)
 
 MIB = 1 << 20
 
@@ -129,6 +139,27 @@ def uploads(base_url: str, folder: Path, size: int, rounds: int) -> dict[str, di
         return alternate({"ours": ours, "raw_httpx": raw, "official": official}, size, rounds, check)
     finally:
         source.unlink()
+
+
+def table_row(r: dict[str, Any]) -> list[str]:
+    """This benchmark's row of the results table, from its result."""
+    down, up = r["download"], r["upload"]
+    ratios = {name: t["ours"]["mib_per_s"] / t["raw_httpx"]["mib_per_s"] for name, t in (("down", down), ("up", up))}
+    growth = max(down["ours"]["peak_rss_growth_mib"], up["ours"]["peak_rss_growth_mib"])
+    met = growth <= 64 and min(ratios.values()) >= 0.8
+    why = "" if met else f"peak RSS growth {growth:.0f} MiB, throughput {min(ratios.values()):.0%} of raw httpx"
+    return [
+        f"B4 streaming (download {r['download_bytes'] / 2**30:.0f} GiB, upload {r['upload_bytes'] / 2**20:.0f} MiB "
+        "through the Files operator)",
+        "peak RSS growth ≤ 64 MiB; throughput ≥ 80 % of a raw httpx stream",
+        f"download {transfer(down['ours'])} ({ratios['down']:.0%} of raw); upload {transfer(up['ours'])} "
+        f"({ratios['up']:.0%} of raw)",
+        f"download (`files.content`, no hook method): {transfer(down['official'])}; upload (`upload_file`): "
+        f"{transfer(up['official'])}",
+        f"download {transfer(down['raw_httpx'])}; upload {transfer(up['raw_httpx'])}",
+        yes_no(met),
+        why,
+    ]
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import emit, peak_rss_mib, reset_peak_rss, scratch_dir
+from benchmarks._common import emit, peak_rss_mib, reset_peak_rss, scratch_dir, times, yes_no
 
 REQUESTS = 50_000
 DIMENSIONS = 1536
@@ -112,6 +112,25 @@ def measure(run: Callable[[], Any], target: Path) -> dict[str, float]:
     growth = peak_rss_mib() - before
     target.unlink()
     return {"seconds": seconds, "peak_rss_growth_mib": max(growth, 0.0)}
+
+
+def table_row(r: dict[str, Any]) -> list[str]:
+    """This benchmark's row of the results table, from its result."""
+    growth = r["peak_rss_growth_mib"]
+    met = growth["join"] <= 256 and r["ratio"] <= 1.5
+    why = "" if met else f"peak RSS growth {growth['join']:.0f} MiB, {times(r['ratio'])} the plain copy's time"
+    return [
+        f"B6 batch join ({r['requests']:,} results of {r['dimensions']:,}-dimension embeddings, "
+        f"{r['bytes'] / 1e9:.2f} GB, shuffled, into input order; best of {r['rounds']} alternating rounds)",
+        "peak RSS growth ≤ 256 MiB; time ≤ 1.5x a plain streamed copy of the same bytes",
+        f"{r['join_s']:.2f} s = {times(r['ratio'])} the plain copy, {times(r['ratio_to_kernel_copy'])} a kernel "
+        f"copy; peak RSS +{growth['join']:.0f} MiB",
+        "no join: the official operator returns the batch id and downloads nothing",
+        f"plain streamed copy (`shutil.copyfileobj`, 1 MiB): {r['copy_s']:.2f} s, +{growth['copy']:.0f} MiB; "
+        f"kernel copy (`copy_file_range`): {r['kernel_copy_s']:.2f} s",
+        yes_no(met),
+        why,
+    ]
 
 
 def main() -> None:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
-from benchmarks._common import API_KEY, emit, local_server, scratch_dir, use_connections
+from benchmarks._common import API_KEY, emit, local_server, scratch_dir, transfer, use_connections, yes_no
 from benchmarks.b4_streaming import alternate
 
 MIB = 1 << 20
@@ -55,6 +56,24 @@ def uploads(base_url: str, folder: Path, size: int, rounds: int) -> dict[str, di
         return alternate({"ours": ours, "raw_httpx": raw}, size, rounds, check)
     finally:
         source.unlink()
+
+
+def table_row(r: dict[str, Any]) -> list[str]:
+    """This benchmark's row of the results table, from its result."""
+    ours, raw = r["upload"]["ours"], r["upload"]["raw_httpx"]
+    ratio = ours["mib_per_s"] / raw["mib_per_s"]
+    met = ours["peak_rss_growth_mib"] <= 64
+    why = "" if met else f"peak RSS growth {ours['peak_rss_growth_mib']:.0f} MiB"
+    return [
+        f"B7 large upload ({r['upload_bytes'] / 2**30:.0f} GiB through the Files operator: Uploads API, "
+        f"{r['parts']} parts of 64 MiB, 4 at a time, MD5 alongside; {r['rounds']} rounds)",
+        "peak RSS growth ≤ 64 MiB; throughput beside one raw httpx stream",
+        f"{transfer(ours)} ({ratio:.0%} of the raw stream)",
+        "no large-upload path (`upload_file` sends one request, refused above 512 MB by the API)",
+        f"one raw httpx multipart stream to `POST /files`: {transfer(raw)}",
+        yes_no(met),
+        why,
+    ]
 
 
 def main() -> None:

@@ -4,10 +4,12 @@ keep-alive, no framework, so that the server is never what a benchmark measures.
 
 Routes (under ``/v1``):
 
-- ``POST /chat/completions``: a fixed chat completion (B2).
+- ``POST /chat/completions`` and ``POST /responses``: a fixed chat completion and a fixed model response (B2).
 - ``POST /embeddings``: one ``dimensions``-long vector per input, after ``--latency`` seconds; at most
-  ``--max-inputs`` inputs per request (400 beyond); ``x-ratelimit-*`` headers for ``--rpm`` requests per
-  ``--rate-window`` seconds (a minute unless told), and 429 with ``retry-after-ms`` when they run out (B3).
+  ``--max-inputs`` inputs per request (400 beyond). Rate limits of ``--rpm`` requests and ``--tpm`` tokens (one
+  per 4 bytes of input) per ``--rate-window`` seconds (a minute unless told), enforced as OpenAI does (token
+  buckets that refill continuously) and announced in ``x-ratelimit-*`` headers (computed when the request is
+  admitted); 429 with ``retry-after-ms`` when a request does not fit (B3).
 - ``GET /files/file-<size>`` and ``GET /files/file-<size>/content``: a file object, and ``<size>`` bytes
   generated on the fly (B4).
 - ``POST /files``: the upload is read and discarded; the answer's ``bytes`` is the size of the body received.
@@ -16,8 +18,8 @@ Routes (under ``/v1``):
 - ``DELETE /files/<id>``: a deletion object.
 - ``GET /bench/stats``: counters (embeddings inputs, most requests in flight, 429s sent).
 - ``GET /fine_tuning/jobs/<id>/events``: one event.
-- ``GET /fine_tuning/jobs/<id>`` and ``GET /batches/<id>``: ``running`` / ``in_progress`` until ``--job-seconds``
-  after the first poll of that id, then ``succeeded`` / ``completed`` (B5).
+- ``GET /fine_tuning/jobs/<id>``, ``GET /batches/<id>`` and ``GET /responses/<id>``: ``running`` /
+  ``in_progress`` until ``--job-seconds`` after the first poll of that id, then ``succeeded`` / ``completed`` (B5).
 
 Run: ``python -m benchmarks.server --port 0``; it prints ``PORT <n>`` once it listens on 127.0.0.1.
 """
@@ -32,27 +34,19 @@ import math
 import resource
 import time
 
+from benchmarks.api_objects import (
+    CHAT_COMPLETION,
+    RESPONSE,
+    batch,
+    file_object,
+    fine_tuning_job,
+    job_events,
+    model_response,
+)
+
 CHUNK = b"\x5a" * (1 << 20)
 BYTES_PER_TOKEN = 4
 REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests"}
-CHAT_COMPLETION = json.dumps(
-    {
-        "id": "chatcmpl-bench",
-        "object": "chat.completion",
-        "created": 1760000000,
-        "model": "gpt-4o-mini-2024-07-18",
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": "Hello! How can I help you today?", "refusal": None},
-                "logprobs": None,
-                "finish_reason": "stop",
-            }
-        ],
-        "usage": {"prompt_tokens": 9, "completion_tokens": 9, "total_tokens": 18},
-        "system_fingerprint": "fp_bench",
-    }
-).encode()
 
 
 class Server:
@@ -107,6 +101,11 @@ class Server:
         """Answer one request."""
         if method == "POST" and path == "/v1/chat/completions":
             writer.write(head(200, len(CHAT_COMPLETION)) + CHAT_COMPLETION)
+        elif method == "POST" and path == "/v1/responses":
+            writer.write(head(200, len(RESPONSE)) + RESPONSE)
+        elif method == "GET" and path.startswith("/v1/responses/"):
+            response_id = path.split("/")[3]
+            writer.write(answer(200, model_response(response_id, self.finished(response_id))))
         elif method == "POST" and path == "/v1/embeddings":
             await self.embeddings(json.loads(body), writer)
         elif method == "POST" and path == "/v1/files":
@@ -286,84 +285,6 @@ async def stream_bytes(size: int, writer: asyncio.StreamWriter) -> None:
         writer.write(view[:count])
         size -= count
         await writer.drain()
-
-
-def file_object(file_id: str, size: int) -> dict:
-    """A file object as the API returns it."""
-    return {
-        "id": file_id,
-        "object": "file",
-        "bytes": size,
-        "created_at": 1760000000,
-        "filename": "bench.jsonl",
-        "purpose": "fine-tune",
-        "status": "processed",
-        "expires_at": None,
-        "status_details": None,
-    }
-
-
-def fine_tuning_job(job_id: str, done: bool) -> dict:
-    """A fine-tuning job as the API returns it."""
-    return {
-        "id": job_id,
-        "object": "fine_tuning.job",
-        "created_at": 1760000000,
-        "error": None,
-        "fine_tuned_model": "ft:gpt-4o-mini-2024-07-18:bench::abc123" if done else None,
-        "finished_at": 1760000600 if done else None,
-        "hyperparameters": {"n_epochs": 3, "batch_size": 1, "learning_rate_multiplier": 1.8},
-        "model": "gpt-4o-mini-2024-07-18",
-        "organization_id": "org-bench",
-        "result_files": ["file-result"] if done else [],
-        "seed": 42,
-        "status": "succeeded" if done else "running",
-        "trained_tokens": 1200 if done else None,
-        "training_file": "file-training",
-        "validation_file": None,
-        "estimated_finish": None,
-        "integrations": None,
-        "metadata": None,
-        "method": {
-            "type": "supervised",
-            "supervised": {"hyperparameters": {"n_epochs": 3, "batch_size": 1, "learning_rate_multiplier": 1.8}},
-        },
-    }
-
-
-def job_events(job_id: str) -> dict:
-    """A fine-tuning job's events (one page)."""
-    event = {
-        "id": f"ftevent-{job_id}",
-        "object": "fine_tuning.job.event",
-        "created_at": 1760000000,
-        "level": "info",
-        "message": "Fine-tuning job started",
-        "data": {},
-        "type": "message",
-    }
-    return {"object": "list", "data": [event], "has_more": False}
-
-
-def batch(batch_id: str, done: bool) -> dict:
-    """A batch as the API returns it."""
-    return {
-        "id": batch_id,
-        "object": "batch",
-        "endpoint": "/v1/chat/completions",
-        "errors": None,
-        "input_file_id": "file-input",
-        "completion_window": "24h",
-        "status": "completed" if done else "in_progress",
-        "output_file_id": "file-output" if done else None,
-        "error_file_id": None,
-        "created_at": 1760000000,
-        "in_progress_at": 1760000001,
-        "expires_at": 1760086400,
-        "completed_at": 1760000600 if done else None,
-        "request_counts": {"total": 10, "completed": 10 if done else 3, "failed": 0},
-        "metadata": None,
-    }
 
 
 async def serve(args: argparse.Namespace) -> None:

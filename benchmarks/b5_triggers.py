@@ -160,9 +160,8 @@ def child(kind: str, count: int, interval: float, job_seconds: float, limit: flo
         make(0, interval, limit)
         result = asyncio.run(waiting(make, count, interval, limit))
         if kind == "ours":
-            result["mix"] = {
-                trigger.__name__: len(range(i, count, len(our_mix()))) for i, trigger in enumerate(our_mix())
-            }
+            kinds = our_mix()
+            result["mix"] = {cls.__name__: len(range(i, count, len(kinds))) for i, cls in enumerate(kinds)}
         emit(result)
 
 

@@ -178,3 +178,20 @@ def test_batches_respect_both_caps() -> None:
     assert batches(["abcdef"] * 5, max_tokens=4) == [(0, 2, 4), (2, 4, 4), (4, 5, 2)]
     assert batches([]) == []
     assert estimate_tokens("abcd") == 2 and estimate_tokens("日本") == 2
+
+
+def test_token_limit_headers_hold_the_next_request_back(make_hook) -> None:
+    limits = {
+        "x-ratelimit-limit-tokens": "1000",
+        "x-ratelimit-remaining-tokens": "0",
+        "x-ratelimit-reset-tokens": "150ms",
+    }
+    server = Server(headers=limits)
+    operator(make_hook, server, input=["x" * 600_000] * 2, max_concurrency=1).execute({})
+    assert len(server.times) == 2 and server.times[1] - server.times[0] >= 0.15
+
+
+def test_an_answer_with_a_vector_that_is_not_numbers_is_rejected(make_hook) -> None:
+    payload = {"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": ["a"]}], "model": "m"}
+    with raises(APIResponseValidationError, match="item 0: 'embedding' must be a non-empty list of numbers"):
+        operator(make_hook, Script(httpx.Response(200, json=payload)), input=["a"]).execute({})

@@ -7,7 +7,7 @@ import logging
 import httpx
 import pytest
 
-from airflow_provider_openai_fusion._http.request import REDACTED, RequestSpec, redact, redact_headers
+from airflow_provider_openai_fusion._http.request import REDACTED, RequestSpec, redact, redact_decoded, redact_headers
 from airflow_provider_openai_fusion.exceptions import AuthenticationError, BadRequestError
 from tests.conftest import SENTINEL_KEY
 from tests.unit.helpers import Script, error, ok, raises, send
@@ -103,3 +103,22 @@ def test_text_without_the_key_is_left_alone() -> None:
     text = 'path a%2Fb and \\u002d escapes, "sk-other-key"'
     assert redact(text, SENTINEL_KEY) == text
     assert redact({"a": [text, 1.5]}, SENTINEL_KEY) == {"a": [text, 1.5]}
+
+
+@MODES
+async def test_answers_echoing_the_key_are_redacted_as_sent_or_json_escaped(make_hook, mode: str) -> None:
+    escaped = "".join(f"\\u{ord(char):04x}" for char in SENTINEL_KEY)
+    plain = httpx.Response(200, json={"echo": [{"key": SENTINEL_KEY}]})
+    hidden = httpx.Response(200, content=f'{{"echo": [{{"key": "{escaped}"}}]}}'.encode())
+    hook = make_hook(Script(plain, hidden))
+
+    for _ in range(2):
+        answer = await send(hook, RequestSpec("GET", "models"), mode)
+        assert answer == {"echo": [{"key": REDACTED}]}
+
+
+def test_a_body_that_cannot_hold_the_key_is_returned_as_decoded() -> None:
+    value = {"data": [{"embedding": [0.5, 0.25]}]}
+    assert redact_decoded(value, b'{"data": [{"embedding": [0.5, 0.25]}]}', SENTINEL_KEY) is value
+    utf16 = '{"k": "x"}'.encode("utf-16")
+    assert redact_decoded({"k": SENTINEL_KEY}, utf16, SENTINEL_KEY) == {"k": REDACTED}

@@ -44,10 +44,10 @@ class Row(NamedTuple):
 
 
 ROWS: tuple[Row, ...] = (
-    Row("B1", "b1_import", 300),
-    Row("B2", "b2_overhead", 300),
-    Row("B3", "b3_embeddings", 400),
-    Row("B4", "b4_streaming", 600),
+    Row("B1", "b1_import", 900),
+    Row("B2", "b2_overhead", 600),
+    Row("B3", "b3_embeddings", 900),
+    Row("B4", "b4_streaming", 900),
     Row("B5", "b5_triggers", 500),
     Row("B6", "b6_batch_join", 900),
     Row("B7", "b7_uploads", 600),

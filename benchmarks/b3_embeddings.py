@@ -10,7 +10,9 @@ instead, in the same process against the same server:
   mapped task instances of it would do, without the task overhead).
 
 The three alternate in rounds, each round in a rotated order; the ratios are the medians of the ratios within
-each round. The client's CPU time of each run is reported beside its wall clock (the server is its own process).
+each round. What is timed is a task's run: our operator is made beforehand (as parsing the DAG file does) and
+its ``execute`` is timed. The client's CPU time of each run is reported beside its wall clock (the server is its
+own process).
 A last run gives the server tight limits that it announces in ``x-ratelimit-*`` headers and enforces (10 requests
 and 250,000 tokens per second, token buckets): the operator must pace itself and draw no 429.
 """

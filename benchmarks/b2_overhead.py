@@ -103,20 +103,27 @@ def table_row(r: dict[str, Any]) -> list[str]:
     def each(text: Callable[[dict[str, Any]], str]) -> str:
         return "; ".join(f"{CALLS[name]}: {text(x)}" for name, x in results.items())
 
-    missed = [f"{CALLS[name]}: client CPU per call is {times(x['ours_vs_raw_cpu'])} raw httpx's"
-              for name, x in results.items() if x["ours_vs_raw"] > 1.10]
+    missed = [
+        f"{CALLS[name]}: client CPU per call is {times(x['ours_vs_raw_cpu'])} raw httpx's"
+        for name, x in results.items()
+        if x["ours_vs_raw"] > 1.10
+    ]
     return [
         f"B2 per-request overhead ({r['calls_per_client']} calls per client and kind: "
         f"{' and '.join(CALLS[name] for name in results)}; {r['rounds']} alternating rounds)",
         "ours ≤ 1.10x raw httpx, and faster than the official hook",
         each(
-            lambda x: f"{x['wall_us']['ours']:.0f} µs/call = {times(x['ours_vs_raw'])} raw httpx (CPU "
-            f"{x['cpu_us']['ours']:.0f} µs = {times(x['ours_vs_raw_cpu'])}); {times(x['ours_vs_official'])} the "
-            "official's time"
+            lambda x: (
+                f"{x['wall_us']['ours']:.0f} µs/call = {times(x['ours_vs_raw'])} raw httpx (CPU "
+                f"{x['cpu_us']['ours']:.0f} µs = {times(x['ours_vs_raw_cpu'])}); {times(x['ours_vs_official'])} the "
+                "official's time"
+            )
         ),
         each(
-            lambda x: f"{x['wall_us']['official']:.0f} µs/call = {times(x['official_vs_raw'])} raw httpx (CPU "
-            f"{x['cpu_us']['official']:.0f} µs)"
+            lambda x: (
+                f"{x['wall_us']['official']:.0f} µs/call = {times(x['official_vs_raw'])} raw httpx (CPU "
+                f"{x['cpu_us']['official']:.0f} µs)"
+            )
         ),
         "raw `httpx.Client.post`: "
         + each(lambda x: f"{x['wall_us']['raw_httpx']:.0f} µs/call (CPU {x['cpu_us']['raw_httpx']:.0f} µs)"),

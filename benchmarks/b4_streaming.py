@@ -1,6 +1,7 @@
 """
-B4, streaming: download 1 GiB of file content and upload a 512 MiB file through ``OpenAIManageFilesOperator``,
-beside a raw ``httpx`` stream and the official hook.
+B4, streaming: download 512 MiB of file content and upload a 512 MiB file through ``OpenAIManageFilesOperator``,
+beside a raw ``httpx`` stream and the official hook. 512 MiB is the largest file content the Files operator accepts
+(``api.files.MAX_FILE_BYTES``, the API's own file size cap): a larger answer is refused as it arrives.
 
 The server generates the download on the fly and reads the upload and throws it away. The upload's source is a
 sparse file (no disk used); each download is deleted as soon as it is measured. Memory is the growth of the
@@ -149,7 +150,7 @@ def table_row(r: dict[str, Any]) -> list[str]:
     met = growth <= 64 and min(ratios.values()) >= 0.8
     why = "" if met else f"peak RSS growth {growth:.0f} MiB, throughput {min(ratios.values()):.0%} of raw httpx"
     return [
-        f"B4 streaming (download {r['download_bytes'] / 2**30:.0f} GiB, upload {r['upload_bytes'] / 2**20:.0f} MiB "
+        f"B4 streaming (download {r['download_bytes'] / 2**20:.0f} MiB, upload {r['upload_bytes'] / 2**20:.0f} MiB "
         "through the Files operator)",
         "peak RSS growth ≤ 64 MiB; throughput ≥ 80 % of a raw httpx stream",
         f"download {transfer(down['ours'])} ({ratios['down']:.0%} of raw); upload {transfer(up['ours'])} "
@@ -164,7 +165,7 @@ def table_row(r: dict[str, Any]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--download-mib", type=int, default=1024)
+    parser.add_argument("--download-mib", type=int, default=512)
     parser.add_argument("--upload-mib", type=int, default=512)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()

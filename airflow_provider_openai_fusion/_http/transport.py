@@ -120,14 +120,16 @@ def _decoded(spec: RequestSpec, sink: Sink, response: httpx.Response, body: byte
     return Response(response.status_code, headers, redact_decoded(value, body, secret))
 
 
-def decode_json_answer(answer: Response, secret: str) -> Response:
+async def decode_json_answer(answer: Response, secret: str) -> Response:
     """
     Decode an answer read with ``Sink("later")`` as JSON (or raise
-    :class:`~airflow_provider_openai_fusion.exceptions.APIResponseValidationError`), the API key redacted.
+    :class:`~airflow_provider_openai_fusion.exceptions.APIResponseValidationError`), the API key redacted; first
+    let the event loop run once, so that a call waiting for the connection this answer freed goes out before it.
 
     :param answer: the answer, its body still bytes.
     :param secret: the API key.
     """
+    await asyncio.sleep(0)
     return dataclasses.replace(answer, body=_json(answer.body, answer.headers.get("x-request-id"), secret))
 
 

@@ -252,8 +252,7 @@ class OpenAIFusionHook(BaseHook):
                 gate.observe(ticket, answer.headers)
             if ticket.waited:
                 held.append(ticket.waited)
-            await asyncio.sleep(0)  # the next call goes out before this answer is decoded
-            return _checked(spec, decode_json_answer(answer, secret)).body
+            return _checked(spec, await decode_json_answer(answer, secret)).body
 
         tasks = [asyncio.ensure_future(send(spec, cost)) for spec, cost in zip(specs, tokens, strict=True)]
         try:

@@ -9,7 +9,9 @@ Routes (under ``/v1``):
   ``--max-inputs`` inputs per request (400 beyond). Rate limits of ``--rpm`` requests and ``--tpm`` tokens (one
   per 4 bytes of input) per ``--rate-window`` seconds (a minute unless told), enforced as OpenAI does (token
   buckets that refill continuously) and announced in ``x-ratelimit-*`` headers (computed when the request is
-  admitted); 429 with ``retry-after-ms`` when a request does not fit (B3).
+  admitted); 429 with ``retry-after-ms`` when a request does not fit (B3). Unless told, the limits (a million
+  requests and ten billion tokens a minute) never bind: at 10 million tokens a minute (OpenAI's tier 5 for
+  embeddings), B3's back-to-back runs of 500,000 tokens each would rightly be paced by our client alone.
 - ``GET /files/file-<size>`` and ``GET /files/file-<size>/content``: a file object, and ``<size>`` bytes
   generated on the fly (B4).
 - ``POST /files``: the upload is read and discarded; the answer's ``bytes`` is the size of the body received.
@@ -301,8 +303,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--max-inputs", type=int, default=2048)
-    parser.add_argument("--rpm", type=int, default=10_000)
-    parser.add_argument("--tpm", type=int, default=10_000_000)
+    parser.add_argument("--rpm", type=int, default=1_000_000)
+    parser.add_argument("--tpm", type=int, default=10_000_000_000)
     parser.add_argument("--rate-window", type=float, default=60.0)
     parser.add_argument("--job-seconds", type=float, default=10.0)
     args = parser.parse_args()

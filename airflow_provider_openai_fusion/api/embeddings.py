@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-import math
+import operator
 import struct
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal, NamedTuple
@@ -49,9 +49,9 @@ class EmbeddingsRequest(RequestModel):
     @classmethod
     def _no_empty_text(cls, value: str | list[str]) -> str | list[str]:
         texts = [value] if isinstance(value, str) else value
-        for position, text in enumerate(texts):
-            if not text.strip():
-                raise ValueError(f"text {position} is empty; the API rejects empty inputs")
+        if not all(map(str.strip, texts)):
+            position = next(position for position, text in enumerate(texts) if not text.strip())
+            raise ValueError(f"text {position} is empty; the API rejects empty inputs")
         return value
 
 
@@ -66,7 +66,7 @@ def estimate_tokens(text: str) -> int:
     :param text: one input.
     """
     size = len(text) if text.isascii() else len(text.encode("utf-8"))
-    return math.ceil(size / BYTES_PER_TOKEN)
+    return -(-size // BYTES_PER_TOKEN)
 
 
 def batches(
@@ -151,6 +151,9 @@ def decode_vector(embedding: Any) -> list[float]:
     return embedding
 
 
+_INDEX = operator.itemgetter("index")
+
+
 def merge_responses(slices: Sequence[Batch], responses: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """
     Merge the answers of consecutive slices into one response-shaped dict: ``index`` is the position in the
@@ -165,16 +168,18 @@ def merge_responses(slices: Sequence[Batch], responses: Sequence[Mapping[str, An
     for (start, stop, _), response in zip(slices, responses, strict=True):
         items = response.get("data") or []
         expected = list(range(stop - start))
-        if [item["index"] for item in items] != expected:
-            items = sorted(items, key=lambda item: item["index"])
-            if [item["index"] for item in items] != expected:
+        if list(map(_INDEX, items)) != expected:
+            items = sorted(items, key=_INDEX)
+            if list(map(_INDEX, items)) != expected:
                 raise APIResponseValidationError(
                     f"the answer for inputs {start}-{stop - 1} does not hold one vector per input"
                 )
-        for item in items:
-            item["index"] += start
-            if isinstance(item["embedding"], str):
+        if items and isinstance(items[0]["embedding"], str):  # encoding_format="base64": the whole answer
+            for item in items:
                 item["embedding"] = decode_vector(item["embedding"])
+        if start:
+            for item in items:
+                item["index"] += start
         data += items
         for key in usage:
             usage[key] += int((response.get("usage") or {}).get(key) or 0)

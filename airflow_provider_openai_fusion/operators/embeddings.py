@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from itertools import repeat
 from typing import Any
 
 from airflow.sdk import Context
@@ -115,7 +116,7 @@ class OpenAIEmbeddingsOperator(OpenAIFusionBaseOperator):
         from airflow_provider_openai_fusion.api._base import required, text_or_list
 
         value = required("input", text_or_list(self.input), "embeddings")
-        if not isinstance(value, str) and not (isinstance(value, list) and all(isinstance(t, str) for t in value)):
+        if not isinstance(value, str) and not (isinstance(value, list) and all(map(isinstance, value, repeat(str)))):
             raise InvalidArgumentError("input", f"must be a text or a list of texts, got {_kind(value)}")
         return value
 

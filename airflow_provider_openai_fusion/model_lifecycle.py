@@ -28,34 +28,13 @@ from datetime import date, datetime, timezone
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
+from airflow_provider_openai_fusion.defaults import DEFAULT_MODELS
+
 REVIEWED_ON = date(2026, 11, 29)
 WARNING_DAYS = 30
 OPENAI_API_HOST = "api.openai.com"
 FINE_TUNING_CUTOFF = date(2027, 1, 6)
 VARIATION_MODEL = "dall-e-2"
-
-DEFAULT_MODELS: Mapping[str, str] = MappingProxyType(
-    {
-        "image": "gpt-image-2",
-        "transcription": "gpt-transcribe",
-        "translation": "whisper-1",
-        "speech": "gpt-4o-mini-tts",
-        "speech_voice": "coral",
-        "embeddings": "text-embedding-3-small",
-        "moderation": "omni-moderation-latest",
-        "chat": "gpt-5.6-luna",
-    }
-)
-"""
-Every default of the package. ``image``: the spec's current GPT image model (the API's own default for
-generations is still ``dall-e-2``, which is gone, so it is sent explicitly). ``transcription``: OpenAI's
-replacement for ``whisper-1`` and the ``gpt-4o-*-transcribe`` models (all shut down 2027-02-26).
-``translation``: ``whisper-1`` is the only model of ``/audio/translations``, and the endpoint shuts down with it.
-``speech``: ``/audio/speech`` takes ``tts-1``, ``tts-1-hd`` and ``gpt-4o-mini-tts`` only, and all three shut down
-2027-01-06 (the replacement, ``gpt-realtime-2.1-mini``, runs on the Realtime API instead). ``moderation``: the
-API's own default, which the moderation operator leaves to the server. ``embeddings`` and ``chat``: the models
-the examples and the README use (those operators require ``model``); ``chat`` is of the spec's GPT-5.6 family.
-"""
 
 _DEPRECATIONS = "https://developers.openai.com/api/docs/deprecations"
 _OCT_2026 = "https://dev.to/importstatic/every-openai-model-shutdown-date-until-january-2027-and-what-replaces-it-1dfk"

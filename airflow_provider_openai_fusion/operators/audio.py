@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_openai_fusion.defaults import DEFAULT_MODELS
 from airflow_provider_openai_fusion.exceptions import APIResponseValidationError, InvalidArgumentError
-from airflow_provider_openai_fusion.model_lifecycle import DEFAULT_MODELS
 from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator
 
 if TYPE_CHECKING:

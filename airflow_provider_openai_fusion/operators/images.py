@@ -20,8 +20,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_openai_fusion.defaults import DEFAULT_MODELS
 from airflow_provider_openai_fusion.exceptions import APIResponseValidationError, InvalidArgumentError
-from airflow_provider_openai_fusion.model_lifecycle import DEFAULT_MODELS, VARIATION_MODEL
 from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator
 from airflow_provider_openai_fusion.operators._io import MB, check_file, check_output, local_input, write_outputs
 
@@ -267,6 +267,7 @@ class OpenAIEditImageOperator(OpenAIFusionBaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_openai_fusion.api._base import choice
+        from airflow_provider_openai_fusion.model_lifecycle import VARIATION_MODEL
 
         operation = choice("operation", self.operation, OPERATIONS)
         images = self._images()
@@ -280,6 +281,7 @@ class OpenAIEditImageOperator(OpenAIFusionBaseOperator):
     def _edit(self, images: list[Any], stack: ExitStack) -> tuple[dict[str, Any], dict[str, Any]]:
         from airflow_provider_openai_fusion.api._base import request_body, required
         from airflow_provider_openai_fusion.api.images import EditImageFields, edit_image
+        from airflow_provider_openai_fusion.model_lifecycle import VARIATION_MODEL
 
         model = self.model or DEFAULT_MODEL
         dall_e = model == VARIATION_MODEL
@@ -311,7 +313,7 @@ class OpenAIEditImageOperator(OpenAIFusionBaseOperator):
     def _variation(self, images: list[Any], stack: ExitStack) -> tuple[dict[str, Any], dict[str, Any]]:
         from airflow_provider_openai_fusion.api._base import request_body
         from airflow_provider_openai_fusion.api.images import ImageVariationFields, create_image_variation
-        from airflow_provider_openai_fusion.model_lifecycle import check_variation
+        from airflow_provider_openai_fusion.model_lifecycle import VARIATION_MODEL, check_variation
 
         check_variation(base_url=self.hook.settings.base_url)
         if len(images) != 1:

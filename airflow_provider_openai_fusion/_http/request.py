@@ -2,13 +2,11 @@
 One API call described without doing it, and the rules that keep the API key on the configured server.
 
 :class:`RequestSpec` is what every layer above hands to the drivers; :func:`relative_path` pins every path under
-the base URL; :func:`build_headers` adds the key and refuses caller headers that could move it elsewhere;
-:func:`redact` removes the key from any text that could reach a log, an exception or an XCom.
+the base URL; :func:`build_headers` adds the key and refuses caller headers that could move it elsewhere.
 """
 
 from __future__ import annotations
 
-import functools
 import io
 import os
 import re
@@ -27,10 +25,8 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_MAX_RETRIES = 2
 USER_AGENT = f"airflow-provider-openai-fusion/{__version__}"
-REDACTED = "***"
 MAX_JSON_BYTES = 256 * 1024 * 1024
 MAX_PATH_CHARS = 2048
-_SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "openai-api-key", "proxy-authorization"})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _PATH_CHARS = re.compile(r"(?:[A-Za-z0-9\-._~:/]|%[0-9A-Fa-f]{2})*")
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
@@ -316,76 +312,6 @@ def check_header(name: Any, value: Any) -> None:
             f"sends it; accepted are {', '.join(sorted(ALLOWED_HEADERS))} and X-* headers other than "
             "X-Forwarded-*, X-Original-*, X-Rewrite-* and method overrides",
         )
-
-
-def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """
-    Return a copy of ``headers`` fit for a log line.
-
-    :param headers: request or response headers.
-    """
-    return {name: REDACTED if name.lower() in _SECRET_HEADERS else value for name, value in headers.items()}
-
-
-@functools.lru_cache(maxsize=8)
-def _escaped_forms(secret: str) -> re.Pattern[str]:
-    """The key with any of its characters written as a JSON escape (``\\u002d``, ``\\/``) or ``%XX``."""
-    parts = []
-    for char in secret:
-        code = ord(char)
-        forms = [re.escape(char), rf"\\u{code:04x}", rf"%{code:02x}"]
-        if char == "/":
-            forms.append(r"\\/")
-        parts.append(f"(?:{'|'.join(forms)})")
-    return re.compile("".join(parts), re.IGNORECASE)
-
-
-def _redact_text(text: str, secret: str) -> str:
-    text = text.replace(secret, REDACTED)
-    if "\\" in text or "%" in text:
-        text = _escaped_forms(secret).sub(REDACTED, text)
-    return text
-
-
-def redact(value: Any, secret: str) -> Any:
-    """
-    Replace every occurrence of ``secret`` in text, bytes, or the strings of a decoded JSON value; in text and
-    bytes also its JSON-escaped (``sk\\u002dproj...``) and percent-encoded forms.
-
-    :param value: a string, bytes, or a JSON value (dicts and lists are copied).
-    :param secret: the API key.
-    """
-    if not secret:
-        return value
-    if isinstance(value, str):
-        return _redact_text(value, secret)
-    if isinstance(value, bytes):
-        value = value.replace(secret.encode(), REDACTED.encode())
-        if b"\\" in value or b"%" in value:
-            value = _redact_text(value.decode("latin-1"), secret).encode("latin-1")
-        return value
-    if isinstance(value, dict):
-        return {redact(key, secret): redact(item, secret) for key, item in value.items()}
-    if isinstance(value, list):
-        return [redact(item, secret) for item in value]
-    return value
-
-
-def redact_decoded(value: Any, body: bytes, secret: str) -> Any:
-    """
-    :func:`redact` for ``value``, decoded from ``body`` (JSON, text or the bytes themselves), without walking it
-    when it cannot hold the key in any form :func:`redact` finds: a body without the key's bytes, without escapes
-    (backslashes: JSON's ``\\u``), without ``%`` (percent-encoding) and without NUL bytes (JSON in UTF-16 or
-    UTF-32) decodes to strings that are byte-for-byte parts of it. A 2,048-vector answer is then returned as
-    decoded, not copied.
-
-    :param value: the decoded body.
-    :param body: the bytes it was decoded from.
-    :param secret: the API key.
-    """
-    if not secret or not (secret.encode() in body or any(mark in body for mark in (b"\\", b"%", b"\x00"))):
-        return value
-    return redact(value, secret)
 
 
 def request_arguments(settings: ClientSettings, spec: RequestSpec, files: Any) -> dict[str, Any]:

@@ -29,15 +29,8 @@ import httpx
 from airflow_provider_openai_fusion._atomic import AtomicFile
 from airflow_provider_openai_fusion._http.deadline import MIN_DOWNLOAD_RATE, Budget, attempt_budget, bound_transports
 from airflow_provider_openai_fusion._http.errors import MAX_ERROR_BYTES, decode_json
-from airflow_provider_openai_fusion._http.request import (
-    ClientSettings,
-    RequestSpec,
-    build_headers,
-    redact,
-    redact_decoded,
-    redact_headers,
-    request_arguments,
-)
+from airflow_provider_openai_fusion._http.redaction import redact, redact_decoded, redact_headers
+from airflow_provider_openai_fusion._http.request import ClientSettings, RequestSpec, build_headers, request_arguments
 from airflow_provider_openai_fusion._http.retry import RetryState
 from airflow_provider_openai_fusion.exceptions import APIResponseValidationError, InvalidArgumentError
 

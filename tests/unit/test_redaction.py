@@ -7,7 +7,8 @@ import logging
 import httpx
 import pytest
 
-from airflow_provider_openai_fusion._http.request import REDACTED, RequestSpec, redact, redact_decoded, redact_headers
+from airflow_provider_openai_fusion._http.redaction import REDACTED, redact, redact_decoded, redact_headers
+from airflow_provider_openai_fusion._http.request import RequestSpec
 from airflow_provider_openai_fusion.exceptions import AuthenticationError, BadRequestError
 from tests.conftest import SENTINEL_KEY
 from tests.unit.helpers import Script, error, ok, raises, send

@@ -37,6 +37,25 @@ def _no_stream(value: bool | None) -> bool | None:
 
 NoStream = Annotated[bool, AfterValidator(_no_stream)]
 
+MAX_METADATA_PAIRS = 16
+MAX_METADATA_KEY = 64
+MAX_METADATA_VALUE = 512
+
+
+def _metadata_limits(value: dict[str, str]) -> dict[str, str]:
+    if len(value) > MAX_METADATA_PAIRS:
+        raise ValueError(f"at most {MAX_METADATA_PAIRS} key-value pairs, got {len(value)}")
+    for key, item in value.items():
+        if len(key) > MAX_METADATA_KEY:
+            raise ValueError(f"key {key[:20]!r}... is longer than {MAX_METADATA_KEY} characters")
+        if len(item) > MAX_METADATA_VALUE:
+            raise ValueError(f"the value of {key!r} is longer than {MAX_METADATA_VALUE} characters")
+    return value
+
+
+Metadata = Annotated[dict[str, str], AfterValidator(_metadata_limits)]
+"""OpenAI's ``metadata``: at most 16 pairs, keys up to 64 characters, values up to 512."""
+
 
 class RequestModel(BaseModel):
     """A request body: unknown fields are errors, so a typo cannot pass silently."""

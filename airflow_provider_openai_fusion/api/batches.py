@@ -13,19 +13,16 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from airflow_provider_openai_fusion._http.request import RequestSpec
 from airflow_provider_openai_fusion._waiting import JobKind
-from airflow_provider_openai_fusion.api._base import RequestModel, ResponseModel, segment
+from airflow_provider_openai_fusion.api._base import Metadata, RequestModel, ResponseModel, segment
 from airflow_provider_openai_fusion.exceptions import JobFailedError
 
 ENDPOINTS = ("/v1/responses", "/v1/chat/completions", "/v1/embeddings", "/v1/completions", "/v1/moderations")
 COMPLETION_WINDOWS = ("24h",)
 TERMINAL = ("completed", "failed", "expired", "cancelled")
-MAX_METADATA_PAIRS = 16
-MAX_METADATA_KEY = 64
-MAX_METADATA_VALUE = 512
 LIST_PAGE_SIZE = 100
 MAX_SHOWN_ERRORS = 5
 MAX_RESULT_FILE_BYTES = 64 * 1024**3
@@ -37,22 +34,8 @@ class CreateBatchRequest(RequestModel):
     input_file_id: Annotated[str, Field(min_length=1)]
     endpoint: Literal["/v1/responses", "/v1/chat/completions", "/v1/embeddings", "/v1/completions", "/v1/moderations"]
     completion_window: Literal["24h"]
-    metadata: dict[str, str] | None = None
+    metadata: Metadata | None = None
     output_expires_after: dict[str, Any] | None = None
-
-    @field_validator("metadata")
-    @classmethod
-    def _metadata_limits(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        if value is None:
-            return value
-        if len(value) > MAX_METADATA_PAIRS:
-            raise ValueError(f"at most {MAX_METADATA_PAIRS} key-value pairs, got {len(value)}")
-        for key, item in value.items():
-            if len(key) > MAX_METADATA_KEY:
-                raise ValueError(f"key {key[:20]!r}... is longer than {MAX_METADATA_KEY} characters")
-            if len(item) > MAX_METADATA_VALUE:
-                raise ValueError(f"the value of {key!r} is longer than {MAX_METADATA_VALUE} characters")
-        return value
 
 
 class RequestCounts(ResponseModel):

@@ -5,16 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from airflow_provider_openai_fusion._http.request import RequestSpec
 from airflow_provider_openai_fusion._waiting import JobKind, Look
-from airflow_provider_openai_fusion.api._base import RequestModel, ResponseModel, segment
+from airflow_provider_openai_fusion.api._base import Metadata, RequestModel, ResponseModel, segment
 from airflow_provider_openai_fusion.exceptions import FineTuningJobError
 
-MAX_METADATA_PAIRS = 16
-MAX_METADATA_KEY = 64
-MAX_METADATA_VALUE = 512
 EVENTS_PAGE_SIZE = 100
 MAX_EVENT_PAGES = 50
 
@@ -41,21 +38,7 @@ class CreateFineTuningJobRequest(RequestModel):
     seed: Annotated[int, Field(ge=0, le=2_147_483_647)] | None = None
     hyperparameters: dict[str, Any] | None = None
     integrations: list[dict[str, Any]] | None = None
-    metadata: dict[str, str] | None = None
-
-    @field_validator("metadata")
-    @classmethod
-    def _metadata_limits(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        if value is None:
-            return value
-        if len(value) > MAX_METADATA_PAIRS:
-            raise ValueError(f"at most {MAX_METADATA_PAIRS} key-value pairs, got {len(value)}")
-        for key, item in value.items():
-            if len(key) > MAX_METADATA_KEY:
-                raise ValueError(f"key {key[:20]!r}... is longer than {MAX_METADATA_KEY} characters")
-            if len(item) > MAX_METADATA_VALUE:
-                raise ValueError(f"the value of {key!r} is longer than {MAX_METADATA_VALUE} characters")
-        return value
+    metadata: Metadata | None = None
 
 
 class FineTuningJob(ResponseModel):

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_va
 from airflow_provider_openai_fusion._http.request import RequestSpec
 from airflow_provider_openai_fusion._waiting import JobKind
 from airflow_provider_openai_fusion.api._base import (
+    Metadata,
     ModelId,
     NoStream,
     RequestModel,
@@ -26,9 +27,6 @@ from airflow_provider_openai_fusion.api._base import (
 from airflow_provider_openai_fusion.api._structured import StructuredFormat
 from airflow_provider_openai_fusion.exceptions import JobFailedError, ResponseRefusedError, StructuredOutputError
 
-MAX_METADATA_PAIRS = 16
-MAX_METADATA_KEY = 64
-MAX_METADATA_VALUE = 512
 MIN_OUTPUT_TOKENS = 16
 ACTIVE = ("queued", "in_progress")
 TERMINAL = ("completed", "incomplete", "failed", "cancelled")
@@ -37,22 +35,6 @@ CLIENT_TOOLS = ("function", "custom", "computer_use_preview", "computer", "local
 # The fields of a create request that POST /responses/input_tokens also takes.
 COUNTED_FIELDS = ("model", "input", "previous_response_id", "tools", "text", "reasoning", "truncation")
 COUNTED_FIELDS += ("instructions", "conversation", "tool_choice", "parallel_tool_calls")
-
-
-def _metadata_limits(value: dict[str, str] | None) -> dict[str, str] | None:
-    if value is None:
-        return value
-    if len(value) > MAX_METADATA_PAIRS:
-        raise ValueError(f"at most {MAX_METADATA_PAIRS} key-value pairs, got {len(value)}")
-    for key, item in value.items():
-        if len(key) > MAX_METADATA_KEY:
-            raise ValueError(f"key {key[:20]!r}... is longer than {MAX_METADATA_KEY} characters")
-        if len(item) > MAX_METADATA_VALUE:
-            raise ValueError(f"the value of {key!r} is longer than {MAX_METADATA_VALUE} characters")
-    return value
-
-
-Metadata = Annotated[dict[str, str], AfterValidator(_metadata_limits)]
 
 
 def _input_items(value: str | list[dict[str, Any]]) -> str | list[dict[str, Any]]:

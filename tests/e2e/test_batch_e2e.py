@@ -8,8 +8,6 @@ wait has a deadline, and every process is stopped at the end.
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -23,39 +21,11 @@ from airflow_provider_openai_fusion.api import batches
 from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
 from dev.stack import free_port
 from tests.conftest import ROOT, Stack, connection_json
-from tests.e2e.services import airflow_services, wait_for
+from tests.e2e.services import airflow_env, airflow_services, wait_for
 
 pytestmark = [pytest.mark.contract, pytest.mark.airflow]
 
 DAG_ID = "openai_fusion_batch_e2e"
-
-
-def airflow_env(home: Path, port: int) -> dict[str, str]:
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "PYTEST_"))
-    }
-    env.update(
-        {
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__PARALLELISM": "4",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base}/execution/",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__PORT": str(port),
-            "AIRFLOW__API__BASE_URL": base,
-            "AIRFLOW__API__WORKERS": "1",
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
-            "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",
-            "OPENAI_FUSION_OUTPUT_DIR": str(home / "output"),
-        }
-    )
-    return env
 
 
 def batches_of(hook: OpenAIFusionHook, task_id: str) -> list[dict[str, Any]]:

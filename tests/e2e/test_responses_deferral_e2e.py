@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import shutil
 import signal
 import subprocess
@@ -23,39 +22,13 @@ import pytest
 
 from dev.stack import free_port
 from tests.conftest import ROOT, Stack, connection_json
-from tests.e2e.services import airflow_services, wait_for
+from tests.e2e.services import airflow_env, airflow_services, wait_for
 
 pytestmark = [pytest.mark.contract, pytest.mark.airflow]
 
 BACKGROUND = "openai_fusion_responses_background"
 KILLED = "openai_fusion_responses_cancel_on_kill"
 RETRIED = "openai_fusion_responses_retry"
-
-
-def airflow_env(home: Path, port: int) -> dict[str, str]:
-    """The environment of the four components, as in test_deferral_e2e."""
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "PYTEST_"))}
-    env.update(
-        {
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__PARALLELISM": "4",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base}/execution/",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__PORT": str(port),
-            "AIRFLOW__API__BASE_URL": base,
-            "AIRFLOW__API__WORKERS": "1",
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
-            "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",
-        }
-    )
-    return env
 
 
 def test_background_response_waits_in_the_triggerer_and_a_killed_one_is_cancelled(stack: Stack, tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 Run the benchmarks, print the results table and write it to ``benchmarks/results.md``.
 
 Run through ``bash benchmarks/run.sh`` (which builds the benchmark venv); ``--only B1,B2`` runs some of them and
-prints their rows without touching ``results.md``. A full run also puts the table in the README, between the
+prints their rows without touching ``results.md``. A full run also puts the table in docs/performance.md, between the
 ``benchmarks:start`` and ``benchmarks:end`` markers of its Performance section.
 
 Adding a row: a ``benchmarks/bN_<what>.py`` with ``main()`` (ending in ``_common.emit(result)``) and
@@ -23,8 +23,8 @@ from typing import NamedTuple
 from benchmarks._common import run_child
 
 RESULTS = Path(__file__).with_name("results.md")
-README = Path(__file__).resolve().parent.parent / "README.md"
-README_START, README_END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
+PAGE = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
+PAGE_START, PAGE_END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 COMMAND = "bash benchmarks/run.sh"
 
 
@@ -92,14 +92,14 @@ def main() -> None:
     )
     RESULTS.write_text(
         f"# Benchmark results\n\n{measured}\n"
-        "What each benchmark does and what limits the numbers: the README's Performance section and each "
+        "What each benchmark does and what limits the numbers: docs/performance.md and each "
         "`benchmarks/b*.py` docstring.\n\n" + rendered + "\n"
     )
-    readme = README.read_text()
-    if README_START in readme and README_END in readme:
-        head, rest = readme.split(README_START, 1)
-        README.write_text(f"{head}{README_START}\n{measured}\n\n{rendered}\n{README_END}{rest.split(README_END, 1)[1]}")
-    print("written to benchmarks/results.md and the README's Performance section")
+    page = PAGE.read_text()
+    if PAGE_START in page and PAGE_END in page:
+        head, rest = page.split(PAGE_START, 1)
+        PAGE.write_text(f"{head}{PAGE_START}\n{measured}\n\n{rendered}\n{PAGE_END}{rest.split(PAGE_END, 1)[1]}")
+    print("written to benchmarks/results.md and docs/performance.md")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """
-Render the compatibility matrix's results as the README's table.
+Render the compatibility matrix's results as the table of docs/install.md.
 
 ``tests/compat/test_matrix.py`` writes one row per cell that passed to ``build/compat/results/<cell>.md``.
 Usage: ``python -m dev.compat_table SECONDS [--readme]`` (SECONDS: how long the whole run took) prints the table;
-with ``--readme`` it also puts it between the ``compat:start`` and ``compat:end`` markers of the README.
+with ``--readme`` it also puts it between the ``compat:start`` and ``compat:end`` markers of docs/install.md.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "build" / "compat" / "results"
-README = ROOT / "README.md"
+PAGE = ROOT / "docs" / "install.md"
 START, END = "<!-- compat:start -->", "<!-- compat:end -->"
 HEADER = (
     "| Airflow | Python | Result | Fresh venv + install | Imports, `providers list`, `providers hooks` "
@@ -41,14 +41,14 @@ def render(seconds: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("seconds", type=float, help="how long the whole run took")
-    parser.add_argument("--readme", action="store_true", help="also put the table in the README")
+    parser.add_argument("--readme", action="store_true", help="also put the table in docs/install.md")
     args = parser.parse_args()
     table = render(args.seconds)
     print(table)
     if args.readme:
-        head, rest = README.read_text().split(START, 1)
-        README.write_text(f"{head}{START}\n{table}\n{END}{rest.split(END, 1)[1]}")
-        print("written to the README's Compatibility section")
+        head, rest = PAGE.read_text().split(START, 1)
+        PAGE.write_text(f"{head}{START}\n{table}\n{END}{rest.split(END, 1)[1]}")
+        print("written to the Compatibility section of docs/install.md")
 
 
 if __name__ == "__main__":

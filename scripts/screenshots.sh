@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerate the README's screenshots of the connection form (docs/connection-form-empty.png,
+# Regenerate the screenshots of the connection form (docs/connection-form-empty.png,
 # docs/connection-form-filled.png, docs/connection-test-result.png): run the browser test with its
 # screenshots going to docs/ instead of a temporary folder.
 set -euo pipefail

@@ -134,6 +134,11 @@ def test_a_custom_call_text_answer_with_an_escaped_key_is_redacted_in_xcom(
     [
         ("http://api.openai.com/v1", {}, "https only"),
         ("http://api.openai.com/v1", {"allow_insecure_http": True}, "https only"),
+        ("http://api.openai.com./v1", {"allow_insecure_http": True}, "https only"),
+        ("http://api.openai\u3002com/v1", {"allow_insecure_http": True}, "https only"),
+        ("http://API.OpenAI.com/v1", {"allow_insecure_http": True}, "https only"),
+        ("http://evil.localhost:8000/v1", {}, "allow_insecure_http"),
+        ("http://localhost.evil.test:8000/v1", {}, "allow_insecure_http"),
         ("http://10.0.0.5:8000/v1", {}, "allow_insecure_http"),
         ("http://llm.internal:8000/v1", {"allow_insecure_http": "false"}, "allow_insecure_http"),
         ("http://10.0.0.5:8000/v1", {"allow_insecure_http": "maybe"}, "true or false"),

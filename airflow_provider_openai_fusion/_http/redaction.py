@@ -81,23 +81,31 @@ def _char_forms(char: str) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _forms(secret: str) -> tuple[tuple[str, ...], re.Pattern[str]]:
+def _forms(secret: str) -> tuple[tuple[str, ...], re.Pattern[str], re.Pattern[str]]:
     """
-    The key and its base64 runs, and a pattern of all of them with any character written in another form; the
-    pattern starts with a look-ahead at the first characters it can match, which makes a scan four times faster.
+    The key and its base64 runs; a pattern of all of them with any character written in another form; and the
+    same pattern with up to three NUL bytes after each character (the key in UTF-16 or UTF-32 text read as
+    bytes). Each pattern starts with a look-ahead at the first characters it can match, which makes a scan four
+    times faster.
     """
     plain = (secret, *_base64_runs(secret.encode()))
-    starts = "".join(sorted({text[0] for text in plain} | set(_MARKS)))
-    pattern = "|".join("".join(_char_forms(char) for char in text) for text in plain)
-    return plain, re.compile(f"(?=[{re.escape(starts)}])(?:{pattern})", re.IGNORECASE)
+    starts = re.escape("".join(sorted({text[0] for text in plain} | set(_MARKS))))
+
+    def pattern(joint: str) -> re.Pattern[str]:
+        forms = "|".join(joint.join(_char_forms(char) for char in text) for text in plain)
+        return re.compile(f"(?=[{starts}])(?:{forms})", re.IGNORECASE)
+
+    return plain, pattern(""), pattern("\x00{0,3}")
 
 
 def _redact_text(text: str, secret: str) -> str:
-    plain, escaped = _forms(secret)
+    plain, escaped, wide = _forms(secret)
     for form in plain:
         text = text.replace(form, REDACTED)
     if any(mark in text for mark in _MARKS):
         text = escaped.sub(REDACTED, text)
+    if "\x00" in text:
+        text = wide.sub(REDACTED, text)
     return text
 
 
@@ -109,17 +117,17 @@ def may_hold(body: bytes, secret: str) -> bool:
     :param body: the bytes of an answer.
     :param secret: the API key.
     """
-    plain, _ = _forms(secret)
+    plain = _forms(secret)[0]
     return any(form.encode() in body for form in plain) or any(mark in body for mark in (b"\\", b"%", b"&", b"\x00"))
 
 
 def redact(value: Any, secret: str) -> Any:
     """
     Replace every occurrence of ``secret`` in text, bytes, or the strings (keys included) of a decoded JSON value,
-    in every form a server may echo it: as sent; base64-encoded, alone or inside a longer base64 text (``Bearer
-    <key>``, a whole header), in the standard or URL-safe alphabet; and with any of its characters JSON-escaped
-    (``sk\\u002dproj...``), percent-encoded once or more (``%2d``, ``%252d``) or written as an HTML entity
-    (``&#115;``, ``&#x73;``, ``&lowbar;``).
+    in every form a server may echo it: as sent; in UTF-16 or UTF-32 (NUL bytes between its characters);
+    base64-encoded, alone or inside a longer base64 text (``Bearer <key>``, a whole header), in the standard or
+    URL-safe alphabet; and with any of its characters JSON-escaped (``sk\\u002dproj...``), percent-encoded once or
+    more (``%2d``, ``%252d``) or written as an HTML entity (``&#115;``, ``&#x73;``, ``&lowbar;``).
 
     :param value: a string, bytes, or a JSON value (dicts and lists are copied).
     :param secret: the API key.

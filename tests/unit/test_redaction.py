@@ -230,3 +230,11 @@ def test_printable_escapes_control_characters_for_log_lines() -> None:
     )
     assert printable("completed") == "completed"
     assert printable("x" * 500, limit=10) == "x" * 10 + "..."
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_the_key_in_wide_text_read_as_bytes_is_replaced(encoding: str) -> None:
+    """A text error page in UTF-16 is decoded as UTF-8 with NUL bytes between the key's characters."""
+    body = f"bad key {SENTINEL_KEY}.".encode(encoding)
+    shown = redact(body, SENTINEL_KEY).decode("utf-8", "replace").replace("\x00", "")
+    assert "bad key" in shown and REDACTED in shown and "SENTINEL" not in shown

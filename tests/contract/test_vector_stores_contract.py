@@ -95,14 +95,16 @@ def test_sync_adds_changes_and_removes_only_what_changed(hook: OpenAIFusionHook,
     paths = [paths[0], paths[1], write(docs, "cats.md", "Cats sleep most of the day.")]
     second = sync()
     assert second["vector_store_id"] == store_id
-    assert names(second["added"]) == ["bees.md", "cats.md"] and names(second["unchanged"]) == ["owls.md"]
-    assert names(second["removed"]) == ["bees.md"] and second["failed"] == []
+    assert names(second["added"]) == ["cats.md"] and names(second["unchanged"]) == ["owls.md"]
+    assert names(second["changed"]) == ["bees.md"] and second["removed"] == second["failed"] == []
     assert second["unchanged"][0]["file_id"] == next(i["file_id"] for i in first["added"] if i["filename"] == "owls.md")
-    old_bees = second["removed"][0]["file_id"]
+    old_bees = second["changed"][0]["replaced_file_id"]
+    assert old_bees == next(i["file_id"] for i in first["added"] if i["filename"] == "bees.md")
     assert old_bees not in {item["id"] for item in hook.paginate(files.list_files())}
 
     third = sync()
     assert names(third["unchanged"]) == ["bees.md", "cats.md", "owls.md"] and third["added"] == third["removed"] == []
+    assert third["changed"] == third["unmanaged"] == []
 
     results = run(
         OpenAIManageVectorStoresOperator(
@@ -140,7 +142,7 @@ def test_add_files_fails_the_task_on_a_failed_file_after_reporting_it(hook: Open
         files=[str(good), str(bad), existing],
         poll_interval=0.2,
     )
-    with pytest.raises(VectorStoreFileError, match=r"1 files failed .*bad\.txt: invalid_file"):
+    with pytest.raises(VectorStoreFileError, match=r"1 file failed .*bad\.txt: invalid_file"):
         run(operator)
     listed = hook.paginate(vector_stores.list_store_files(store["id"]))
     assert {item["id"]: item["status"] for item in listed}[existing] == "completed" and len(listed) == 3

@@ -15,8 +15,14 @@ import pytest
 from airflow_provider_openai_fusion.exceptions import InvalidArgumentError
 from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
 from airflow_provider_openai_fusion.operators import OpenAIManageVectorStoresOperator
+from tests.conftest import ROOT
 from tests.reliability.fault_server import Behaviour, FaultServer, Request, json_reply
 from tests.vector_stores_fake import OWNER, FakeVectorStores
+
+ROWS = (
+    "`sync` by name into a marked store that also holds another team's file and a file given by id in an earlier run",
+    "`sync` by name into a store without the provider's mark in its metadata",
+)
 
 
 def playing(fake: FakeVectorStores) -> Callable[[Request], Behaviour]:
@@ -81,3 +87,10 @@ def test_sync_refuses_a_store_found_by_name_that_it_did_not_create(
         sync(hook_at(server.base_url), files, name="docs")
     assert info.value.argument == "name"
     assert [f"{r.method} {r.target}" for r in server.requests] == ["GET /v1/vector_stores?limit=100"]
+
+
+def test_the_reliability_page_lists_every_ownership_case() -> None:
+    """docs/reliability.md has a row for each case tested here, in the reliability matrix section."""
+    page = (ROOT / "docs" / "reliability.md").read_text()
+    section = page.split("## Reliability matrix", 1)[1].split("\n## ", 1)[0]
+    assert [row for row in ROWS if f"| {row} |" not in section] == []

@@ -17,15 +17,6 @@ from airflow_provider_openai_fusion.exceptions import (
 )
 from airflow_provider_openai_fusion.links import FineTuningJobLink
 from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator
-from airflow_provider_openai_fusion.operators._ownership import (
-    created_since,
-    fingerprint,
-    record,
-    recorded,
-    run_start,
-    same_request,
-    state_store,
-)
 
 if TYPE_CHECKING:
     from airflow_provider_openai_fusion._waiting import Watch
@@ -236,6 +227,7 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
     def _create(self, context: Context) -> dict[str, Any]:
         from airflow_provider_openai_fusion.api.fine_tuning import create_job
         from airflow_provider_openai_fusion.model_lifecycle import check_fine_tuning
+        from airflow_provider_openai_fusion.operators._ownership import fingerprint, record
 
         body = self._create_body(context)
         notice = check_fine_tuning(base_url=self.hook.settings.base_url)
@@ -266,6 +258,14 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
         """
         from airflow_provider_openai_fusion.api.fine_tuning import list_jobs, retrieve_job
         from airflow_provider_openai_fusion.exceptions import NotFoundError
+        from airflow_provider_openai_fusion.operators._ownership import (
+            created_since,
+            fingerprint,
+            recorded,
+            run_start,
+            same_request,
+            state_store,
+        )
 
         if state_store(context) is not None:
             saved = recorded(context, STATE_KEY)

@@ -222,7 +222,7 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
         from airflow_provider_openai_fusion.model_lifecycle import check_fine_tuning
 
         body = self._create_body(context)
-        notice = check_fine_tuning(base_url=self.hook.settings.base_url)
+        notice = check_fine_tuning(base_url=self.hook.settings.base_url, model=body["model"])
         if notice:
             self.log.warning("%s", notice)
         self.check_model(body["model"])

@@ -18,7 +18,8 @@ from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
 from airflow_provider_openai_fusion.operators import OpenAIManageFilesOperator, OpenAIManageVectorStoresOperator
 from tests.conftest import ROOT, AirflowHome, Stack, connection_json
 
-pytestmark = [pytest.mark.contract]
+# The session's stand-in starts in the first test that needs it (up to 120 s).
+pytestmark = [pytest.mark.contract, pytest.mark.timeout(300)]
 
 
 @pytest.fixture
@@ -147,6 +148,7 @@ def test_add_files_fails_the_task_on_a_failed_file_after_reporting_it(hook: Open
 
 
 @pytest.mark.airflow
+@pytest.mark.timeout(1200)  # airflow_home (up to 120 s) + run_dag (up to 600 s), with slack
 def test_example_dag_syncs_searches_and_answers_under_dags_test(airflow_home: AirflowHome, stack: Stack) -> None:
     """``airflow dags test`` runs the trigger in line: the sync defers, resumes with its saved state, and twice in a
     row the second run finds everything unchanged; the Responses call with the file_search tool passes Prism."""

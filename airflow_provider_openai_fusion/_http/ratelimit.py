@@ -13,10 +13,10 @@ what remains but not its limit is taken to have no limit once its reset time has
 A request stops counting against a budget once it is older than the budget's window: the longest time the server
 has implied a whole budget takes to come back (a reset of ``r`` seconds with ``remaining`` of ``limit`` left
 means ``r * limit / (limit - remaining)``, exact for a token bucket and at least the window of a fixed window
-seen from its start), at most :data:`MAX_RATE_LIMIT_WAIT`. Without that, a first burst larger than the limit (the requests sent before any answer) would keep
-every bound below zero for good, and the gate would wait forever. Whatever happens, :meth:`RateLimitGate.acquire`
-gives up after ``max_wait`` seconds (default :data:`MAX_GATE_WAIT`) with an error that says what the server
-announced.
+seen from its start), at most :data:`MAX_RATE_LIMIT_WAIT`. Without that, a first burst larger than the limit (the
+requests sent before any answer) would keep every bound below zero for good, and the gate would wait forever.
+Whatever happens, :meth:`RateLimitGate.acquire` gives up after ``max_wait`` seconds (default
+:data:`MAX_GATE_WAIT`) with an error that says what the server announced.
 """
 
 from __future__ import annotations

@@ -279,4 +279,5 @@ class VectorStoreFileError(OpenAIFusionError):
             for item in failed[:10]
         )
         more = f" (and {len(failed) - 10} more)" if len(failed) > 10 else ""
-        super().__init__(f"{len(failed)} files failed in vector store {vector_store_id}: {listed}{more}")
+        files = "1 file" if len(failed) == 1 else f"{len(failed)} files"
+        super().__init__(f"{files} failed in vector store {vector_store_id}: {listed}{more}")

@@ -230,7 +230,7 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
         from airflow_provider_openai_fusion.operators._ownership import fingerprint, record
 
         body = self._create_body(context)
-        notice = check_fine_tuning(base_url=self.hook.settings.base_url)
+        notice = check_fine_tuning(base_url=self.hook.settings.base_url, model=body["model"])
         if notice:
             self.log.warning("%s", notice)
         self.check_model(body["model"])

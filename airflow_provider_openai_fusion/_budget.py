@@ -204,9 +204,15 @@ def price_estimate(estimate: Estimate, prices: Mapping[str, Price] | None, argum
     :raises InvalidArgumentError: when no price is known for the model, or it has no output maximum and no cap.
     """
     price = price_of(estimate.model, prices)
+    if price is None:
+        raise InvalidArgumentError(
+            argument,
+            f"cannot be checked: no price is known for model {estimate.model!r}; add it to the connection's "
+            '\'prices\' extra (JSON: model -> {"input", "output", ...} in USD per 1M tokens)',
+        )
     output, note = estimate.output_tokens, ""
     if output is None:
-        if price is None or price.max_output_tokens is None:
+        if price.max_output_tokens is None:
             raise InvalidArgumentError(
                 argument,
                 f"cannot be checked: no output cap is set and the maximum output of model {estimate.model!r} is "

@@ -43,7 +43,10 @@ def test_connection_form_declares_fields_and_hides_the_rest() -> None:
         "timeout",
         "max_retries",
         "allow_insecure_http",
+        "prices",
+        "admin_api_key",
     }
+    assert conn_type["conn-fields"]["admin_api_key"]["schema"]["format"] == "password"
     assert all(field["description"] for field in conn_type["conn-fields"].values())
     behaviour = conn_type["ui-field-behaviour"]
     assert set(behaviour["hidden-fields"]) == {"schema", "port", "login"}

@@ -194,6 +194,20 @@ def batch(bodies: Sequence[Mapping[str, Any]], endpoint: str) -> list[Estimate]:
     return result
 
 
+def batch_files(paths: Sequence[Any], endpoint: str) -> list[Estimate]:
+    """
+    A batch from its input files (JSON lines of ``{"custom_id", "method", "url", "body"}``), read line by line.
+
+    :param paths: the batch input files.
+    :param endpoint: the batch's endpoint.
+    """
+    bodies = []
+    for path in paths:
+        with open(path, encoding="utf-8") as lines:
+            bodies += [json.loads(line).get("body") or {} for line in lines if line.strip()]
+    return batch(bodies, endpoint)
+
+
 def price_estimate(estimate: Estimate, prices: Mapping[str, Price] | None, argument: str) -> tuple[float, str]:
     """
     The worst-case cost of ``estimate`` in USD and the explanation that goes with it.

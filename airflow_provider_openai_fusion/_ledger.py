@@ -133,6 +133,12 @@ class Ledger:
         self.try_number = try_number
         self.rows: dict[tuple[str | None, str | None], Row] = {}
         self.warned: set[str | None] = set()
+        self.models: set[str] = set()
+        """The models this try checked before sending (``check_model``): a batch's usage names none."""
+
+    def only_model(self) -> str | None:
+        """The one model this try sent, or ``None`` when it sent several or none."""
+        return next(iter(self.models)) if len(self.models) == 1 else None
 
     def add(
         self, model: str | None, usage: Usage, tier: str | None, calls: int, prices: Mapping[str, Price] | None

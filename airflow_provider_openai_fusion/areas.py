@@ -55,6 +55,7 @@ AREAS: tuple[Area, ...] = (
         operators=("OpenAIManageVectorStoresOperator",),
         triggers=("OpenAIVectorStoreFileBatchTrigger",),
     ),
+    Area("usage", operators=("OpenAIUsageReportOperator",)),
 )
 
 

@@ -129,6 +129,10 @@ class OpenAIFusionBaseOperator(BaseOperator):
         from airflow_provider_openai_fusion.model_lifecycle import check_model
 
         warning = check_model(model, base_url=self.hook.settings.base_url)
+        if model:
+            from airflow_provider_openai_fusion._ledger import current_context, ledger_for
+
+            ledger_for(current_context()).models.add(model)
         if warning:
             self.log.warning("%s", warning)
 
@@ -184,10 +188,10 @@ class OpenAIFusionBaseOperator(BaseOperator):
         usage = read_usage(answer)
         if usage is None and not free_call:
             return
-        model = (answer.get("model") if isinstance(answer, dict) else None) or model
-        tier = (answer.get("service_tier") if isinstance(answer, dict) else None) or tier
         context = current_context()
         ledger = ledger_for(context)
+        model = (answer.get("model") if isinstance(answer, dict) else None) or model or ledger.only_model()
+        tier = (answer.get("service_tier") if isinstance(answer, dict) else None) or tier
         cost, unknown = ledger.add(model, usage or Usage(), tier, calls, self.hook.prices)
         line = usage_line(model, answer.get("usage")) if isinstance(answer, dict) else None
         line = line or f"Usage of {model or 'the default model'}: {calls} call(s)"

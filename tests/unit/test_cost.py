@@ -341,3 +341,48 @@ def test_tier_and_cache_arguments_are_sent(make_hook) -> None:
         "24h",
     )
     assert operator.hook.settings.timeout == 900.0
+
+
+def test_batch_usage_is_summed_at_the_batch_discount(make_hook, tmp_path) -> None:
+    from airflow.sdk.execution_time.context import set_current_context
+
+    from airflow_provider_openai_fusion.operators import OpenAIBatchOperator
+    from tests.unit.batches_fake import FakeBatchAPI
+    from tests.unit.fine_tuning_fake import context as ti_context
+
+    api = FakeBatchAPI(usage={"input_tokens": 10_000, "output_tokens": 2_000, "total_tokens": 12_000})
+    requests = [{"model": "gpt-5.6-luna", "messages": [{"role": "user", "content": f"q{n}"}]} for n in range(4)]
+    task = OpenAIBatchOperator(
+        task_id="create",
+        endpoint="/v1/chat/completions",
+        requests=requests,
+        output_path=str(tmp_path / "out.jsonl"),
+        poll_interval=0.001,
+    )
+    task.hook = make_hook(api)
+    context = ti_context()
+    with set_current_context(context):  # type: ignore[arg-type]
+        task.execute(context)
+    record = context["ti"].pushed[USAGE_KEY]
+    assert (record["model"], record["service_tier"], record["calls"]) == ("gpt-5.6-luna", "batch", 4)
+    assert record["cost_usd"] == pytest.approx(0.5 * (10_000 * 0.20 + 2_000 * 1.20) / 1_000_000)
+
+
+def test_batch_budget_refuses_before_uploading(make_hook, tmp_path) -> None:
+    from airflow_provider_openai_fusion.operators import OpenAIBatchOperator
+    from tests.unit.batches_fake import FakeBatchAPI
+    from tests.unit.fine_tuning_fake import context as ti_context
+
+    api = FakeBatchAPI()
+    requests = [{"model": "gpt-5.6-sol", "messages": [{"role": "user", "content": f"q{n}"}]} for n in range(3)]
+    task = OpenAIBatchOperator(
+        task_id="create",
+        endpoint="/v1/chat/completions",
+        requests=requests,
+        output_path=str(tmp_path / "out.jsonl"),
+        max_cost_usd=1.0,
+    )
+    task.hook = make_hook(api)
+    with raises(BudgetExceededError, match="3 request\\(s\\).*tier batch.*each request's max_completion_tokens"):
+        task.execute(ti_context())
+    assert api.requests == []

@@ -28,6 +28,7 @@ KNOWN_EXTRAS = (
     "allow_insecure_http",
     "prices",
     "admin_api_key",
+    "webhook_secret",
 )
 OPENAI_HOSTS = ("openai.com", "api.openai.com")
 _PRINTABLE = re.compile(r"[\x21-\x7e]+")
@@ -190,6 +191,19 @@ def admin_key_from_connection(conn_id: str, extra: Mapping[str, Any]) -> str:
             conn_id, "admin_api_key", "holds a space, a line break or a non-ASCII character; paste it again as one line"
         )
     return key
+
+
+def webhook_secrets(value: Any) -> list[str]:
+    """
+    The secrets of the ``webhook_secret`` extra: one ``whsec_...`` secret, or several separated by spaces or commas
+    while a secret is being rotated (a webhook signed with any of them is accepted). Only the webhook receiver
+    reads it; the API client ignores it.
+
+    :param value: the extra's value (``None`` or blank: no secret).
+    """
+    if _blank(value) or not isinstance(value, str):
+        return []
+    return [secret for secret in re.split(r"[\s,]+", value.strip()) if secret]
 
 
 def _header_value(conn_id: str, name: str, value: Any) -> str:

@@ -68,7 +68,9 @@ def create_app(api_key: str, job_step_seconds: float = 1.0) -> Starlette:
     :param job_step_seconds: how long a fine-tuning job stays in each status.
     """
     app = Starlette(routes=[route for area in AREAS for route in area.routes], middleware=[Middleware(BearerAuth)])
-    app.state.standin = State(api_key=api_key, job_step_seconds=job_step_seconds)
+    from dev.standin.webhooks import sender_from_env
+
+    app.state.standin = State(api_key=api_key, job_step_seconds=job_step_seconds, webhooks=sender_from_env())
     return app
 
 

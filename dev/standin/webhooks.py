@@ -97,7 +97,7 @@ class WebhookSender:
                     status: int | None = (await client.post(self.url, content=body, headers=headers)).status_code
                 except httpx.HTTPError as exc:
                     status = None
-                    log.warning("Webhook %s (%s) attempt %d: %s", webhook_id, event_type, attempt, type(exc).__name__)
+                    log.warning("Webhook %s attempt %d to %s: %r", webhook_id, attempt, self.url, exc)
                 self.sent.append((webhook_id, event_type, status))
                 log.warning("Webhook %s %s of %s, attempt %d: %s", webhook_id, event_type, object_id, attempt, status)
                 if status is not None and 200 <= status < 300:

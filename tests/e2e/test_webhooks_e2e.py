@@ -37,7 +37,7 @@ TICKETS = [f"ticket-{n}" for n in range(101, 106)]
 
 def events(client: httpx.Client) -> list[dict[str, Any]]:
     """Every asset event on an openai-fusion asset."""
-    found = client.get("/assets/events", params={"limit": 100, "order_by": "id"}).json()["asset_events"]
+    found = client.get("/assets/events", params={"limit": 100}).json()["asset_events"]
     return [event for event in found if str(event.get("uri", "")).startswith("openai-fusion://")]
 
 

@@ -23,7 +23,7 @@ def connection(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def speak(**kwargs: object) -> str:
-    return OpenAIManageAudioOperator(task_id="speak", operation="speech", **kwargs).execute({})
+    return OpenAIManageAudioOperator(task_id="speak", operation="speech", model="gpt-4o-mini-tts", **kwargs).execute({})
 
 
 @pytest.mark.parametrize("extension", ["mp3", "opus", "aac", "flac", "wav", "pcm"])

@@ -16,6 +16,7 @@ import secrets
 import shutil
 import subprocess
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,8 @@ def test_a_webhook_starts_the_results_dag_and_every_bad_delivery_is_refused(tmp_
             summary = summary if isinstance(summary, dict) else json.loads(summary)
             assert summary["order"] == TICKETS
             assert summary["counts"] == {"total": 5, "succeeded": 5, "failed": 0, "expired": 0}
+            started = datetime.fromisoformat(run["start_date"]) - datetime.fromisoformat(event["timestamp"])
+            print(f"asset event to results DAG run start: {started.total_seconds():.1f} s")
 
             # Refusals: each the same short 400, nothing recorded.
             before = len(events(client))

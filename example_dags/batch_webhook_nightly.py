@@ -45,7 +45,7 @@ TICKETS = [
 ]
 
 with DAG(
-    dag_id=SUBMIT_DAG,
+    dag_id="openai_fusion_webhook_batch_submit",
     schedule="@daily",
     start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
     catchup=False,
@@ -59,7 +59,7 @@ with DAG(
             {
                 "custom_id": f"ticket-{number}",
                 "body": {
-                    "model": "gpt-4o-mini",
+                    "model": "gpt-5.6-luna",
                     "messages": [{"role": "developer", "content": INSTRUCTIONS}, {"role": "user", "content": text}],
                     "response_format": {"type": "json_object"},
                     "max_completion_tokens": 50,

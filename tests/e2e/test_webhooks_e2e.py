@@ -152,6 +152,7 @@ def test_a_webhook_starts_the_results_dag_and_every_bad_delivery_is_refused(tmp_
             assert max(timings) < 1.0, timings
             print(f"webhook answer times (s): {[round(t, 3) for t in timings]}")
 
+    assert "Refused a webhook for connection 'nope'" in (home / "api-server.out").read_text(errors="replace")
     secret_text = secret.removeprefix("whsec_")
     logs = [p for p in [*home.rglob("*"), *stack_logs.rglob("*")] if p.is_file() and p.suffix in (".log", ".out")]
     assert logs

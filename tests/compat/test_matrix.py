@@ -32,7 +32,9 @@ from tests.compat.conftest import UV, Deadline, Dists, uv_env
 from tests.compat.matrix import CELLS, Cell
 from tests.conftest import ROOT, Stack
 
-pytestmark = [pytest.mark.compat, pytest.mark.contract, pytest.mark.airflow]
+# A test waits for the build (up to 300 s), the stand-in (up to 120 s) and its cell, queued behind the cells before
+# it (CELLS_AT_ONCE at a time, each up to CELL_SECONDS).
+pytestmark = [pytest.mark.compat, pytest.mark.contract, pytest.mark.airflow, pytest.mark.timeout(2700)]
 
 CELL_SECONDS = 600  # about four times what a cell takes on a quiet 2-core machine
 CELLS_AT_ONCE = 2  # the machine's cores: most of a cell is one busy Python process

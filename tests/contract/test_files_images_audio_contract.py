@@ -15,7 +15,8 @@ from airflow_provider_openai_fusion.exceptions import NotFoundError
 from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
 from tests.conftest import ROOT, AirflowHome, Stack, connection_json
 
-pytestmark = [pytest.mark.contract]
+# The session's stand-in starts in the first test that needs it (up to 120 s).
+pytestmark = [pytest.mark.contract, pytest.mark.timeout(300)]
 
 DAG_FILE = ROOT / "example_dags" / "images_audio_files.py"
 
@@ -27,6 +28,7 @@ def hook(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> OpenAIFusionHook:
 
 
 @pytest.mark.airflow
+@pytest.mark.timeout(1200)  # airflow_home (up to 120 s) + run_dag (up to 600 s), with slack
 def test_example_dag_covers_every_action_and_operation(airflow_home: AirflowHome, stack: Stack) -> None:
     env = {"AIRFLOW_CONN_OPENAI_FUSION_DEFAULT": connection_json(stack.base_url, stack.api_key)}
     tasks = airflow_home.run_dag(DAG_FILE, "openai_fusion_images_audio_files", env)

@@ -22,7 +22,8 @@ from airflow_provider_openai_fusion.operators import (
 )
 from tests.conftest import ROOT, AirflowHome, Stack, connection_json
 
-pytestmark = [pytest.mark.contract]
+# The session's stand-in starts in the first test that needs it (up to 120 s).
+pytestmark = [pytest.mark.contract, pytest.mark.timeout(300)]
 
 
 @pytest.fixture
@@ -186,6 +187,7 @@ def test_file_search_in_a_response_searches_the_store_it_names(hook: OpenAIFusio
 
 
 @pytest.mark.airflow
+@pytest.mark.timeout(1200)  # airflow_home (up to 120 s) + run_dag (up to 600 s), with slack
 def test_example_dag_syncs_searches_and_answers_under_dags_test(airflow_home: AirflowHome, stack: Stack) -> None:
     """``airflow dags test`` runs the trigger in line: the sync defers, resumes with its saved state, and twice in a
     row the second run finds everything unchanged; the Responses call with the file_search tool passes Prism."""

@@ -11,7 +11,8 @@ import pytest
 
 from tests.conftest import ROOT, AirflowHome, Stack, connection_json
 
-pytestmark = [pytest.mark.contract, pytest.mark.airflow]
+# The stand-in (up to 120 s), db migrate (up to 120 s), Airflow's services and the test's own waits (each bounded).
+pytestmark = [pytest.mark.contract, pytest.mark.airflow, pytest.mark.timeout(1500)]
 
 
 def test_tour_runs_green(airflow_home: AirflowHome, stack: Stack) -> None:

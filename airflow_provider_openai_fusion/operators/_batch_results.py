@@ -408,6 +408,29 @@ def line_cap(endpoint: str) -> int:
     return MAX_LINE_BYTES if endpoint.endswith("/embeddings") else 16 << 20
 
 
+def input_custom_ids(hook: Any, input_file_id: str, folder: Path) -> list[str]:
+    """
+    The custom ids of a batch's input file, in order, read from its download (for a join that has only the batch
+    and its ``input_file_id``); the file is deleted afterwards.
+
+    :param hook: the :class:`~airflow_provider_openai_fusion.hooks.openai_fusion.OpenAIFusionHook`.
+    :param input_file_id: the batch's ``input_file_id``.
+    :param folder: where the file is downloaded.
+    """
+    from airflow_provider_openai_fusion.api.batches import result_file
+    from airflow_provider_openai_fusion.api.files import retrieve_file
+
+    declared = hook.request(retrieve_file(input_file_id)).get("bytes")
+    size = declared if isinstance(declared, int) and not isinstance(declared, bool) else None
+    path = hook.download(result_file(input_file_id), folder / "input.jsonl", size=size)
+    try:
+        with path.open("rb") as lines:
+            found = [json.loads(line).get("custom_id") for line in lines if line.strip()]
+    finally:
+        path.unlink()
+    return [str(custom_id) for custom_id in found]
+
+
 def join_batch(
     hook: Any, batch: Mapping[str, Any], custom_ids: Sequence[str], folder: Path, out: IO[bytes], counts: Counts
 ) -> ResultIndex:

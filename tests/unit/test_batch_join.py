@@ -165,3 +165,34 @@ def test_parts_split_at_each_limit_and_are_the_same_bytes_every_time(tmp_path: P
     again = write_parts("/v1/embeddings", request_items(texts), tmp_path / "d", argument="requests", max_requests=2)
     assert [part.digest for part in again] == [part.digest for part in by_count]
     assert by_count[0].path.read_text().splitlines()[0].startswith('{"custom_id":"request-0","method":"POST"')
+
+
+def test_a_join_needs_only_the_batch_and_its_input_file(tmp_path: Path, make_hook: Any) -> None:
+    """What a results-only caller has: the batch object and its ``input_file_id`` (no operator state)."""
+    import httpx
+
+    from airflow_provider_openai_fusion.operators._batch_results import input_custom_ids, join_batch
+
+    inputs = b"".join(
+        b'{"custom_id": "q%d", "method": "POST", "url": "/v1/chat/completions", "body": {}}\n' % n for n in range(3)
+    )
+    output = (result("q2", {"n": 2}) + "\n" + result("q0", {"n": 0}) + "\n").encode()
+    contents = {"file-in": inputs, "file-out": output}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        file_id = request.url.path.split("/")[3]
+        assert request.method == "GET", request
+        if request.url.path.endswith("/content"):
+            return httpx.Response(200, content=contents[file_id])
+        return httpx.Response(200, json={"id": file_id, "object": "file", "bytes": len(contents[file_id])})
+
+    hook = make_hook(answer)
+    batch = {"id": "b", "endpoint": "/v1/chat/completions", "status": "completed", "output_file_id": "file-out"}
+    custom_ids = input_custom_ids(hook, "file-in", tmp_path)
+    counts, out = Counts(), io.BytesIO()
+    join_batch(hook, batch, custom_ids, tmp_path, out, counts)
+    joined = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [line["custom_id"] for line in joined] == ["q0", "q1", "q2"]
+    assert joined[1]["error"]["code"] == "missing"
+    assert counts.as_dict() == {"total": 3, "succeeded": 2, "failed": 1, "expired": 0}
+    assert list(tmp_path.iterdir()) == []

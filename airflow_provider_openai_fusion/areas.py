@@ -50,6 +50,8 @@ AREAS: tuple[Area, ...] = (
         sensors=("OpenAIBatchSensor",),
         triggers=("OpenAIBatchTrigger",),
     ),
+    Area("batch_results", operators=("OpenAIBatchResultsOperator",)),
+    Area("response_results", operators=("OpenAIResponseResultOperator",)),
     Area(
         "vector_stores",
         operators=("OpenAIManageVectorStoresOperator",),

@@ -60,20 +60,35 @@ class InvalidArgumentError(OpenAIFusionError, AirflowFailException):
 
 class ModelRetiredError(InvalidArgumentError):
     """
-    The ``model`` argument names a model OpenAI has shut down; raised at OpenAI's base URL before any request.
+    The ``model`` argument names a model past its shutdown date; raised before any request.
 
     :param model: the model the task names.
-    :param shutdown: the date OpenAI shut it down, as ``YYYY-MM-DD``.
-    :param replacement: OpenAI's recommended replacement.
+    :param shutdown: the shutdown date, as ``YYYY-MM-DD``.
+    :param replacement: the recommended replacement, or ``None`` when none is known.
+    :param where: where it was shut down (``"at OpenAI"``, ``"at this server"``).
+    :param origin: where the date comes from (the server's ``GET /models`` or the provider's table), if said.
     """
 
-    def __init__(self, model: str, shutdown: str, replacement: str) -> None:
+    def __init__(
+        self,
+        model: str,
+        shutdown: str,
+        replacement: str | None,
+        *,
+        where: str = "at OpenAI",
+        origin: str | None = None,
+    ) -> None:
         self.model = model
         self.shutdown = shutdown
         self.replacement = replacement
-        super().__init__(
-            "model", f"{model} was shut down at OpenAI on {shutdown}; the recommended replacement is {replacement}"
+        self.origin = origin
+        said = f" ({origin})" if origin else ""
+        advice = (
+            f"the recommended replacement is {replacement}"
+            if replacement
+            else "no replacement is known: choose a current model"
         )
+        super().__init__("model", f"{model} was shut down {where} on {shutdown}{said}; {advice}")
 
 
 class ConnectionConfigError(OpenAIFusionError, AirflowFailException):
@@ -279,4 +294,5 @@ class VectorStoreFileError(OpenAIFusionError):
             for item in failed[:10]
         )
         more = f" (and {len(failed) - 10} more)" if len(failed) > 10 else ""
-        super().__init__(f"{len(failed)} files failed in vector store {vector_store_id}: {listed}{more}")
+        files = "1 file" if len(failed) == 1 else f"{len(failed)} files"
+        super().__init__(f"{files} failed in vector store {vector_store_id}: {listed}{more}")

@@ -150,6 +150,23 @@ class OpenAIFusionHook(BaseHook):
         await self.aget_settings()
         return _checked(spec, await self._async.send(spec, _sink(spec, "auto")))
 
+    def send_once(self, spec: RequestSpec, *, timeout: float) -> Response:
+        """
+        Send one call as a single attempt (no retry) bounded by ``timeout`` seconds in all (or the connection's
+        timeout, if shorter), for a side read that must never hold a task up; see :meth:`send`.
+
+        :param spec: the call.
+        :param timeout: seconds the attempt may take in all.
+        """
+        from airflow_provider_openai_fusion._http.transport import SyncDriver
+
+        bounded = dataclasses.replace(self.settings, timeout=min(timeout, self.settings.timeout), max_retries=0)
+        driver = SyncDriver(bounded, self._transport)  # type: ignore[arg-type]
+        try:
+            return _checked(spec, driver.send(spec, _sink(spec, "auto")))
+        finally:
+            driver.close()
+
     def request(self, spec: RequestSpec) -> Any:
         """
         Send one call and return its JSON answer, checked against the call's response schema.

@@ -17,7 +17,14 @@ from airflow_provider_openai_fusion._http.request import (
 )
 from airflow_provider_openai_fusion.exceptions import ConnectionConfigError
 
-KNOWN_EXTRAS = ("organization_id", "project_id", "timeout", "max_retries", "allow_insecure_http")
+KNOWN_EXTRAS = (
+    "organization_id",
+    "project_id",
+    "timeout",
+    "max_retries",
+    "allow_insecure_http",
+    "webhook_secret",
+)
 OPENAI_HOSTS = ("openai.com", "api.openai.com")
 _PRINTABLE = re.compile(r"[\x21-\x7e]+")
 
@@ -138,6 +145,19 @@ def api_key_from_password(conn_id: str, password: str | None) -> str:
             "paste it again as one line",
         )
     return key
+
+
+def webhook_secrets(value: Any) -> list[str]:
+    """
+    The secrets of the ``webhook_secret`` extra: one ``whsec_...`` secret, or several separated by spaces or commas
+    while a secret is being rotated (a webhook signed with any of them is accepted). Only the webhook receiver
+    reads it; the API client ignores it.
+
+    :param value: the extra's value (``None`` or blank: no secret).
+    """
+    if _blank(value) or not isinstance(value, str):
+        return []
+    return [secret for secret in re.split(r"[\s,]+", value.strip()) if secret]
 
 
 def _header_value(conn_id: str, name: str, value: Any) -> str:

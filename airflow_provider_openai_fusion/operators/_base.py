@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import date
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -85,16 +86,46 @@ class OpenAIFusionBaseOperator(BaseOperator):
 
     def check_model(self, model: str | None) -> None:
         """
-        Check ``model`` against OpenAI's retirement table before any request; at OpenAI's base URL a model past its
-        shutdown date fails the task, and one within 30 days of it gets a warning in the task log.
+        Check ``model`` against its shutdown date before any request: the date the connection's server publishes
+        in ``GET /models`` (read once per process, connection and day; see ``live_models``) wins, OpenAI's
+        retirement table serves otherwise (at OpenAI's base URL). A model past its date fails the task with the
+        date and the replacement; one within 30 days of it gets a warning in the task log.
 
         :param model: the model the task sends; ``None`` when the server picks.
         """
-        from airflow_provider_openai_fusion.model_lifecycle import check_model
+        from airflow_provider_openai_fusion.model_lifecycle import check_model, today_utc
 
-        warning = check_model(model, base_url=self.hook.settings.base_url)
+        if not model:
+            return
+        today = today_utc()
+        warning = check_model(model, base_url=self.hook.settings.base_url, today=today, live=self.live_dates(today))
         if warning:
             self.log.warning("%s", warning)
+
+    def live_dates(self, today: date) -> Mapping[str, date | None] | None:
+        """
+        The shutdown dates the connection's server publishes in ``GET /models`` (cached per process, connection
+        and day; ``None`` when it publishes none, cannot be read within ``live_models.READ_TIMEOUT``, or
+        ``[openai_fusion] live_model_dates`` is off).
+
+        :param today: the day (UTC).
+        """
+        from airflow.configuration import conf
+
+        from airflow_provider_openai_fusion import live_models
+        from airflow_provider_openai_fusion.api.models import list_models
+
+        if not conf.getboolean("openai_fusion", "live_model_dates", fallback=True):
+            return None
+        hook = self.hook
+
+        def read() -> list[Any]:
+            body = hook.send_once(list_models(), timeout=live_models.READ_TIMEOUT).body
+            return body.get("data", []) if isinstance(body, dict) else []
+
+        return live_models.published_dates(
+            hook.conn_id, hook.settings.base_url, today, read, lambda line: self.log.warning("%s", line)
+        )
 
     def log_usage(self, answer: Any, model: str | None = None) -> None:
         """

@@ -51,6 +51,9 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         generating when it is over this.
     :param metadata: up to 16 string pairs stored with the response. (templated)
     :param background: create the response in the background and wait for it.
+    :param wait_for_completion: with ``background``, wait for the response (default); ``False`` returns the
+        response as created (its ``id``, status ``queued``) at once, for a DAG scheduled on the
+        ``response.completed`` webhook to fetch with ``OpenAIResponseResultOperator``.
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``); with ``background``.
     :param poll_interval: seconds between checks of a background response.
     :param timeout: give up on a background response after this many seconds (or a timedelta) and cancel it;
@@ -89,6 +92,7 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         max_input_tokens: int | None = None,
         metadata: dict[str, str] | str | None = None,
         background: bool = False,
+        wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 10.0,
         timeout: float | timedelta | None = None,
@@ -110,6 +114,7 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         self.max_input_tokens = max_input_tokens
         self.metadata = metadata
         self.background = background
+        self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
         self.poll_interval = poll_interval
         self.timeout = timeout
@@ -131,6 +136,8 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
             if self.background:
                 self._remember(context, response, body)
         self._response_id = str(response.get("id"))
+        if self.background and not self.wait_for_completion:
+            return dict(response)
         if self.background and response.get("status") not in self._kind.terminal:
             response = self._wait(response)
         return self._result(context, event_for(self._kind, response), structured)
@@ -157,6 +164,8 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
 
         required("model", self.model, "the Responses API")
         required("input", self.input, "the Responses API")
+        if not self.wait_for_completion and not self.background:
+            raise InvalidArgumentError("wait_for_completion", "False applies to background responses: set background")
         self.poll_interval = positive_number("poll_interval", self.poll_interval)
         self.max_input_tokens = positive_int("max_input_tokens", self.max_input_tokens)
         max_output_tokens = positive_int("max_output_tokens", self.max_output_tokens)

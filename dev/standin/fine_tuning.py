@@ -30,7 +30,7 @@ from dev.standin.common import State, error, json_body, new_id, not_found, now, 
 
 ORGANIZATION = "org-standin"
 FINE_TUNABLE = ("gpt-4o-mini", "gpt-4o-mini-2024-07-18", "gpt-4.1-mini", "gpt-4.1-mini-2025-04-14", "gpt-3.5-turbo")
-FINE_TUNABLE += ("babbage-002", "davinci-002")
+FINE_TUNABLE += ("babbage-002", "davinci-002", "gpt-5.6-luna", "gpt-oss-20b")
 MIN_EXAMPLES = 10
 TRAINING_STEPS = 3
 FAIL_SUFFIX = "fail"

@@ -40,6 +40,12 @@ CATEGORIES = {
     "violence/graphic": ("gore", "blood everywhere"),
 }
 TYPOS = {"teh": "the", "dissapointed": "disappointed", "schedlues": "schedules", "pipelnes": "pipelines"}
+FOX = "The quick brown fox jumps over the lazy dog."
+TRANSLATIONS = {
+    "german": {FOX: "Der schnelle braune Fuchs springt über den faulen Hund."},
+    "french": {FOX: "Le renard brun rapide saute par-dessus le chien paresseux."},
+}
+"""What the stand-in's "model" answers to a translation instruction (any other text comes back unchanged)."""
 IMAGE_CATEGORIES = ("self-harm", "self-harm/intent", "self-harm/instructions", "sexual", "violence", "violence/graphic")
 
 
@@ -74,7 +80,9 @@ def reply(instruction: str, text: str, json_mode: bool) -> str:
     :param json_mode: whether the answer must be a JSON object.
     """
     lowered = instruction.lower()
-    if "upper" in lowered:
+    if (wanted := re.search(r"translate the user's text into (\w+)", lowered)) is not None:
+        answer = TRANSLATIONS.get(wanted.group(1), {}).get(text.strip(), text.strip())
+    elif "upper" in lowered:
         answer = text.upper()
     elif "summar" in lowered or "one sentence" in lowered:
         answer = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]

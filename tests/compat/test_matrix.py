@@ -6,7 +6,8 @@ venv's Python and CLI only, from a folder outside the repository (so the checkou
 imports every module of the installed package and finds ``get_provider_info`` through the
 ``apache_airflow_provider`` entry point; checks ``airflow providers list`` and ``airflow providers hooks``; and runs
 the tour DAG with ``airflow dags test`` against the stand-in behind Prism (which runs from the repository's venv).
-Each cell is bounded in time and writes its row of the compatibility table (docs/install.md) to ``build/compat/results/<cell>.md``.
+Each cell is bounded in time and writes its row of the compatibility table (docs/install.md) to
+``build/compat/results/<cell>.md``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from tests.compat.conftest import UV, Deadline, Dists, uv_env
 from tests.compat.matrix import CELLS, Cell
 from tests.conftest import ROOT, Stack
 
-pytestmark = [pytest.mark.compat, pytest.mark.contract, pytest.mark.airflow]
+# A test waits for the build (up to 300 s), the stand-in (up to 120 s) and its cell, queued behind the cells before
+# it (CELLS_AT_ONCE at a time, each up to CELL_SECONDS).
+pytestmark = [pytest.mark.compat, pytest.mark.contract, pytest.mark.airflow, pytest.mark.timeout(2700)]
 
 CELL_SECONDS = 600  # about four times what a cell takes on a quiet 2-core machine
 CELLS_AT_ONCE = 2  # the machine's cores: most of a cell is one busy Python process

@@ -31,6 +31,7 @@ from datetime import date, datetime, timezone
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
+from airflow_provider_openai_fusion._http.hosts import canonical_host
 from airflow_provider_openai_fusion.defaults import DEFAULT_MODELS
 
 REVIEWED_ON = date(2026, 12, 7)
@@ -314,11 +315,17 @@ def today_utc() -> date:
 
 def is_openai(base_url: str | None) -> bool:
     """
-    Whether ``base_url`` is OpenAI's own API (an empty one means OpenAI's default).
+    Whether ``base_url`` is OpenAI's own API (an empty one means OpenAI's default): its host, in canonical form
+    (``API.OpenAI.com.`` counts), is exactly OpenAI's; look-alikes such as ``api.openai.com.evil.test`` are not.
 
     :param base_url: the connection's base URL.
     """
-    return not base_url or urlsplit(base_url.strip()).hostname == OPENAI_API_HOST
+    if not base_url:
+        return True
+    try:
+        return canonical_host(urlsplit(base_url.strip()).hostname or "") == OPENAI_API_HOST
+    except ValueError:
+        return False
 
 
 def base_model_of(model: str) -> str:
@@ -457,15 +464,17 @@ def check_model(
     return None
 
 
-def check_fine_tuning(*, base_url: str | None, today: date | None = None) -> str | None:
+def check_fine_tuning(*, base_url: str | None, today: date | None = None, model: str | None = None) -> str | None:
     """
     Check that a new fine-tuning job may still be created at OpenAI, before any request.
 
-    At OpenAI's base URL: before :data:`FINE_TUNING_CUTOFF`, returns the text to log (the cut-off and the days
-    left); from that day on, raises ``InvalidArgumentError`` for ``action`` with the date. Anywhere else: ``None``.
+    At OpenAI's base URL: before :data:`FINE_TUNING_CUTOFF`, returns the text to log (the cut-off, the days left,
+    and when ``model`` is in the table, the day the models fine-tuned from it stop with it); from that day on,
+    raises ``InvalidArgumentError`` for ``action`` with the date. Anywhere else: ``None``.
 
     :param base_url: the connection's base URL.
     :param today: the day to judge by; default today in UTC.
+    :param model: the base model of the job, if known.
     """
     if not is_openai(base_url):
         return None
@@ -479,9 +488,11 @@ def check_fine_tuning(*, base_url: str | None, today: date | None = None) -> str
         )
     days = (FINE_TUNING_CUTOFF - today).days
     left = "1 day left" if days == 1 else f"{days} days left"
+    row = retirement_of(model) if model else None
+    until = f" until their base model shuts down ({model} on {row.shutdown.isoformat()})" if row else ""
     return (
         f"New fine-tuning jobs end at OpenAI on {cutoff} ({left}; self-serve fine-tuning has been "
-        "restricted since 2026-05-07 and 2026-07-02); models already fine-tuned stay usable"
+        f"restricted since 2026-05-07 and 2026-07-02); models already fine-tuned stay usable{until}"
     )
 
 

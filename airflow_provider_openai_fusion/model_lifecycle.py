@@ -457,15 +457,17 @@ def check_model(
     return None
 
 
-def check_fine_tuning(*, base_url: str | None, today: date | None = None) -> str | None:
+def check_fine_tuning(*, base_url: str | None, today: date | None = None, model: str | None = None) -> str | None:
     """
     Check that a new fine-tuning job may still be created at OpenAI, before any request.
 
-    At OpenAI's base URL: before :data:`FINE_TUNING_CUTOFF`, returns the text to log (the cut-off and the days
-    left); from that day on, raises ``InvalidArgumentError`` for ``action`` with the date. Anywhere else: ``None``.
+    At OpenAI's base URL: before :data:`FINE_TUNING_CUTOFF`, returns the text to log (the cut-off, the days left,
+    and when ``model`` is in the table, the day the models fine-tuned from it stop with it); from that day on,
+    raises ``InvalidArgumentError`` for ``action`` with the date. Anywhere else: ``None``.
 
     :param base_url: the connection's base URL.
     :param today: the day to judge by; default today in UTC.
+    :param model: the base model of the job, if known.
     """
     if not is_openai(base_url):
         return None
@@ -479,9 +481,11 @@ def check_fine_tuning(*, base_url: str | None, today: date | None = None) -> str
         )
     days = (FINE_TUNING_CUTOFF - today).days
     left = "1 day left" if days == 1 else f"{days} days left"
+    row = retirement_of(model) if model else None
+    until = f" until their base model shuts down ({model} on {row.shutdown.isoformat()})" if row else ""
     return (
         f"New fine-tuning jobs end at OpenAI on {cutoff} ({left}; self-serve fine-tuning has been "
-        "restricted since 2026-05-07 and 2026-07-02); models already fine-tuned stay usable"
+        f"restricted since 2026-05-07 and 2026-07-02); models already fine-tuned stay usable{until}"
     )
 
 

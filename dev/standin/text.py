@@ -50,8 +50,9 @@ IMAGE_CATEGORIES = ("self-harm", "self-harm/intent", "self-harm/instructions", "
 
 
 def known_models(request: Request) -> set[str]:
-    """The ids of every model the stand-in serves: the base ones and the fine-tuned ones."""
-    return set(models.BASE_MODELS) | set(state_of(request).fine_tuned_models)
+    """The ids of every model the stand-in serves: the base ones, those given a shutdown date, the fine-tuned ones."""
+    state = state_of(request)
+    return set(models.BASE_MODELS) | set(state.shutdown_dates) | set(state.fine_tuned_models)
 
 
 def tokens(text: str) -> int:

@@ -105,6 +105,11 @@ def test_a_fine_tuned_model_follows_its_base_model() -> None:
 def test_fine_tuning_logs_the_cutoff_while_ahead_and_refuses_after_it_at_openai() -> None:
     text = check_fine_tuning(base_url="https://api.openai.com/v1", today=date(2026, 11, 29))
     assert text is not None and text.startswith("New fine-tuning jobs end at OpenAI on 2027-01-06 (38 days left")
+    assert text.endswith("models already fine-tuned stay usable")
+    tuned = check_fine_tuning(base_url=None, today=date(2026, 12, 7), model="gpt-4o-mini-2024-07-18")
+    assert tuned is not None and tuned.endswith(
+        "stay usable until their base model shuts down (gpt-4o-mini-2024-07-18 on 2027-01-14)"
+    )
     last_day = check_fine_tuning(base_url=None, today=FINE_TUNING_CUTOFF - timedelta(days=1))
     assert last_day is not None and "(1 day left;" in last_day
     for today in (FINE_TUNING_CUTOFF, FINE_TUNING_CUTOFF + timedelta(days=30)):

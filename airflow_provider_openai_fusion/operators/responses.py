@@ -302,7 +302,12 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         from airflow.sdk.exceptions import AirflowSensorTimeout
 
         from airflow_provider_openai_fusion._waiting import finish
-        from airflow_provider_openai_fusion.api.responses import check_refusal, output_text, parse_output
+        from airflow_provider_openai_fusion.api.responses import (
+            check_refusal,
+            output_text,
+            parse_output,
+            without_tool_secrets,
+        )
 
         ended = isinstance(event, Mapping) and event.get("status") in self._kind.terminal
         try:
@@ -312,7 +317,7 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
                 self.log_usage(job, self.model)
             response = finish(self._kind, event)
             check_refusal(response)
-            result = {**response, "output_text": output_text(response)}
+            result = {**without_tool_secrets(response), "output_text": output_text(response)}
             if structured is not None:
                 result["output_parsed"] = parse_output(response, structured)
             return result

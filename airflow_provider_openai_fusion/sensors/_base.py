@@ -86,6 +86,7 @@ class JobSensor(BaseSensorOperator):
         return identifier("job_id", self.job_id, self.id_example)
 
     def execute(self, context: Context) -> Any:
+        vars(self).pop("_watch", None)  # a try follows the job_id rendered for it, with its own error count
         self._checked_job_id()
         if not self.deferrable:
             return super().execute(context)

@@ -24,6 +24,7 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
+from airflow_provider_openai_fusion._http.redaction import printable
 from airflow_provider_openai_fusion._http.request import RequestSpec
 from airflow_provider_openai_fusion.exceptions import APIError
 
@@ -166,7 +167,7 @@ class Watch:
         self.cursor = cursor
         for level, text in lines:
             getattr(self.log, level)("%s %s: %s", self.kind.noun.capitalize(), self.job_id, text)
-        self.log.info("%s %s is %s", self.kind.noun.capitalize(), self.job_id, job.get("status"))
+        self.log.info("%s %s is %s", self.kind.noun.capitalize(), self.job_id, printable(job.get("status")))
         return job
 
     def done(self, job: Mapping[str, Any] | None) -> bool:

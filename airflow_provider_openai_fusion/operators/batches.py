@@ -104,12 +104,14 @@ class OpenAIBatchOperator(OpenAIFusionBaseOperator):
         self._batch_ids: list[str] = []  # this try's batches, for on_kill; reset when a try submits
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_openai_fusion import _budget
         from airflow_provider_openai_fusion._waiting import Watch, drive
         from airflow_provider_openai_fusion.api.batches import BATCHES
 
         user_metadata = self._check_arguments()
         with tempfile.TemporaryDirectory(prefix="openai-fusion-batch-") as folder:
             parts = self._prepare(Path(folder))
+            self.check_budget(_budget.batch_files, [part.path for part in parts], self.endpoint)
             batches = self._submit(context, parts, user_metadata)
             if not self.wait_for_completion:
                 return {"batch_ids": list(self._batch_ids)}
@@ -349,6 +351,7 @@ class OpenAIBatchOperator(OpenAIFusionBaseOperator):
             return target.commit()
 
         path = write_output("output_path", self.output_path, write)
+        self.log_usage({"usage": usage}, tier="batch", calls=counts.succeeded)
         self.log.info(
             "Wrote %d results to %s: %d succeeded, %d failed, %d expired",
             counts.total,

@@ -313,7 +313,9 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
                 self._defer(deadline, watch)
         else:
             job = drive(watch.until_done(self.poll_interval, deadline), self.hook.request)
-        return finish(watch.kind, event_for(watch.kind, job))
+        job = finish(watch.kind, event_for(watch.kind, job))
+        self.log_usage(job, job.get("model"))
+        return job
 
     def _defer(self, deadline: float | None, watch: Watch) -> None:
         from airflow_provider_openai_fusion.triggers.fine_tuning import OpenAIFineTuningJobTrigger
@@ -340,6 +342,7 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
 
         job = finish(FINE_TUNING_JOBS, event)
         self.log.info("Fine-tuning job %s succeeded: model %s", job.get("id"), job.get("fine_tuned_model"))
+        self.log_usage(job, job.get("model"))
         return job
 
     def on_kill(self) -> None:

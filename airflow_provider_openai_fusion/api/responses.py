@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_validator
 
+from airflow_provider_openai_fusion import wait_defaults
 from airflow_provider_openai_fusion._http.request import RequestSpec
 from airflow_provider_openai_fusion._waiting import JobKind
 from airflow_provider_openai_fusion.api._base import (
@@ -188,6 +189,7 @@ class BackgroundResponses(JobKind):
 
     noun = "response"
     terminal = TERMINAL
+    default_timeout = wait_defaults.BACKGROUND_RESPONSE_TIMEOUT
 
     def __init__(self, allow_incomplete: bool = False) -> None:
         self.allow_incomplete = allow_incomplete

@@ -57,8 +57,9 @@ def webhook_keys(conn_id: str) -> list[bytes]:
 
 def record(conn_id: str, event: Event) -> Outcome:
     """
-    Record ``event`` as an asset event on ``openai-fusion://{conn_id}/{type}``, unless an event with its id was
-    recorded there already (a redelivery), or no DAG uses that asset (Airflow keeps no asset nobody declared).
+    Record ``event`` as an asset event on ``openai-fusion://{conn_id}/{type}``, unless that asset has an event with
+    its id already (a redelivery) or for its object (a batch completes once: a late webhook after the safety net
+    recorded it), or no DAG uses that asset (Airflow keeps no asset nobody declared).
 
     :param conn_id: the connection that verified the event.
     :param event: the verified event.
@@ -67,7 +68,7 @@ def record(conn_id: str, event: Event) -> Outcome:
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils import timezone
     from airflow.utils.session import create_session
-    from sqlalchemy import select
+    from sqlalchemy import or_, select
 
     uri = asset_uri(conn_id, event.type)
     now = timezone.utcnow()
@@ -80,7 +81,10 @@ def record(conn_id: str, event: Event) -> Outcome:
             .where(
                 AssetEvent.asset_id == asset.id,
                 AssetEvent.timestamp >= now - REPEAT_WINDOW,
-                AssetEvent.extra["event_id"].as_string() == event.event_id,
+                or_(
+                    AssetEvent.extra["event_id"].as_string() == event.event_id,
+                    AssetEvent.extra["object_id"].as_string() == event.object_id,
+                ),
             )
             .limit(1)
         )

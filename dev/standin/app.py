@@ -25,6 +25,7 @@ from dev.standin import (
     fine_tuning,
     images,
     models,
+    organization,
     responses,
     speech,
     text,
@@ -46,6 +47,7 @@ AREAS = (
     batches,
     uploads,
     vector_stores,
+    organization,
 )
 
 
@@ -53,6 +55,8 @@ class BearerAuth(BaseHTTPMiddleware):
     """Accept only ``Authorization: Bearer <the configured key>``, as OpenAI does."""
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        if request.url.path.startswith("/organization/"):  # the admin key, checked by those routes
+            return await call_next(request)
         expected = f"Bearer {request.app.state.standin.api_key}"
         given = request.headers.get("authorization", "")
         if not given:
@@ -74,8 +78,13 @@ def create_app(
         instead of OpenAI's dates from the retirement table.
     """
     app = Starlette(routes=[route for area in AREAS for route in area.routes], middleware=[Middleware(BearerAuth)])
+    from dev.standin.webhooks import sender_from_env
+
     app.state.standin = State(
-        api_key=api_key, job_step_seconds=job_step_seconds, shutdown_dates=dict(shutdown_dates or {})
+        api_key=api_key,
+        job_step_seconds=job_step_seconds,
+        shutdown_dates=dict(shutdown_dates or {}),
+        webhooks=sender_from_env(),
     )
     return app
 

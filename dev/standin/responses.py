@@ -31,11 +31,13 @@ from starlette.routing import Route
 from dev.standin import text
 from dev.standin.common import State, error, json_body, new_id, not_found, now, ok, state_of
 from dev.standin.vector_stores import search_store
+from dev.standin.webhooks import drive
 
 RESPONSE_FIELDS = ("instructions", "metadata", "previous_response_id", "max_output_tokens", "background", "text")
 RESPONSE_FIELDS += ("reasoning", "service_tier", "truncation", "max_tool_calls")
 NULLABLE_REQUIRED = ("error", "incomplete_details", "instructions")
 SLOW_LOOKS = 15
+ACTIVE = ("queued", "in_progress")
 RESULTS_INCLUDED = "file_search_call.results"
 CITED = 3
 
@@ -228,7 +230,26 @@ async def create(request: Request) -> Response:
     state.responses[response["id"]] = (response, body)
     if not body.get("background"):
         response.update(_final(body, state))
+    elif state.webhooks is not None:
+
+        async def advance() -> bool:
+            _moved(state, response, body)
+            return response["status"] not in ACTIVE
+
+        drive(state.job_step_seconds, advance)
     return _answer_of(response)
+
+
+def _moved(state: State, response: dict[str, Any], body: dict[str, Any]) -> None:
+    """Move a background response on; one that ends sends its webhook."""
+    was = response["status"]
+    _advance(response, body, state)
+    _ended(state, response, was)
+
+
+def _ended(state: State, response: dict[str, Any], was: str) -> None:
+    if state.webhooks is not None and was in ACTIVE and response["status"] not in ACTIVE:
+        state.webhooks.notify(f"response.{response['status']}", response["id"])
 
 
 def _answer_of(response: dict[str, Any]) -> Response:
@@ -253,7 +274,7 @@ async def retrieve(request: Request) -> Response:
     if found is None:
         return not_found("response", request.path_params["response_id"], "response_id")
     response, body = found
-    _advance(response, body, state_of(request))
+    _moved(state_of(request), response, body)
     return _answer_of(response)
 
 
@@ -266,8 +287,9 @@ async def cancel(request: Request) -> Response:
         return error(
             400, "Only responses created with background=true can be cancelled.", type_="invalid_request_error"
         )
-    if response["status"] in ("queued", "in_progress"):
+    if response["status"] in ACTIVE:
         response["status"] = "cancelled"
+        _ended(state_of(request), response, "in_progress")
     return _answer_of(response)
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,8 @@ if TYPE_CHECKING:
     import httpx
 
     from airflow_provider_openai_fusion._http.request import ClientSettings, RequestSpec
-    from airflow_provider_openai_fusion._http.transport import AsyncDriver, Response, SyncDriver
+    from airflow_provider_openai_fusion._http.telemetry import CallSpan
+    from airflow_provider_openai_fusion._http.transport import AsyncDriver, Response, Sink, SyncDriver
 
 
 def _checked(spec: RequestSpec, answer: Response) -> Response:
@@ -68,6 +70,10 @@ class OpenAIFusionHook(BaseHook):
         self._timeout = timeout
         self._max_retries = max_retries
         self._transport = transport
+        from airflow_provider_openai_fusion._http.calls import CallLog
+
+        self.calls = CallLog()
+        """What this hook's calls did (ids, models, usage; never content), for lineage and the usage record."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(conn_id={self.conn_id!r})"
@@ -132,6 +138,30 @@ class OpenAIFusionHook(BaseHook):
         if "_async" in self.__dict__:
             await self.__dict__.pop("_async").aclose()
 
+    @contextmanager
+    def _observed(self, spec: RequestSpec) -> Iterator[CallSpan]:
+        """One call inside its OpenTelemetry span; its record goes to :attr:`calls` however it ends."""
+        from airflow_provider_openai_fusion._http.telemetry import call_span
+
+        settings = self.settings
+        with call_span(
+            spec.method, spec.path, spec.json, spec.data, settings.base_url, settings.api_key, self.calls.add
+        ) as call:
+            yield call
+
+    def _answered(self, call: CallSpan, spec: RequestSpec, answer: Response) -> Response:
+        body = spec.json if spec.json is not None else spec.data
+        call.answered(answer.status_code, answer.headers, answer.body, body, self.settings.api_key)
+        return answer
+
+    def _send(self, spec: RequestSpec, sink: Sink) -> Response:
+        with self._observed(spec) as call:
+            return self._answered(call, spec, self._sync.send(spec, sink))
+
+    async def _asend(self, spec: RequestSpec, sink: Sink) -> Response:
+        with self._observed(spec) as call:
+            return self._answered(call, spec, await self._async.send(spec, sink))
+
     def send(self, spec: RequestSpec) -> Response:
         """
         Send one call and return the whole answer: status, headers and the body, decoded (JSON checked against
@@ -139,7 +169,7 @@ class OpenAIFusionHook(BaseHook):
 
         :param spec: the call.
         """
-        return _checked(spec, self._sync.send(spec, _sink(spec, "auto")))
+        return _checked(spec, self._send(spec, _sink(spec, "auto")))
 
     async def asend(self, spec: RequestSpec) -> Response:
         """
@@ -148,7 +178,7 @@ class OpenAIFusionHook(BaseHook):
         :param spec: the call.
         """
         await self.aget_settings()
-        return _checked(spec, await self._async.send(spec, _sink(spec, "auto")))
+        return _checked(spec, await self._asend(spec, _sink(spec, "auto")))
 
     def request(self, spec: RequestSpec) -> Any:
         """
@@ -156,7 +186,7 @@ class OpenAIFusionHook(BaseHook):
 
         :param spec: the call.
         """
-        return _checked(spec, self._sync.send(spec, _sink(spec))).body
+        return _checked(spec, self._send(spec, _sink(spec))).body
 
     async def arequest(self, spec: RequestSpec) -> Any:
         """
@@ -165,7 +195,7 @@ class OpenAIFusionHook(BaseHook):
         :param spec: the call.
         """
         await self.aget_settings()
-        return _checked(spec, await self._async.send(spec, _sink(spec))).body
+        return _checked(spec, await self._asend(spec, _sink(spec))).body
 
     def download(self, spec: RequestSpec, path: Path) -> Path:
         """
@@ -174,7 +204,7 @@ class OpenAIFusionHook(BaseHook):
         :param spec: the call.
         :param path: the local file to write.
         """
-        return self._sync.send(spec, _sink(spec, path=path)).path  # type: ignore[return-value]
+        return self._send(spec, _sink(spec, path=path)).path  # type: ignore[return-value]
 
     async def adownload(self, spec: RequestSpec, path: Path) -> Path:
         """
@@ -184,7 +214,7 @@ class OpenAIFusionHook(BaseHook):
         :param path: the local file to write.
         """
         await self.aget_settings()
-        return (await self._async.send(spec, _sink(spec, path=path))).path  # type: ignore[return-value]
+        return (await self._asend(spec, _sink(spec, path=path))).path  # type: ignore[return-value]
 
     def paginate(self, spec: RequestSpec, limit: int | None = None) -> list[dict[str, Any]]:
         """
@@ -246,13 +276,15 @@ class OpenAIFusionHook(BaseHook):
         held: list[float] = []
 
         async def send(spec: RequestSpec, cost: int) -> Any:
-            async with slots:
-                ticket = await gate.acquire(cost)
-                answer = await self._async.send(spec, Sink("later"))
-                gate.observe(ticket, answer.headers)
-            if ticket.waited:
-                held.append(ticket.waited)
-            return _checked(spec, await decode_json_answer(answer, secret)).body
+            with ExitStack() as observed:
+                async with slots:
+                    ticket = await gate.acquire(cost)
+                    call = observed.enter_context(self._observed(spec))
+                    answer = await self._async.send(spec, Sink("later"))
+                    gate.observe(ticket, answer.headers)
+                if ticket.waited:
+                    held.append(ticket.waited)
+                return self._answered(call, spec, _checked(spec, await decode_json_answer(answer, secret))).body
 
         tasks = [asyncio.ensure_future(send(spec, cost)) for spec, cost in zip(specs, tokens, strict=True)]
         try:

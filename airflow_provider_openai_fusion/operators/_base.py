@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,22 @@ if TYPE_CHECKING:
 
 DEFAULT_CONN_ID = "openai_fusion_default"
 LOGGED_CHARS = 200
+PATHS_READ = ("file", "files", "image", "mask", "input_path")
+"""The operator arguments that may name files a task reads (local paths or ``ObjectStoragePath`` URIs)."""
+PATHS_WRITTEN = ("output_path",)
+"""The operator arguments that name what a task writes."""
+
+
+def _paths(operator: Any, names: Sequence[str]) -> list[str]:
+    """The paths and URIs among the values of ``names`` (file ids, which hold no ``/``, are left out)."""
+    found = []
+    for name in names:
+        value = getattr(operator, name, None)
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            text = os.fspath(item) if isinstance(item, os.PathLike) else item
+            if isinstance(text, str) and ("/" in text or os.sep in text or os.path.exists(text)):
+                found.append(text.strip())
+    return found
 
 
 def short(text: Any) -> str:
@@ -75,6 +92,42 @@ class OpenAIFusionBaseOperator(BaseOperator):
     def __init__(self, *, conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.conn_id = conn_id
+
+    def pre_execute(self, context: Any) -> None:
+        """
+        Start each try with a fresh hook, so that nothing of an earlier try (clients, the calls it recorded) is
+        carried into this one.
+
+        :param context: the task's context.
+        """
+        self.__dict__.pop("hook", None)
+
+    def _lineage(self, written: bool) -> Any:
+        from airflow_provider_openai_fusion.lineage import operator_lineage
+
+        hook = self.__dict__.get("hook")
+        records = list(hook.calls) if hook is not None else []
+        base_url = hook.settings.base_url if records else ""
+        written_paths = _paths(self, PATHS_WRITTEN) if written else []
+        calls = len(hook.calls) if hook is not None else 0
+        return operator_lineage(records, calls, base_url, _paths(self, PATHS_READ), written_paths)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """
+        OpenLineage: the files and OpenAI objects the task read and wrote, and its ``openai_fusion`` run facet
+        (models, ids, usage; never content). Called by ``apache-airflow-providers-openlineage`` when installed.
+
+        :param task_instance: the finished task instance.
+        """
+        return self._lineage(written=True)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        """
+        OpenLineage for a failed try: what it read, the OpenAI objects it made before failing, the run facet.
+
+        :param task_instance: the failed task instance.
+        """
+        return self._lineage(written=False)
 
     @cached_property
     def hook(self) -> OpenAIFusionHook:

@@ -154,6 +154,28 @@ def _made_ids(method: str, request: Mapping[str, Any], answer: Mapping[str, Any]
     return tuple(found)
 
 
+def _job_reads(answer: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The files a job read, as its object names them (a training file, a batch's input file)."""
+    if answer.get("object") == "fine_tuning.job":
+        return tuple(
+            ("files", name) for key in ("training_file", "validation_file") for name in _strings(answer.get(key))
+        )
+    if answer.get("object") == "batch":
+        return tuple(("files", name) for name in _strings(answer.get("input_file_id")))
+    return ()
+
+
+def job_record(job: Mapping[str, Any]) -> CallRecord:
+    """
+    The record of a job a resumed task waited for (the trigger's event carries it): the job as made by the task,
+    the files it read, and what it made when it succeeded.
+
+    :param job: the job object of the event.
+    """
+    fields = answer_fields("POST", {}, 200, {}, job)
+    return CallRecord(operation="resume", method="GET", path="", **{**fields, "status_code": None})
+
+
 @dataclass(frozen=True)
 class CallRecord:
     """
@@ -235,7 +257,7 @@ def answer_fields(
         fields["service_tier"] = body["service_tier"]
     if body.get("object") != "list":
         request = request_body if isinstance(request_body, Mapping) else {}
-        fields.update(response_id=_text(body.get("id")), made=_made_ids(method, request, body))
+        fields.update(response_id=_text(body.get("id")), made=_made_ids(method, request, body), read=_job_reads(body))
     return fields
 
 

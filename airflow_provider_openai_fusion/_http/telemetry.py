@@ -102,7 +102,8 @@ class CallSpan:
         :param secret: the API key, replaced in captured content.
         """
         fields = answer_fields(self.request["method"], request_body, status_code, headers, body)
-        self.record = CallRecord(**{**self.request, **fields})
+        read = self.request["read"] + fields.pop("read", ())
+        self.record = CallRecord(**{**self.request, **fields, "read": read})
         _, tokens, duration = _instruments()
         attributes = dict(self.base)
         if self.record.response_model:

@@ -102,6 +102,23 @@ class OpenAIFusionBaseOperator(BaseOperator):
         """
         self.__dict__.pop("hook", None)
 
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any) -> Any:
+        """
+        Resume after a trigger's event; a job the event carries is recorded as this try's work (for lineage: the
+        try that resumes runs in a new process, without the calls made before deferring).
+
+        :param next_method: the method to resume in.
+        :param next_kwargs: its keyword arguments (``event``).
+        :param context: the task's context.
+        """
+        event = (next_kwargs or {}).get("event")
+        job = event.get("job") if isinstance(event, dict) else None
+        if isinstance(job, dict) and isinstance(job.get("object"), str):
+            from airflow_provider_openai_fusion._http.calls import job_record
+
+            self.hook.calls.add(job_record(job))
+        return super().resume_execution(next_method, next_kwargs, context)
+
     def _lineage(self, written: bool) -> Any:
         from airflow_provider_openai_fusion.lineage import operator_lineage
 

@@ -85,9 +85,9 @@ def path_dataset(value: str) -> Dataset:
 
     :param value: the path or URI as the task was given it.
     """
-    if "://" not in value:
-        return Dataset(namespace="file", name=os.path.abspath(value))
     parts = urlsplit(value)
+    if len(parts.scheme) < 2:  # a local path (a one-letter scheme is a Windows drive)
+        return Dataset(namespace="file", name=os.path.abspath(value))
     if parts.scheme == "file":
         return Dataset(namespace="file", name=parts.path)
     return Dataset(namespace=f"{parts.scheme}://{parts.netloc}", name=parts.path.lstrip("/") or "/")
@@ -170,5 +170,5 @@ def operator_lineage(
     from airflow.providers.openlineage.extractors import OperatorLineage
 
     inputs, outputs = datasets(records, base_url, paths_read, paths_written)
-    facets = {FACET_NAME: run_facet(records, calls, cost_usd)} if calls else {}
+    facets = {FACET_NAME: run_facet(records, calls, cost_usd)} if calls or records else {}
     return OperatorLineage(inputs=inputs, outputs=outputs, run_facets=facets)

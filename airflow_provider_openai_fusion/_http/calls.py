@@ -58,6 +58,8 @@ RESOURCES = frozenset(
 ACTIONS = frozenset(("cancel", "complete", "content", "search", "input_tokens"))
 """Path words that name an action on a resource (the operation's verb)."""
 
+RESUMED = "resume"
+"""The operation of a record made from a trigger's event, not from a call."""
 REQUEST_FILE_FIELDS = ("input_file_id", "training_file", "validation_file", "file_id")
 USAGE_FIELDS = ("input_tokens", "output_tokens", "total_tokens", "cached_tokens", "reasoning_tokens")
 
@@ -145,7 +147,7 @@ def _made_ids(method: str, request: Mapping[str, Any], answer: Mapping[str, Any]
         found.append((MADE[kind], ident))
     if kind == "upload" and isinstance(answer.get("file"), Mapping) and answer.get("status") == "completed":
         found += [("files", name) for name in _strings(answer["file"].get("id"))]
-    if kind in ("vector_store.file", "vector_store.file_batch") and method == "POST":
+    if kind in ("vector_store.file", "vector_store.files_batch", "vector_store.file_batch") and method == "POST":
         found += [("vector_stores", name) for name in _strings(answer.get("vector_store_id"))]
     if kind == "response" and request.get("background") is True and isinstance(ident, str):
         found.append(("responses", ident))
@@ -173,7 +175,7 @@ def job_record(job: Mapping[str, Any]) -> CallRecord:
     :param job: the job object of the event.
     """
     fields = answer_fields("POST", {}, 200, {}, job)
-    return CallRecord(operation="resume", method="GET", path="", **{**fields, "status_code": None})
+    return CallRecord(operation=RESUMED, method="GET", path="", **{**fields, "status_code": None})
 
 
 @dataclass(frozen=True)
@@ -271,6 +273,8 @@ class CallLog:
         self._records: list[CallRecord] = []
         self._lock = threading.Lock()
         self.dropped = 0
+        self.calls = 0
+        """How many API calls were made (a job recorded on resume is not one)."""
 
     def add(self, record: CallRecord) -> None:
         """
@@ -279,6 +283,7 @@ class CallLog:
         :param record: the call.
         """
         with self._lock:
+            self.calls += record.operation != RESUMED
             if len(self._records) < MAX_RECORDS:
                 self._records.append(record)
             else:
@@ -287,6 +292,3 @@ class CallLog:
     def __iter__(self) -> Iterator[CallRecord]:
         with self._lock:
             return iter(list(self._records))
-
-    def __len__(self) -> int:
-        return len(self._records) + self.dropped

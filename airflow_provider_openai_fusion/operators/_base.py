@@ -104,19 +104,20 @@ class OpenAIFusionBaseOperator(BaseOperator):
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any) -> Any:
         """
-        Resume after a trigger's event; a job the event carries is recorded as this try's work (for lineage: the
+        Resume after a trigger's event; the jobs the event carries are recorded as this try's work (for lineage: the
         try that resumes runs in a new process, without the calls made before deferring).
 
         :param next_method: the method to resume in.
         :param next_kwargs: its keyword arguments (``event``).
         :param context: the task's context.
         """
-        event = (next_kwargs or {}).get("event")
-        job = event.get("job") if isinstance(event, dict) else None
-        if isinstance(job, dict) and isinstance(job.get("object"), str):
-            from airflow_provider_openai_fusion._http.calls import job_record
+        from airflow_provider_openai_fusion._http.calls import job_record
 
-            self.hook.calls.add(job_record(job))
+        event = (next_kwargs or {}).get("event")
+        jobs = [event.get("job"), *(event.get("batches") or ())] if isinstance(event, dict) else []
+        for job in jobs:
+            if isinstance(job, dict) and isinstance(job.get("object"), str):
+                self.hook.calls.add(job_record(job))
         return super().resume_execution(next_method, next_kwargs, context)
 
     def _lineage(self, written: bool) -> Any:
@@ -126,7 +127,7 @@ class OpenAIFusionBaseOperator(BaseOperator):
         records = list(hook.calls) if hook is not None else []
         base_url = hook.settings.base_url if records else ""
         written_paths = _paths(self, PATHS_WRITTEN) if written else []
-        calls = len(hook.calls) if hook is not None else 0
+        calls = hook.calls.calls if hook is not None else 0
         return operator_lineage(records, calls, base_url, _paths(self, PATHS_READ), written_paths)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:

@@ -155,7 +155,7 @@ def test_bulk_embeddings_make_a_span_per_request(make_hook: Any, otel: Any) -> N
     assert len(spans) == 3
     assert {span.attributes["gen_ai.operation.name"] for span in spans} == {"embeddings"}
     assert sum(span.attributes["gen_ai.usage.input_tokens"] for span in spans) == 5000
-    assert len(task.hook.calls) == 3
+    assert task.hook.calls.calls == 3
 
 
 def test_batch_submit_and_wait_spans_name_each_step(make_hook: Any, otel: Any, tmp_path: Path) -> None:

@@ -52,6 +52,16 @@ def _instruments() -> tuple[trace.Tracer, Any, Any]:
     return trace.get_tracer(SCOPE), tokens, duration
 
 
+NO_SDK = frozenset(("ProxyTracerProvider", "NoOpTracerProvider", "_ProxyMeterProvider", "NoOpMeterProvider"))
+"""The providers of ``opentelemetry-api`` alone: with these, spans and metrics go nowhere."""
+
+
+def sdk_installed() -> bool:
+    """Whether an OpenTelemetry SDK provider (of traces or metrics) is installed: else calls skip telemetry."""
+    tracer, meter = trace.get_tracer_provider(), metrics.get_meter_provider()
+    return type(tracer).__name__ not in NO_SDK or type(meter).__name__ not in NO_SDK
+
+
 def capture_content() -> bool:
     """Whether prompt and answer content go into spans (off unless the variable says ``true``)."""
     return os.environ.get(CAPTURE_CONTENT_VARIABLE, "").strip().lower() == "true"

@@ -73,7 +73,10 @@ class OpenAIFusionHook(BaseHook):
         from airflow_provider_openai_fusion._http.calls import CallLog
 
         self.calls = CallLog()
-        """What this hook's calls did (ids, models, usage; never content), for lineage and the usage record."""
+        """
+        What this hook's calls did (ids, models, usage; never content), kept while OpenLineage is on or an
+        OpenTelemetry SDK is installed (else calls are sent with neither, at no cost).
+        """
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(conn_id={self.conn_id!r})"
@@ -154,11 +157,30 @@ class OpenAIFusionHook(BaseHook):
         call.answered(answer.status_code, answer.headers, answer.body, body, self.settings.api_key)
         return answer
 
+    @cached_property
+    def _lineage_on(self) -> bool:
+        """Whether OpenLineage will ask for this task's lineage: its provider is installed and configured."""
+        try:
+            from airflow.providers.openlineage.conf import is_disabled
+        except ImportError:
+            return False
+        return not is_disabled()
+
+    def _observing(self) -> bool:
+        """Whether calls are observed: for lineage, or because an OpenTelemetry SDK is installed."""
+        from airflow_provider_openai_fusion._http.telemetry import sdk_installed
+
+        return self._lineage_on or sdk_installed()
+
     def _send(self, spec: RequestSpec, sink: Sink) -> Response:
+        if not self._observing():
+            return self._sync.send(spec, sink)
         with self._observed(spec) as call:
             return self._answered(call, spec, self._sync.send(spec, sink))
 
     async def _asend(self, spec: RequestSpec, sink: Sink) -> Response:
+        if not self._observing():
+            return await self._async.send(spec, sink)
         with self._observed(spec) as call:
             return self._answered(call, spec, await self._async.send(spec, sink))
 
@@ -275,16 +297,19 @@ class OpenAIFusionHook(BaseHook):
         gate = RateLimitGate()
         held: list[float] = []
 
+        observing = self._observing()
+
         async def send(spec: RequestSpec, cost: int) -> Any:
             with ExitStack() as observed:
                 async with slots:
                     ticket = await gate.acquire(cost)
-                    call = observed.enter_context(self._observed(spec))
+                    call = observed.enter_context(self._observed(spec)) if observing else None
                     answer = await self._async.send(spec, Sink("later"))
                     gate.observe(ticket, answer.headers)
                 if ticket.waited:
                     held.append(ticket.waited)
-                return self._answered(call, spec, _checked(spec, await decode_json_answer(answer, secret))).body
+                decoded = _checked(spec, await decode_json_answer(answer, secret))
+                return (self._answered(call, spec, decoded) if call else decoded).body
 
         tasks = [asyncio.ensure_future(send(spec, cost)) for spec, cost in zip(specs, tokens, strict=True)]
         try:

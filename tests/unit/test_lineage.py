@@ -25,6 +25,14 @@ from tests.unit.fine_tuning_fake import context
 from tests.unit.helpers import Script, error, ok
 
 NAMESPACE = "openai://api.test"
+
+
+@pytest.fixture(autouse=True)
+def openlineage_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Configure an OpenLineage transport, as a deployment does (its provider reads it afresh under pytest)."""
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__TRANSPORT", '{"type": "console"}')
+
+
 PROMPT = "SECRET-PROMPT"
 
 

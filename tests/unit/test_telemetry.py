@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -18,7 +21,7 @@ from airflow_provider_openai_fusion.operators import (
     OpenAIEmbeddingsOperator,
     OpenAIResponseOperator,
 )
-from tests.conftest import SENTINEL_KEY
+from tests.conftest import ROOT, SENTINEL_KEY, connection_json
 from tests.unit.batches_fake import FakeBatchAPI
 from tests.unit.helpers import Script, error, ok
 from tests.unit.otel import points, sdk
@@ -192,3 +195,20 @@ def test_a_response_call_with_file_search_is_a_chat_span(make_hook: Any, otel: A
     assert span.name == "chat gpt-5.6-luna"
     assert span.attributes["gen_ai.response.id"] == "resp_1"
     no_secret_in([span], "SECRET-PROMPT", SENTINEL_KEY)
+
+
+def test_without_openlineage_or_an_sdk_calls_are_neither_traced_nor_recorded() -> None:
+    code = """
+import httpx
+from opentelemetry import trace
+from airflow_provider_openai_fusion.api import models
+from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
+answer = {"id": "m", "object": "model", "created": 1, "owned_by": "me"}
+hook = OpenAIFusionHook(transport=httpx.MockTransport(lambda request: httpx.Response(200, json=answer)))
+hook.request(models.retrieve_model("m"))
+print(type(trace.get_tracer_provider()).__name__, hook.calls.calls, list(hook.calls))
+"""
+    env = {**os.environ, "AIRFLOW_CONN_OPENAI_FUSION_DEFAULT": connection_json("https://api.test/v1")}
+    env.pop("AIRFLOW__OPENLINEAGE__TRANSPORT", None)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "ProxyTracerProvider 0 []"

@@ -87,7 +87,7 @@ def operation_name(method: str, path: str) -> str:
 
 def _ints(usage: Any) -> dict[str, int]:
     """The token counts of an answer's ``usage``, in one shape (``prompt_tokens`` counts as input)."""
-    if not isinstance(usage, Mapping):
+    if not isinstance(usage, dict):
         return {}
     names = {"prompt_tokens": "input_tokens", "completion_tokens": "output_tokens"}
     counts = {names.get(k, k): v for k, v in usage.items() if isinstance(v, int) and not isinstance(v, bool)}
@@ -97,7 +97,7 @@ def _ints(usage: Any) -> dict[str, int]:
     ):
         for name in detail:
             value = usage.get(name)
-            if isinstance(value, Mapping) and isinstance(value.get(inner), int):
+            if isinstance(value, dict) and isinstance(value.get(inner), int):
                 counts[inner] = value[inner]
     return {k: v for k, v in counts.items() if k in USAGE_FIELDS}
 
@@ -116,7 +116,7 @@ def _read_ids(body: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     found += [("files", name) for name in _strings(body.get("file_ids"))]
     found += [("responses", name) for name in _strings(body.get("previous_response_id"))]
     for tool in body.get("tools") or ():
-        if isinstance(tool, Mapping) and tool.get("type") == "file_search":
+        if isinstance(tool, dict) and tool.get("type") == "file_search":
             found += [("vector_stores", name) for name in _strings(tool.get("vector_store_ids"))]
     return tuple(found)
 
@@ -145,7 +145,7 @@ def _made_ids(method: str, request: Mapping[str, Any], answer: Mapping[str, Any]
     found: list[tuple[str, str]] = []
     if method == "POST" and isinstance(ident, str) and kind in MADE:
         found.append((MADE[kind], ident))
-    if kind == "upload" and isinstance(answer.get("file"), Mapping) and answer.get("status") == "completed":
+    if kind == "upload" and isinstance(answer.get("file"), dict) and answer.get("status") == "completed":
         found += [("files", name) for name in _strings(answer["file"].get("id"))]
     if kind in ("vector_store.file", "vector_store.files_batch", "vector_store.file_batch") and method == "POST":
         found += [("vector_stores", name) for name in _strings(answer.get("vector_store_id"))]
@@ -227,7 +227,7 @@ def request_fields(method: str, path: str, json: Any, data: Any) -> dict[str, An
     :param json: the JSON body.
     :param data: the form fields of a multipart body.
     """
-    body = json if isinstance(json, Mapping) else data if isinstance(data, Mapping) else {}
+    body = json if isinstance(json, dict) else data if isinstance(data, dict) else {}
     return {
         "operation": operation_name(method, path),
         "method": method,
@@ -252,13 +252,13 @@ def answer_fields(
     :param body: the decoded answer.
     """
     fields: dict[str, Any] = {"status_code": status_code, "request_id": headers.get("x-request-id")}
-    if not isinstance(body, Mapping):
+    if not isinstance(body, dict):
         return fields
     fields.update(response_model=_text(body.get("model")), usage=_ints(body.get("usage")))
     if _text(body.get("service_tier")):
         fields["service_tier"] = body["service_tier"]
     if body.get("object") != "list":
-        request = request_body if isinstance(request_body, Mapping) else {}
+        request = request_body if isinstance(request_body, dict) else {}
         fields.update(response_id=_text(body.get("id")), made=_made_ids(method, request, body), read=_job_reads(body))
     return fields
 

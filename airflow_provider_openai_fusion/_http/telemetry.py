@@ -91,10 +91,10 @@ class CallSpan:
 
     :param span: the OpenTelemetry span.
     :param request: :func:`~airflow_provider_openai_fusion._http.calls.request_fields` of the call.
-    :param base: the metric attributes known before the answer.
+    :param base: the metric attributes known before the answer; ``None`` to keep the record only (no SDK).
     """
 
-    def __init__(self, span: trace.Span, request: dict[str, Any], base: dict[str, Any]) -> None:
+    def __init__(self, span: trace.Span, request: dict[str, Any], base: dict[str, Any] | None) -> None:
         self.span = span
         self.request = request
         self.base = base
@@ -114,6 +114,8 @@ class CallSpan:
         fields = answer_fields(self.request["method"], request_body, status_code, headers, body)
         read = self.request["read"] + fields.pop("read", ())
         self.record = CallRecord(**{**self.request, **fields, "read": read})
+        if self.base is None:
+            return
         _, tokens, duration = _instruments()
         attributes = dict(self.base)
         if self.record.response_model:
@@ -141,7 +143,7 @@ class CallSpan:
                 if value is not None
             }
         )
-        if capture_content() and isinstance(body, Mapping) and (answer := _answer_content(body)) is not None:
+        if capture_content() and isinstance(body, dict) and (answer := _answer_content(body)) is not None:
             self.span.set_attribute("gen_ai.output.messages", _content(answer, secret))
 
     def failed(self, exc: BaseException) -> None:
@@ -152,6 +154,8 @@ class CallSpan:
         """
         error = getattr(exc, "status_code", None) or type(exc).__name__
         self.record = CallRecord(**self.request, error_type=type(exc).__name__)
+        if self.base is None:
+            return
         _, _, duration = _instruments()
         duration.record(time.monotonic() - self.started, {**self.base, "error.type": str(error)})
         self.span.set_attribute("error.type", str(error))
@@ -160,7 +164,14 @@ class CallSpan:
 
 @contextmanager
 def call_span(
-    method: str, path: str, json_body: Any, form: Any, base_url: str, secret: str, keep: Callable[[CallRecord], None]
+    method: str,
+    path: str,
+    json_body: Any,
+    form: Any,
+    base_url: str,
+    secret: str,
+    keep: Callable[[CallRecord], None],
+    traced: bool = True,
 ) -> Iterator[CallSpan]:
     """
     Run one call inside its client span; the caller reports the answer with :meth:`CallSpan.answered`. An
@@ -174,8 +185,13 @@ def call_span(
     :param base_url: the connection's base URL (``server.address``, ``server.port``).
     :param secret: the API key, replaced in captured content.
     :param keep: takes the call's record when it ends.
+    :param traced: whether to make the span and metrics (an OpenTelemetry SDK is installed), or only the record.
     """
     request = request_fields(method, path, json_body, form)
+    if not traced:
+        with _kept(CallSpan(trace.INVALID_SPAN, request, None), keep) as call:
+            yield call
+        return
     base: dict[str, Any] = {
         "gen_ai.operation.name": request["operation"],
         "gen_ai.provider.name": "openai",
@@ -193,18 +209,24 @@ def call_span(
             span.set_attributes({**base, "http.request.method": method})
             if request["service_tier"]:
                 span.set_attribute("openai.request.service_tier", request["service_tier"])
-            body = json_body if isinstance(json_body, Mapping) else {}
+            body = json_body if isinstance(json_body, dict) else {}
             if capture_content() and (content := {k: body[k] for k in CONTENT_FIELDS if k in body}):
                 span.set_attribute("gen_ai.input.messages", _content(content, secret))
-        call = CallSpan(span, request, base)
-        try:
+        with _kept(CallSpan(span, request, base), keep) as call:
             yield call
-        except BaseException as exc:
-            call.failed(exc)
-            raise
-        finally:
-            if call.record is not None:
-                keep(call.record)
+
+
+@contextmanager
+def _kept(call: CallSpan, keep: Callable[[CallRecord], None]) -> Iterator[CallSpan]:
+    """Mark ``call`` failed on an exception; hand its record to ``keep`` however it ends."""
+    try:
+        yield call
+    except BaseException as exc:
+        call.failed(exc)
+        raise
+    finally:
+        if call.record is not None:
+            keep(call.record)
 
 
 def retry_event(reason: str, delay: float, retry: int) -> None:

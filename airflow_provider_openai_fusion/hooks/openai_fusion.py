@@ -148,7 +148,14 @@ class OpenAIFusionHook(BaseHook):
 
         settings = self.settings
         with call_span(
-            spec.method, spec.path, spec.json, spec.data, settings.base_url, settings.api_key, self.calls.add
+            spec.method,
+            spec.path,
+            spec.json,
+            spec.data,
+            settings.base_url,
+            settings.api_key,
+            self.calls.add,
+            self._traced,
         ) as call:
             yield call
 
@@ -166,20 +173,29 @@ class OpenAIFusionHook(BaseHook):
             return False
         return not is_disabled()
 
+    @cached_property
     def _observing(self) -> bool:
-        """Whether calls are observed: for lineage, or because an OpenTelemetry SDK is installed."""
+        """
+        Whether calls are observed: for lineage, or because an OpenTelemetry SDK is installed (Airflow installs its
+        own before the task runs, so one look per hook suffices).
+        """
+        return self._lineage_on or self._traced
+
+    @cached_property
+    def _traced(self) -> bool:
+        """Whether an OpenTelemetry SDK is installed, so that spans and metrics go somewhere."""
         from airflow_provider_openai_fusion._http.telemetry import sdk_installed
 
-        return self._lineage_on or sdk_installed()
+        return sdk_installed()
 
     def _send(self, spec: RequestSpec, sink: Sink) -> Response:
-        if not self._observing():
+        if not self._observing:
             return self._sync.send(spec, sink)
         with self._observed(spec) as call:
             return self._answered(call, spec, self._sync.send(spec, sink))
 
     async def _asend(self, spec: RequestSpec, sink: Sink) -> Response:
-        if not self._observing():
+        if not self._observing:
             return await self._async.send(spec, sink)
         with self._observed(spec) as call:
             return self._answered(call, spec, await self._async.send(spec, sink))
@@ -297,7 +313,7 @@ class OpenAIFusionHook(BaseHook):
         gate = RateLimitGate()
         held: list[float] = []
 
-        observing = self._observing()
+        observing = self._observing
 
         async def send(spec: RequestSpec, cost: int) -> Any:
             with ExitStack() as observed:

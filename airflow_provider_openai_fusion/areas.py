@@ -50,11 +50,14 @@ AREAS: tuple[Area, ...] = (
         sensors=("OpenAIBatchSensor",),
         triggers=("OpenAIBatchTrigger",),
     ),
+    Area("batch_results", operators=("OpenAIBatchResultsOperator",)),
+    Area("response_results", operators=("OpenAIResponseResultOperator",)),
     Area(
         "vector_stores",
         operators=("OpenAIManageVectorStoresOperator",),
         triggers=("OpenAIVectorStoreFileBatchTrigger",),
     ),
+    Area("usage", operators=("OpenAIUsageReportOperator",)),
 )
 
 

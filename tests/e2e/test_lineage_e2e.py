@@ -56,6 +56,7 @@ def test_the_tour_shows_files_models_and_calls(airflow_home: AirflowHome, stack:
     ns = namespace(base_url)
     chat = events["chat"]["run"]["facets"]["openai_fusion"]
     assert chat["calls"] == 1 and chat["models"] and chat["usage"]["total_tokens"] > 0
+    assert "cost_usd" in chat
     assert chat["response_ids"] and chat["request_ids"]
     upload = events["upload_file"]
     assert len(datasets(upload, "inputs")) == 1 and next(iter(datasets(upload, "inputs")))[0] == "file"

@@ -31,10 +31,10 @@ def _checked(spec: RequestSpec, answer: Response) -> Response:
     return answer
 
 
-def _sink(spec: RequestSpec, decode: str = "json", path: Path | None = None) -> Any:
+def _sink(spec: RequestSpec, decode: str = "json", path: Path | None = None, **limits: float | None) -> Any:
     from airflow_provider_openai_fusion._http.transport import Sink
 
-    return Sink("json" if spec.response is not None else decode, path)
+    return Sink("json" if spec.response is not None else decode, path, **limits)
 
 
 class OpenAIFusionHook(BaseHook):
@@ -293,24 +293,37 @@ class OpenAIFusionHook(BaseHook):
         await self.aget_settings()
         return _checked(spec, await self._asend(spec, _sink(spec))).body
 
-    def download(self, spec: RequestSpec, path: Path) -> Path:
+    def download(
+        self, spec: RequestSpec, path: Path, *, size: int | None = None, max_seconds: float | None = None
+    ) -> Path:
         """
-        Stream an answer's body to ``path``: written under a temporary name, renamed when complete.
+        Stream an answer's body to ``path``: written under a temporary name, renamed when complete. The body may
+        exceed its declared size (``size``, else an unencoded answer's ``Content-Length``) by a small slack only,
+        and the download has a time ceiling that the arriving bytes cannot extend.
 
         :param spec: the call.
         :param path: the local file to write.
+        :param size: the file's declared size in bytes (the file object's ``bytes``), when known.
+        :param max_seconds: the download's ceiling in seconds (per attempt); by default the timeout plus the
+            declared size (else the call's cap) at 64 KiB/s, at most 6 hours.
         """
-        return self._send(spec, _sink(spec, path=path)).path  # type: ignore[return-value]
+        sink = _sink(spec, path=path, size=size, max_seconds=max_seconds)
+        return self._send(spec, sink).path  # type: ignore[return-value]
 
-    async def adownload(self, spec: RequestSpec, path: Path) -> Path:
+    async def adownload(
+        self, spec: RequestSpec, path: Path, *, size: int | None = None, max_seconds: float | None = None
+    ) -> Path:
         """
-        Stream an answer's body to ``path`` (async): written under a temporary name, renamed when complete.
+        Stream an answer's body to ``path`` (async); see :meth:`download`.
 
         :param spec: the call.
         :param path: the local file to write.
+        :param size: the file's declared size in bytes (the file object's ``bytes``), when known.
+        :param max_seconds: the download's ceiling in seconds (per attempt).
         """
         await self.aget_settings()
-        return (await self._asend(spec, _sink(spec, path=path))).path  # type: ignore[return-value]
+        sink = _sink(spec, path=path, size=size, max_seconds=max_seconds)
+        return (await self._asend(spec, sink)).path  # type: ignore[return-value]
 
     def paginate(self, spec: RequestSpec, limit: int | None = None) -> list[dict[str, Any]]:
         """

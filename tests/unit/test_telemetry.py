@@ -174,7 +174,7 @@ def test_batch_submit_and_wait_spans_name_each_step(make_hook: Any, otel: Any, t
     task.hook = make_hook(api)
     task.execute({"ti": SimpleNamespace(run_id="r", dag_id="d", task_id="batch", map_index=-1, try_number=1)})
     names = [span.attributes["gen_ai.operation.name"] for span in ours(otel)]
-    assert names == ["files.create", "batches.create", *["batches.retrieve"] * 3, "files.content"]
+    assert names == ["files.create", "batches.create", *["batches.retrieve"] * 3, "files.retrieve", "files.content"]
     no_secret_in(ours(otel), SENTINEL_KEY, "SECRET-PROMPT")
 
 

@@ -364,7 +364,6 @@ class OpenAIBatchOperator(OpenAIFusionBaseOperator):
             counts.failed,
             counts.expired,
         )
-        self.log_usage({"usage": usage}, ", ".join(batch["id"] for batch in batches))
         return {"batch_ids": list(self._batch_ids), "path": path, "counts": counts.as_dict(), "usage": usage}
 
     def _join(self, batch: dict[str, Any], part: Part, folder: Path, out: Any, counts: Any) -> None:

@@ -143,6 +143,7 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         from airflow_provider_openai_fusion.api.responses import create_response
         from airflow_provider_openai_fusion.operators._tiers import send_tiered
 
+        self._response_id = None  # a kill of this try must not cancel what an earlier try of this instance made
         body, structured = self._request()
         self.check_model(body["model"])
         response = self._earlier_response(context, body) if self.background else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlsplit
 
 import pytest
@@ -55,3 +56,20 @@ def test_the_handler_accepts_the_receivers_uris(uri: str) -> None:
 def test_the_handler_refuses_a_uri_no_webhook_would_record(uri: str) -> None:
     with pytest.raises(ValueError, match="openai-fusion://<conn_id>/<OpenAI webhook event type>"):
         normalize_uri(urlsplit(uri))
+
+
+def test_the_connection_holds_one_secret_or_several_during_a_rotation(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_provider_openai_fusion.hooks.settings import webhook_secrets
+    from airflow_provider_openai_fusion.webhooks.recorder import webhook_keys
+    from airflow_provider_openai_fusion.webhooks.signature import secret_key
+    from tests.conftest import connection_json
+
+    new, old = "whsec_" + "A" * 43 + "=", "whsec_" + "B" * 43 + "="
+    assert webhook_secrets(f" {new}  {old} ") == webhook_secrets(f"{new},{old}") == [new, old]
+    assert webhook_secrets("") == webhook_secrets(None) == []
+    monkeypatch.setenv("AIRFLOW_CONN_HOOKED", connection_json("https://api.test/v1", webhook_secret=f"{new} not*b64"))
+    assert webhook_keys("hooked") == [secret_key(new)]
+    monkeypatch.setenv("AIRFLOW_CONN_PLAIN", connection_json("https://api.test/v1"))
+    assert webhook_keys("plain") == webhook_keys("missing") == []
+    monkeypatch.setenv("AIRFLOW_CONN_OTHER", json.dumps({"conn_type": "http", "extra": {"webhook_secret": new}}))
+    assert webhook_keys("other") == [], "only an openai_fusion connection verifies OpenAI webhooks"

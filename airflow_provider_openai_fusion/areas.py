@@ -57,6 +57,7 @@ AREAS: tuple[Area, ...] = (
         operators=("OpenAIManageVectorStoresOperator",),
         triggers=("OpenAIVectorStoreFileBatchTrigger",),
     ),
+    Area("usage", operators=("OpenAIUsageReportOperator",)),
 )
 
 

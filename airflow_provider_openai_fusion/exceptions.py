@@ -7,6 +7,8 @@ The provider's error tree.
     ├── InvalidArgumentError        a task argument is wrong; names it; no request was sent   [fail, no retry]
     │   └── ModelRetiredError       the model is past its shutdown date at OpenAI              [fail, no retry]
     ├── ConnectionConfigError       the Airflow Connection is unusable; names the field        [fail, no retry]
+    ├── BudgetExceededError         the worst-case cost would pass max_cost_usd or max_run_cost_usd; nothing sent
+                                                                                                [fail, no retry]
     └── APIError                    something went wrong talking to the API
         ├── APIStatusError          the API answered with an error status
         │   ├── BadRequestError            400  [fail, no retry]
@@ -105,6 +107,33 @@ class ConnectionConfigError(OpenAIFusionError, AirflowFailException):
         self.field = field
         self.reason = reason
         super().__init__(f"Connection '{conn_id}', field '{field}': {reason}")
+
+
+class BudgetExceededError(OpenAIFusionError, AirflowFailException):
+    """
+    A paid call would pass a budget: its worst-case estimate alone (``max_cost_usd``), or with what this DAG run has
+    already spent (``max_run_cost_usd``). Raised before the request, so nothing was sent or billed.
+
+    :param argument: the budget argument to change (``max_cost_usd`` or ``max_run_cost_usd``).
+    :param estimate_usd: the call's worst-case estimate.
+    :param budget_usd: the budget.
+    :param spent_usd: what the DAG run has already recorded (``max_run_cost_usd`` only).
+    :param detail: how the estimate was made and what would lower it.
+    """
+
+    def __init__(
+        self, argument: str, estimate_usd: float, budget_usd: float, spent_usd: float | None = None, detail: str = ""
+    ) -> None:
+        self.argument = argument
+        self.estimate_usd = estimate_usd
+        self.budget_usd = budget_usd
+        self.spent_usd = spent_usd
+        spent = "" if spent_usd is None else f" on top of ${spent_usd:.6f} this DAG run has already spent"
+        total = estimate_usd + (spent_usd or 0.0)
+        super().__init__(
+            f"Budget '{argument}' of ${budget_usd:.6f} refuses this call: its worst case is ${estimate_usd:.6f}{spent} "
+            f"(${total:.6f} > ${budget_usd:.6f}); no request was sent. {detail}".rstrip()
+        )
 
 
 class APIError(OpenAIFusionError):

@@ -79,6 +79,20 @@ def get_provider_info() -> dict[str, Any]:
                         "travels unencrypted). Never allowed for api.openai.com. Empty: false.",
                         "schema": {"type": ["boolean", "null"]},
                     },
+                    "prices": {
+                        "label": "Prices (JSON)",
+                        "description": "Optional. Your prices, winning over the built-in table: JSON of model -> "
+                        '{"input", "cached_input", "output", ...} in USD per 1M tokens, e.g. {"gpt-6-luna": '
+                        '{"input": 0.08, "output": 0.4}}; "*" prices every other model ({"*": {"input": 0, '
+                        '"output": 0}} for a free local server).',
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "admin_api_key": {
+                        "label": "Admin API Key",
+                        "description": "Optional. An organization admin key (sk-admin-...), used only by "
+                        "OpenAIUsageReportOperator(source='organization') for the Usage and Costs APIs.",
+                        "schema": {"type": ["string", "null"], "format": "password"},
+                    },
                     "webhook_secret": {
                         "label": "Webhook secret",
                         "description": "Optional. The signing secret (whsec_...) of the OpenAI webhook endpoint "

@@ -43,8 +43,11 @@ def test_connection_form_declares_fields_and_hides_the_rest() -> None:
         "timeout",
         "max_retries",
         "allow_insecure_http",
+        "prices",
+        "admin_api_key",
         "webhook_secret",
     }
+    assert conn_type["conn-fields"]["admin_api_key"]["schema"]["format"] == "password"
     assert conn_type["conn-fields"]["webhook_secret"]["schema"]["format"] == "password"
     assert all(field["description"] for field in conn_type["conn-fields"].values())
     behaviour = conn_type["ui-field-behaviour"]

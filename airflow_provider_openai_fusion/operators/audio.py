@@ -221,6 +221,7 @@ class OpenAIManageAudioOperator(OpenAIFusionBaseOperator):
         return written
 
     def _transcribe_or_translate(self, operation: str) -> dict[str, Any] | str:
+        from airflow_provider_openai_fusion import _budget
         from airflow_provider_openai_fusion.api._base import file_part, request_body, required
         from airflow_provider_openai_fusion.api.audio import (
             TEXT_FORMATS,
@@ -248,6 +249,7 @@ class OpenAIManageAudioOperator(OpenAIFusionBaseOperator):
         with local_input("file", required("file", self.file, f"operation={operation!r}")) as path:
             check_file("file", path, max_bytes=MAX_BYTES, suffixes=tuple(AUDIO_TYPES))
             part = file_part("file", path, AUDIO_TYPES[path.suffix.lower().lstrip(".")])
+            self.check_budget(_budget.audio, model, path.stat().st_size)
             answer = self.hook.send(transcribe_or_translate(operation, fields, part))
         result = answer.body
         if fields.get("response_format") in TEXT_FORMATS:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -56,11 +55,18 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         ``response.completed`` webhook to fetch with ``OpenAIResponseResultOperator``.
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``); with ``background``.
     :param poll_interval: seconds between checks of a background response.
-    :param timeout: give up on a background response after this many seconds (or a timedelta) and cancel it;
-        default: the task's ``execution_timeout``.
+    :param timeout: give up on a background response after this many seconds (or a timedelta), cancel it and
+        fail with its last status; default: the task's ``execution_timeout``, else 2 hours.
     :param allow_incomplete: return an ``incomplete`` response (e.g. ``max_output_tokens`` reached) instead of
         failing.
     :param advanced: any other request field (``reasoning``, ``include``, ``tool_choice``, ...). (templated)
+    :param service_tier: ``auto``, ``default``, ``flex`` (half price, slower, may be unavailable; the client timeout
+        becomes 15 minutes unless the connection sets one) or ``priority``.
+    :param flex_fallback: with ``service_tier="flex"``, send the request once more on the default tier when flex
+        answers 429 ``resource_unavailable`` or times out (logged; each answer priced at its tier).
+    :param prompt_cache_key: groups requests sharing a prompt prefix for better cache hits (cached input tokens are
+        billed at the cached rate). (templated)
+    :param prompt_cache_retention: ``in_memory`` or ``24h``.
     :param conn_id: the Airflow Connection of type ``openai_fusion``. (templated)
     :return: the API response plus ``output_text`` and, with ``text_format``, ``output_parsed``.
     """
@@ -75,6 +81,7 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         "previous_response_id",
         "metadata",
         "advanced",
+        "prompt_cache_key",
     )
     template_fields_renderers = {"input": "json", "tools": "json", "metadata": "json", "advanced": "json"}
 
@@ -98,9 +105,17 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         timeout: float | timedelta | None = None,
         allow_incomplete: bool = False,
         advanced: dict[str, Any] | str | None = None,
+        service_tier: str | None = None,
+        flex_fallback: bool = False,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.service_tier = service_tier
+        self.flex_fallback = flex_fallback
+        self.prompt_cache_key = prompt_cache_key
+        self.prompt_cache_retention = prompt_cache_retention
         self.model = model
         self.input = input
         self.instructions = instructions
@@ -123,15 +138,20 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         self._response_id: str | None = None
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_openai_fusion import _budget
         from airflow_provider_openai_fusion._waiting import event_for
         from airflow_provider_openai_fusion.api.responses import create_response
+        from airflow_provider_openai_fusion.operators._tiers import send_tiered
 
+        self._response_id = None  # a kill of this try must not cancel what an earlier try of this instance made
         body, structured = self._request()
         self.check_model(body["model"])
         response = self._earlier_response(context, body) if self.background else None
         if response is None:
-            self._check_input_tokens(body)
-            response = self.hook.request(create_response(body))
+            counted = self._check_input_tokens(body)
+            self.check_budget(_budget.response, body, counted)
+            flex_fallback = bool(self.flex_fallback) and not self.background
+            response = send_tiered(self, create_response, body, flex_fallback, _budget.response, counted)
             self.log.info("Created response %s (status %s)", response.get("id"), response.get("status"))
             if self.background:
                 self._remember(context, response, body)
@@ -161,6 +181,7 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         )
         from airflow_provider_openai_fusion.api._structured import structured_format
         from airflow_provider_openai_fusion.api.responses import CreateResponseRequest
+        from airflow_provider_openai_fusion.operators._tiers import tier_fields
 
         required("model", self.model, "the Responses API")
         required("input", self.input, "the Responses API")
@@ -191,20 +212,25 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
             "metadata": json_object(self.metadata, "metadata"),
             "background": True if self.background else None,
             "store": True if self.background else None,
+            **tier_fields(
+                self.service_tier, self.prompt_cache_key, self.prompt_cache_retention, bool(self.flex_fallback)
+            ),
         }
         return request_body(CreateResponseRequest, named, advanced), structured
 
-    def _check_input_tokens(self, body: dict[str, Any]) -> None:
+    def _check_input_tokens(self, body: dict[str, Any]) -> int | None:
+        """Count the input (POST /responses/input_tokens, free) when a limit or a budget needs it; check the limit."""
         from airflow_provider_openai_fusion.api.responses import count_input_tokens
 
-        if self.max_input_tokens is None:
-            return
+        if self.max_input_tokens is None and self.max_cost_usd is None and self.max_run_cost_usd is None:
+            return None
         counted = self.hook.request(count_input_tokens(body))["input_tokens"]
-        self.log.info("The input counts %d tokens (max_input_tokens: %d)", counted, self.max_input_tokens)
-        if counted > self.max_input_tokens:
+        self.log.info("The input counts %d tokens (max_input_tokens: %s)", counted, self.max_input_tokens)
+        if self.max_input_tokens is not None and counted > self.max_input_tokens:
             raise InvalidArgumentError(
                 "max_input_tokens", f"the input counts {counted} tokens, over the limit of {self.max_input_tokens}"
             )
+        return counted
 
     def _earlier_response(self, context: Context, body: dict[str, Any]) -> dict[str, Any] | None:
         """The background response an earlier try of this task instance started for the same request, if alive."""
@@ -234,10 +260,9 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
     def _wait(self, response: dict[str, Any]) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowTaskTimeout
 
-        from airflow_provider_openai_fusion._waiting import Watch, drive
+        from airflow_provider_openai_fusion._waiting import Watch, drive, wait_deadline
 
-        timeout = self.timeout or (self.execution_timeout.total_seconds() if self.execution_timeout else None)
-        deadline = time.time() + timeout if timeout else None
+        deadline = wait_deadline(self.timeout, self.execution_timeout, self._kind.default_timeout)
         if self.deferrable:
             self._defer(deadline)
         watch = Watch(self._kind, str(self._response_id), self.log)
@@ -247,7 +272,7 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
             self._cancel()
             raise
 
-    def _defer(self, deadline: float | None) -> None:
+    def _defer(self, deadline: float) -> None:
         from airflow_provider_openai_fusion.triggers.responses import OpenAIResponseTrigger
 
         trigger = OpenAIResponseTrigger(
@@ -278,7 +303,12 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         from airflow.sdk.exceptions import AirflowSensorTimeout
 
         from airflow_provider_openai_fusion._waiting import finish
-        from airflow_provider_openai_fusion.api.responses import check_refusal, output_text, parse_output
+        from airflow_provider_openai_fusion.api.responses import (
+            check_refusal,
+            output_text,
+            parse_output,
+            without_tool_secrets,
+        )
 
         ended = isinstance(event, Mapping) and event.get("status") in self._kind.terminal
         try:
@@ -288,12 +318,13 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
                 self.log_usage(job, self.model)
             response = finish(self._kind, event)
             check_refusal(response)
-            result = {**response, "output_text": output_text(response)}
+            result = {**without_tool_secrets(response), "output_text": output_text(response)}
             if structured is not None:
                 result["output_parsed"] = parse_output(response, structured)
             return result
         except AirflowSensorTimeout:
-            self._cancel()
+            if not event.get("cancelled"):
+                self._cancel()
             raise
         finally:
             if ended and self.background and (store := context.get("task_state_store")) is not None:

@@ -51,9 +51,10 @@ def test_a_chat_batch_comes_back_in_input_order_with_per_request_errors(hook: Op
     result, lines = run(tmp_path, requests, metadata={"team": "search"})
     ids = [line["custom_id"] for line in lines]
     assert ids == [f"request-{n}" if n != 5 else "orphan" for n in range(12)]
-    assert lines[0]["status_code"] == 200
-    assert lines[0]["response"]["choices"][0]["message"]["content"].endswith("question 0")
-    assert lines[5]["status_code"] == 400 and "tool" in lines[5]["error"]["message"]
+    assert lines[0]["response"]["status_code"] == 200 and lines[0]["error"] is None
+    assert lines[0]["response"]["body"]["choices"][0]["message"]["content"].endswith("question 0")
+    assert lines[5]["response"]["status_code"] == 400
+    assert "tool" in lines[5]["response"]["body"]["error"]["message"]
     assert result["counts"] == {"total": 12, "succeeded": 11, "failed": 1, "expired": 0}
     assert result["usage"]["input_tokens"] > 0 and result["usage"]["total_tokens"] >= result["usage"]["input_tokens"]
     batch = hook.request(batches.retrieve_batch(result["batch_ids"][0]))
@@ -79,7 +80,7 @@ def test_splitting_past_the_limits_gives_several_batches_joined_in_order(
     lines = [json.loads(line) for line in Path(result["path"]).read_text().splitlines()]
     assert len(result["batch_ids"]) == 3
     assert [line["custom_id"] for line in lines] == [f"request-{n}" for n in range(10)]
-    assert all(len(line["response"]["data"][0]["embedding"]) == 8 for line in lines)
+    assert all(len(line["response"]["body"]["data"][0]["embedding"]) == 8 for line in lines)
     assert result["counts"] == {"total": 10, "succeeded": 10, "failed": 0, "expired": 0}
 
 
@@ -87,7 +88,7 @@ def test_a_responses_batch(hook: OpenAIFusionHook, tmp_path: Path) -> None:
     requests = [{"model": "gpt-4o-mini", "input": f"Say {word}"} for word in ("one", "two", "three")]
     result, lines = run(tmp_path, requests, endpoint="/v1/responses")
     assert [line["custom_id"] for line in lines] == ["request-0", "request-1", "request-2"]
-    assert all(line["response"]["object"] == "response" for line in lines)
+    assert all(line["response"]["body"]["object"] == "response" for line in lines)
     assert result["counts"]["succeeded"] == 3
 
 

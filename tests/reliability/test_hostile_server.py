@@ -88,8 +88,8 @@ def test_a_gzip_bomb_is_refused_by_its_ratio(
     mode: str, server: FaultServer, hook_at: Callable[..., OpenAIFusionHook]
 ) -> None:
     """
-    About 25 KB that expands to 24 MiB: refused once the output passes 8 MiB at over 200:1, not retried. httpx
-    decodes a whole read at once, so the output can overshoot by one read's expansion (64 KiB x 1032 at most).
+    About 25 KB that expands to 24 MiB: refused once the output passes 8 MiB at over 200:1, not retried. The body
+    is decoded in steps of at most 1 MiB (test_bounded_bytes.py holds the tighter bound).
     """
     server.script(dataclasses.replace(gzip_reply(b"", x_request_id="req_bomb"), body=_bomb()))
     elapsed, error = _timed(

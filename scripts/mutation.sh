@@ -26,7 +26,7 @@ airflow_provider_openai_fusion/_http/retry.py airflow_provider_openai_fusion/_ht
 |tests/unit/test_request_checks.py tests/unit/test_redaction.py tests/unit/test_core.py tests/unit/test_transport.py \
 tests/unit/test_hook.py tests/unit/test_connection.py tests/unit/test_server_tricks.py tests/unit/test_uploads.py"
     [redaction]="airflow_provider_openai_fusion/_http/redaction.py|tests/unit/test_redaction.py \
-tests/unit/test_server_tricks.py tests/unit/test_transport_properties.py"
+tests/unit/test_server_tricks.py tests/unit/test_hook.py"
     [http_io]="airflow_provider_openai_fusion/_http/transport.py airflow_provider_openai_fusion/_http/deadline.py\
 |tests/unit/test_transport.py tests/unit/test_hook.py tests/unit/test_redaction.py tests/unit/test_core.py \
 tests/unit/test_uploads.py"

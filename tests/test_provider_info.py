@@ -60,3 +60,11 @@ def test_airflow_cli_lists_the_provider_and_its_hook() -> None:
     (ours,) = [h for h in json.loads(hooks.stdout) if h["connection_type"] == "openai_fusion"]
     assert ours["class"] == "airflow_provider_openai_fusion.hooks.openai_fusion.OpenAIFusionHook"
     assert ours["hook_name"] == "OpenAI Fusion"
+
+
+def test_the_description_names_every_area_of_the_table() -> None:
+    from airflow_provider_openai_fusion.areas import AREAS
+
+    description = get_provider_info()["description"]
+    missing = [area.title for area in AREAS if area.title not in description]
+    assert not missing and "fine-tuning" in description and "vector stores" in description, description

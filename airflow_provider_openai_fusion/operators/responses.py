@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 # The task_state_store key (Airflow >= 3.3) holding the background response of this task instance, so a retry
 # finds it again; it is removed once the response's result has been handled.
 STATE_KEY = "openai_fusion_background_response"
+# The forms of the XCom: the whole response, or its id and metadata with only the text or the parsed object.
+RETURNS = ("full", "text", "parsed")
 
 
 class OpenAIResponseOperator(OpenAIFusionBaseOperator):
@@ -58,8 +60,13 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
     :param allow_incomplete: return an ``incomplete`` response (e.g. ``max_output_tokens`` reached) instead of
         failing.
     :param advanced: any other request field (``reasoning``, ``include``, ``tool_choice``, ...). (templated)
+    :param returns: what the XCom holds: ``"full"`` (default) the whole response; ``"text"``
+        ``{"id", "metadata", "output_text"}``; ``"parsed"`` ``{"id", "metadata", "output_parsed"}`` (needs
+        ``text_format``). The short forms keep XCom small over thousands of mapped tasks, and ``metadata``
+        carries an item's key through the mapping. (The name ``output`` is taken by Airflow's ``.output``.)
     :param conn_id: the Airflow Connection of type ``openai_fusion``. (templated)
-    :return: the API response plus ``output_text`` and, with ``text_format``, ``output_parsed``.
+    :return: the API response plus ``output_text`` and, with ``text_format``, ``output_parsed``; or the short
+        form that ``returns`` names.
     """
 
     template_fields: Sequence[str] = (
@@ -94,9 +101,11 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         timeout: float | timedelta | None = None,
         allow_incomplete: bool = False,
         advanced: dict[str, Any] | str | None = None,
+        returns: str = "full",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.returns = returns
         self.model = model
         self.input = input
         self.instructions = instructions
@@ -170,6 +179,10 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
                     f"advanced.{name}", "use the operator's background argument; background responses are stored"
                 )
         structured = structured_format(self._text_format_class or self.text_format)
+        if self.returns not in RETURNS:
+            raise InvalidArgumentError("returns", f"{self.returns!r} is not one of {', '.join(RETURNS)}")
+        if self.returns == "parsed" and structured is None:
+            raise InvalidArgumentError("returns", '"parsed" needs text_format (the schema the answer is parsed with)')
         named = {
             "model": self.model,
             "input": text_or_list(self.input),
@@ -282,7 +295,7 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
             result = {**response, "output_text": output_text(response)}
             if structured is not None:
                 result["output_parsed"] = parse_output(response, structured)
-            return result
+            return _shape(result, self.returns)
         except AirflowSensorTimeout:
             self._cancel()
             raise
@@ -306,6 +319,14 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         """Cancel the background response this task is waiting for."""
         if self.background:
             self._cancel()
+
+
+def _shape(result: dict[str, Any], returns: str) -> dict[str, Any]:
+    """The XCom that ``returns`` names: the whole result, or its id and metadata with the text or parsed object."""
+    if returns == "full":
+        return result
+    key = "output_parsed" if returns == "parsed" else "output_text"
+    return {"id": result.get("id"), "metadata": result.get("metadata") or {}, key: result.get(key)}
 
 
 def _fingerprint(body: Mapping[str, Any]) -> str:

@@ -6,7 +6,8 @@ venv's Python and CLI only, from a folder outside the repository (so the checkou
 imports every module of the installed package and finds ``get_provider_info`` through the
 ``apache_airflow_provider`` entry point; checks ``airflow providers list`` and ``airflow providers hooks``; and runs
 the tour DAG with ``airflow dags test`` against the stand-in behind Prism (which runs from the repository's venv).
-Each cell is bounded in time and writes its row of the compatibility table (docs/install.md) to ``build/compat/results/<cell>.md``.
+Each cell is bounded in time and writes its row of the compatibility table (docs/install.md) to
+``build/compat/results/<cell>.md``.
 """
 
 from __future__ import annotations

@@ -59,11 +59,14 @@ AREAS: tuple[Area, ...] = (
         triggers=("OpenAIBatchTrigger",),
         label="Batch",
     ),
+    Area("batch_results", operators=("OpenAIBatchResultsOperator",)),
+    Area("response_results", operators=("OpenAIResponseResultOperator",)),
     Area(
         "vector_stores",
         operators=("OpenAIManageVectorStoresOperator",),
         triggers=("OpenAIVectorStoreFileBatchTrigger",),
     ),
+    Area("usage", operators=("OpenAIUsageReportOperator",)),
 )
 
 

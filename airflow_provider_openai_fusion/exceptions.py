@@ -7,6 +7,8 @@ The provider's error tree.
     ├── InvalidArgumentError        a task argument is wrong; names it; no request was sent   [fail, no retry]
     │   └── ModelRetiredError       the model is past its shutdown date at OpenAI              [fail, no retry]
     ├── ConnectionConfigError       the Airflow Connection is unusable; names the field        [fail, no retry]
+    ├── BudgetExceededError         the worst-case cost would pass max_cost_usd or max_run_cost_usd; nothing sent
+                                                                                                [fail, no retry]
     └── APIError                    something went wrong talking to the API
         ├── APIStatusError          the API answered with an error status
         │   ├── BadRequestError            400  [fail, no retry]
@@ -60,20 +62,35 @@ class InvalidArgumentError(OpenAIFusionError, AirflowFailException):
 
 class ModelRetiredError(InvalidArgumentError):
     """
-    The ``model`` argument names a model OpenAI has shut down; raised at OpenAI's base URL before any request.
+    The ``model`` argument names a model past its shutdown date; raised before any request.
 
     :param model: the model the task names.
-    :param shutdown: the date OpenAI shut it down, as ``YYYY-MM-DD``.
-    :param replacement: OpenAI's recommended replacement.
+    :param shutdown: the shutdown date, as ``YYYY-MM-DD``.
+    :param replacement: the recommended replacement, or ``None`` when none is known.
+    :param where: where it was shut down (``"at OpenAI"``, ``"at this server"``).
+    :param origin: where the date comes from (the server's ``GET /models`` or the provider's table), if said.
     """
 
-    def __init__(self, model: str, shutdown: str, replacement: str) -> None:
+    def __init__(
+        self,
+        model: str,
+        shutdown: str,
+        replacement: str | None,
+        *,
+        where: str = "at OpenAI",
+        origin: str | None = None,
+    ) -> None:
         self.model = model
         self.shutdown = shutdown
         self.replacement = replacement
-        super().__init__(
-            "model", f"{model} was shut down at OpenAI on {shutdown}; the recommended replacement is {replacement}"
+        self.origin = origin
+        said = f" ({origin})" if origin else ""
+        advice = (
+            f"the recommended replacement is {replacement}"
+            if replacement
+            else "no replacement is known: choose a current model"
         )
+        super().__init__("model", f"{model} was shut down {where} on {shutdown}{said}; {advice}")
 
 
 class ConnectionConfigError(OpenAIFusionError, AirflowFailException):
@@ -90,6 +107,33 @@ class ConnectionConfigError(OpenAIFusionError, AirflowFailException):
         self.field = field
         self.reason = reason
         super().__init__(f"Connection '{conn_id}', field '{field}': {reason}")
+
+
+class BudgetExceededError(OpenAIFusionError, AirflowFailException):
+    """
+    A paid call would pass a budget: its worst-case estimate alone (``max_cost_usd``), or with what this DAG run has
+    already spent (``max_run_cost_usd``). Raised before the request, so nothing was sent or billed.
+
+    :param argument: the budget argument to change (``max_cost_usd`` or ``max_run_cost_usd``).
+    :param estimate_usd: the call's worst-case estimate.
+    :param budget_usd: the budget.
+    :param spent_usd: what the DAG run has already recorded (``max_run_cost_usd`` only).
+    :param detail: how the estimate was made and what would lower it.
+    """
+
+    def __init__(
+        self, argument: str, estimate_usd: float, budget_usd: float, spent_usd: float | None = None, detail: str = ""
+    ) -> None:
+        self.argument = argument
+        self.estimate_usd = estimate_usd
+        self.budget_usd = budget_usd
+        self.spent_usd = spent_usd
+        spent = "" if spent_usd is None else f" on top of ${spent_usd:.6f} this DAG run has already spent"
+        total = estimate_usd + (spent_usd or 0.0)
+        super().__init__(
+            f"Budget '{argument}' of ${budget_usd:.6f} refuses this call: its worst case is ${estimate_usd:.6f}{spent} "
+            f"(${total:.6f} > ${budget_usd:.6f}); no request was sent. {detail}".rstrip()
+        )
 
 
 class APIError(OpenAIFusionError):
@@ -279,4 +323,5 @@ class VectorStoreFileError(OpenAIFusionError):
             for item in failed[:10]
         )
         more = f" (and {len(failed) - 10} more)" if len(failed) > 10 else ""
-        super().__init__(f"{len(failed)} files failed in vector store {vector_store_id}: {listed}{more}")
+        files = "1 file" if len(failed) == 1 else f"{len(failed)} files"
+        super().__init__(f"{files} failed in vector store {vector_store_id}: {listed}{more}")

@@ -16,7 +16,8 @@ def _layer(layer: str) -> list[dict[str, Any]]:
 
 
 def get_provider_info() -> dict[str, Any]:
-    """Return the provider's metadata: connection type and form, hooks, operators, sensors, triggers."""
+    """Return the provider's metadata: connection type and form, hooks, operators, sensors, triggers, the webhook
+    plugin and its asset URI scheme."""
     return {
         "package-name": "airflow-provider-openai-fusion",
         "name": "OpenAI Fusion",
@@ -34,6 +35,10 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": _layer("sensors"),
         "triggers": _layer("triggers"),
         "extra-links": [f"{_PACKAGE}.links.FineTuningJobLink"],
+        "asset-uris": [{"schemes": ["openai-fusion"], "handler": f"{_PACKAGE}.webhooks.assets.normalize_uri"}],
+        "plugins": [
+            {"name": "openai_fusion_webhooks", "plugin-class": f"{_PACKAGE}.webhooks.plugin.OpenAIFusionWebhooksPlugin"}
+        ],
         "connection-types": [
             {
                 "connection-type": "openai_fusion",
@@ -72,6 +77,27 @@ def get_provider_info() -> dict[str, Any]:
                         "description": "Allow an http:// Base URL on a host other than this machine (the key then "
                         "travels unencrypted). Never allowed for api.openai.com. Empty: false.",
                         "schema": {"type": ["boolean", "null"]},
+                    },
+                    "prices": {
+                        "label": "Prices (JSON)",
+                        "description": "Optional. Your prices, winning over the built-in table: JSON of model -> "
+                        '{"input", "cached_input", "output", ...} in USD per 1M tokens, e.g. {"gpt-6-luna": '
+                        '{"input": 0.08, "output": 0.4}}; "*" prices every other model ({"*": {"input": 0, '
+                        '"output": 0}} for a free local server).',
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "admin_api_key": {
+                        "label": "Admin API Key",
+                        "description": "Optional. An organization admin key (sk-admin-...), used only by "
+                        "OpenAIUsageReportOperator(source='organization') for the Usage and Costs APIs.",
+                        "schema": {"type": ["string", "null"], "format": "password"},
+                    },
+                    "webhook_secret": {
+                        "label": "Webhook secret",
+                        "description": "Optional. The signing secret (whsec_...) of the OpenAI webhook endpoint "
+                        "https://<airflow>/openai-fusion/webhooks/<this connection id>; webhooks become asset events. "
+                        "During a rotation, give the new and the old secret separated by a space.",
+                        "schema": {"type": ["string", "null"], "format": "password"},
                     },
                 },
             }

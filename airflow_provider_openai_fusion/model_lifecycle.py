@@ -2,22 +2,25 @@
 The models of today: the package's defaults, OpenAI's retirement table, and the checks made before a request.
 
 Pure Python (no Airflow, pydantic or httpx at import time), so a DAG file or an operator may import it for
-nothing. The checks only ever refuse at OpenAI's own base URL (host ``api.openai.com``, or an empty base URL,
-which means OpenAI's): a compatible server (vLLM, llama.cpp, a local stand-in) may serve any name, so against
-it nothing is refused and nothing is warned about.
+nothing. Two sources are merged (:func:`verdict_of`): the ``shutdown_date`` the connection's own server publishes
+in ``GET /models`` (any server; read by :mod:`~airflow_provider_openai_fusion.live_models`), which wins, and the
+table below, which counts only at OpenAI's own base URL (host ``api.openai.com``, or an empty base URL) and
+alone names replacements. A compatible server that publishes nothing is never refused or warned about.
 
 - :data:`DEFAULT_MODELS` holds every default model (and the default voice) of the package, checked against the
   official spec and OpenAI's deprecations page on :data:`REVIEWED_ON`.
-- :data:`RETIREMENTS` maps a model id to its shutdown date and OpenAI's recommended replacement.
+- :data:`RETIREMENTS` maps a model id to its shutdown date, OpenAI's recommended replacement and the dated copy
+  of the deprecations page it comes from (:func:`table_rows` gives it as plain rows).
 - :func:`check_model` refuses a model past its shutdown date and returns a warning within
-  :data:`WARNING_DAYS` before it; :func:`check_fine_tuning` and :func:`check_variation` do the same for
-  fine-tuning jobs (which end at OpenAI on :data:`FINE_TUNING_CUTOFF`) and for image variations (``dall-e-2``
-  only, removed); :func:`shutdown_warning` reads the ``shutdown_date`` of a model object from ``GET /models``.
+  :data:`WARNING_DAYS` before it; :func:`check_fine_tuning`, :func:`check_endpoint` and :func:`check_variation`
+  do the same for new fine-tuning jobs (which end at OpenAI on :data:`FINE_TUNING_CUTOFF`), for the endpoints
+  OpenAI shuts down (:data:`ENDPOINT_SHUTDOWNS`) and for image variations (``dall-e-2`` only, removed);
+  :func:`shutdown_warning` reads the ``shutdown_date`` of a model object from ``GET /models``.
 
 Sources of the table (read on :data:`REVIEWED_ON`): OpenAI's deprecations page
 (https://developers.openai.com/api/docs/deprecations, formerly https://platform.openai.com/docs/deprecations),
-its model pages and guides, and dated copies of the page where the current one is cut short; each group below
-names its source.
+its model pages and guides, and dated copies of the page (or of pages quoting it) where the stored one is cut
+short; every row names its copy and that copy's date.
 """
 
 from __future__ import annotations
@@ -30,23 +33,54 @@ from urllib.parse import urlsplit
 
 from airflow_provider_openai_fusion.defaults import DEFAULT_MODELS
 
-REVIEWED_ON = date(2026, 11, 29)
+REVIEWED_ON = date(2026, 12, 7)
 WARNING_DAYS = 30
+SHIPPING_HORIZON_DAYS = 90
+"""Nothing the package ships (defaults, docs, examples) names a model shutting down within this many days of
+:data:`REVIEWED_ON`."""
+REVIEW_MAX_AGE_DAYS = 60
+""":data:`REVIEWED_ON` may lag the newest source copy in the table by at most this many days."""
 OPENAI_API_HOST = "api.openai.com"
 FINE_TUNING_CUTOFF = date(2027, 1, 6)
 VARIATION_MODEL = "dall-e-2"
 
-_DEPRECATIONS = "https://developers.openai.com/api/docs/deprecations"
-_OCT_2026 = "https://dev.to/importstatic/every-openai-model-shutdown-date-until-january-2027-and-what-replaces-it-1dfk"
-_DEC_2026 = "https://dev.to/aideprecations/what-to-do-before-openai-gpt-5-and-o3-shut-down-on-december-11-2026-fap"
-_JAN_2027 = "https://codersera.com/blog/gpt-4o-gpt-4-1-api-shutdown-migration-2026/"
+
+@dataclass(frozen=True)
+class Source:
+    """
+    A dated copy of OpenAI's deprecations page (or of a page quoting it) that rows of the table come from.
+
+    :param url: where the copy was read.
+    :param as_of: the date of the copy; for a copy that carries no date, the day it was read.
+    """
+
+    url: str
+    as_of: date
+
+
+_DEPRECATIONS_NOW = Source(
+    "https://developers.openai.com/api/docs/deprecations?translationFallback=zh-Hans", date(2026, 12, 7)
+)
+_OCT_27 = Source(
+    "https://dev.to/max_bob/openai-api-deprecations-2026-2027-every-shutdown-date-and-recommended-replacement-gpt-4o-2ffm",
+    date(2026, 10, 27),
+)
+_OCT_15 = Source(
+    "https://dev.to/importstatic/every-openai-model-shutdown-date-until-january-2027-and-what-replaces-it-1dfk",
+    date(2026, 10, 15),
+)
+_DRIFTLINE = Source("https://dev.to/aidriftline", date(2026, 12, 7))
+_REALTIME_21 = Source("https://docs.retellai.com/deprecation-notice/2027/01-19_model_replacements", date(2026, 12, 7))
+_MAY_14 = Source("https://spybara.com/openai/api/history/docs/en/2026-05-12-1857..2026-05-14-2100/", date(2026, 5, 14))
+_NOV_2025 = Source("https://archive.li/3RThE", date(2025, 11, 18))
+_INSTRUCT = Source("https://codersera.com/blog/gpt-3-5-turbo-shutdown-2026-what-to-use-instead/", date(2026, 11, 29))
+_DALL_E = Source("https://developers.openai.com/api/docs/models/dall-e-2.md", date(2026, 11, 29))
+_SPEECH = Source("https://developers.openai.com/api/docs/guides/text-to-speech", date(2026, 11, 29))
+_TRANSCRIBE = Source(
+    "https://www.developersdigest.tech/blog/whisper-1-gpt-4o-transcribe-deprecation", date(2026, 11, 29)
+)
+_AUDIO_PREVIEW = Source("https://weighmyprompt.com/deprecations/openai-gpt-4o-audio-preview", date(2026, 3, 12))
 _INSTRUCT_MODEL = "gpt-3.5-turbo-instruct"
-_INSTRUCT = "https://codersera.com/blog/gpt-3-5-turbo-shutdown-2026-what-to-use-instead/"
-_DALL_E = "https://developers.openai.com/api/docs/models/dall-e-2.md"
-_SPEECH = "https://developers.openai.com/api/docs/guides/text-to-speech"
-_TRANSCRIBE = "https://www.developersdigest.tech/blog/whisper-1-gpt-4o-transcribe-deprecation"
-_JUL_2026 = "https://spybara.com/openai/api/history/docs/en/2026-05-12-1857..2026-05-14-2100/"
-_AUDIO_PREVIEW = "https://weighmyprompt.com/deprecations/openai-gpt-4o-audio-preview"
 
 
 @dataclass(frozen=True)
@@ -56,32 +90,47 @@ class Retirement:
 
     :param model: the model id.
     :param shutdown: the day OpenAI stops serving it.
-    :param replacement: OpenAI's recommended replacement.
-    :param source: where the row comes from.
+    :param replacement: OpenAI's recommended replacement, as the source names it; ``None`` when it names none.
+    :param source: the URL of the copy the row comes from.
+    :param source_date: the date of that copy (the day it was read when the copy carries no date).
     """
 
     model: str
     shutdown: date
-    replacement: str
+    replacement: str | None
     source: str
+    source_date: date
 
 
-def _rows(shutdown: str, replacement: str, source: str, *models: str) -> list[Retirement]:
+def _rows(shutdown: str, replacement: str | None, source: Source, *models: str) -> list[Retirement]:
     day = date.fromisoformat(shutdown)
-    return [Retirement(model, day, replacement, source) for model in models]
+    return [Retirement(model, day, replacement, source.url, source.as_of) for model in models]
 
+
+_REALTIME_ADVICE = "gpt-realtime-2.1-mini (on the Realtime API; /audio/speech shuts down)"
+_TRANSCRIBE_ADVICE = "gpt-transcribe (files) or gpt-live-transcribe (live audio); /audio/translations shuts down"
 
 RETIREMENTS: Mapping[str, Retirement] = MappingProxyType(
     {
         row.model: row
         for row in (
+            # Already shut down before 2026 (the page's history; replacements followed by replacement_of()).
+            *_rows("2024-12-06", "gpt-4o", _NOV_2025, "gpt-4-vision-preview", "gpt-4-1106-vision-preview"),
+            *_rows("2025-06-06", "gpt-4o", _NOV_2025, "gpt-4-32k", "gpt-4-32k-0613"),
+            *_rows("2025-07-14", "gpt-4.1", _NOV_2025, "gpt-4.5-preview", "gpt-4.5-preview-2025-02-27"),
+            *_rows("2025-07-28", "o3", _NOV_2025, "o1-preview", "o1-preview-2024-09-12"),
+            *_rows("2025-10-27", "o4-mini", _NOV_2025, "o1-mini", "o1-mini-2024-09-12"),
+            *_rows("2025-09-10", "gpt-realtime", _NOV_2025, "gpt-4o-realtime-preview-2024-10-01"),
+            *_rows("2025-10-10", "gpt-audio", _NOV_2025, "gpt-4o-audio-preview-2024-10-01"),
+            *_rows("2026-01-16", "gpt-5-codex-mini", _NOV_2025, "codex-mini-latest"),
+            *_rows("2026-02-17", "gpt-5.1-chat-latest", _NOV_2025, "chatgpt-4o-latest"),
             # Images: DALL·E removed around 2026-05-12; the GPT image models of 2025 follow in October and December.
             *_rows("2026-05-12", "gpt-image-2", _DALL_E, "dall-e-2", "dall-e-3"),
-            *_rows("2026-10-23", "gpt-image-2", _OCT_2026, "gpt-image-1"),
+            *_rows("2026-10-23", "gpt-image-2", _OCT_15, "gpt-image-1"),
             *_rows(
                 "2026-12-01",
-                "gpt-image-2",
-                _DEPRECATIONS,
+                "gpt-image-2.6-sunburst or gpt-image-2.6-flare",
+                _DEPRECATIONS_NOW,
                 "gpt-image-1-mini",
                 "gpt-image-1.5",
                 "gpt-image-1.5-2025-12-16",
@@ -92,7 +141,7 @@ RETIREMENTS: Mapping[str, Retirement] = MappingProxyType(
             *_rows(
                 "2026-10-23",
                 "gpt-5.6-terra",
-                _OCT_2026,
+                _OCT_15,
                 "gpt-3.5-turbo",
                 "gpt-3.5-turbo-0125",
                 "gpt-3.5-turbo-1106",
@@ -102,7 +151,7 @@ RETIREMENTS: Mapping[str, Retirement] = MappingProxyType(
             *_rows(
                 "2026-10-23",
                 "gpt-5.6-sol",
-                _OCT_2026,
+                _OCT_15,
                 "gpt-4",
                 "gpt-4-0613",
                 "gpt-4-1106-preview",
@@ -116,36 +165,32 @@ RETIREMENTS: Mapping[str, Retirement] = MappingProxyType(
                 "o3-mini",
                 "o3-mini-2025-01-31",
             ),
-            *_rows("2026-10-23", "gpt-5.6-luna", _OCT_2026, "gpt-4.1-nano", "gpt-4.1-nano-2025-04-14"),
-            *_rows("2026-08-10", "gpt-5.5", _JUL_2026, "gpt-5.2-chat-latest", "gpt-5.3-chat-latest"),
-            *_rows(
-                "2026-07-23",
-                "gpt-5.5",
-                _JUL_2026,
-                "gpt-5-chat-latest",
-                "gpt-5.1-chat-latest",
-            ),
+            *_rows("2026-10-23", "gpt-5.6-luna", _OCT_15, "gpt-4.1-nano", "gpt-4.1-nano-2025-04-14"),
+            *_rows("2026-08-10", "gpt-5.5", _MAY_14, "gpt-5.2-chat-latest", "gpt-5.3-chat-latest"),
+            *_rows("2026-07-23", "gpt-5.5", _MAY_14, "gpt-5-chat-latest", "gpt-5.1-chat-latest"),
             *_rows(
                 "2026-07-23",
                 "gpt-5.4",
-                _JUL_2026,
+                _MAY_14,
                 "gpt-5-codex",
                 "gpt-5.1-codex",
                 "gpt-5.1-codex-max",
                 "gpt-5.2-codex",
             ),
-            *_rows("2026-07-23", "gpt-5.4-mini", _JUL_2026, "computer-use-preview", "computer-use-preview-2025-03-11"),
+            *_rows("2026-07-23", "gpt-5.4-mini", _MAY_14, "gpt-5.1-codex-mini", "gpt-5-codex-mini"),
+            *_rows("2026-07-23", "gpt-5.4-mini", _MAY_14, "computer-use-preview", "computer-use-preview-2025-03-11"),
             *_rows(
                 "2026-07-23",
                 "gpt-4.1-mini",
-                _JUL_2026,
+                _MAY_14,
                 "gpt-4o-search-preview-2025-03-11",
                 "gpt-4o-mini-search-preview-2025-03-11",
             ),
+            # The GPT-5 family and o3 on 2026-12-11 (the page's replacements moved from gpt-5.6-* to gpt-6.1-*).
             *_rows(
                 "2026-12-11",
-                "gpt-5.6-sol",
-                _DEC_2026,
+                "gpt-6.1-sol",
+                _DEPRECATIONS_NOW,
                 "gpt-5",
                 "gpt-5-2025-08-07",
                 "gpt-5-pro",
@@ -155,12 +200,12 @@ RETIREMENTS: Mapping[str, Retirement] = MappingProxyType(
                 "o3-pro",
                 "o3-pro-2025-06-10",
             ),
-            *_rows("2026-12-11", "gpt-5.6-terra", _DEC_2026, "gpt-5-mini", "gpt-5-mini-2025-08-07"),
-            *_rows("2026-12-11", "gpt-5.6-luna", _DEC_2026, "gpt-5-nano", "gpt-5-nano-2025-08-07"),
+            *_rows("2026-12-11", "gpt-6.1-terra", _DEPRECATIONS_NOW, "gpt-5-mini", "gpt-5-mini-2025-08-07"),
+            *_rows("2026-12-11", "gpt-6.1-luna", _DEPRECATIONS_NOW, "gpt-5-nano", "gpt-5-nano-2025-08-07"),
             *_rows(
                 "2027-01-14",
                 "gpt-6-luna",
-                _JAN_2027,
+                _OCT_27,
                 "gpt-4o",
                 "gpt-4o-2024-08-06",
                 "gpt-4o-2024-11-20",
@@ -171,36 +216,59 @@ RETIREMENTS: Mapping[str, Retirement] = MappingProxyType(
                 "gpt-4.1-mini",
                 "gpt-4.1-mini-2025-04-14",
             ),
-            # Audio: previews in May and July 2026; speech on 2027-01-06; transcription and translation on 2027-02-26.
+            *_rows(
+                "2027-04-01",
+                None,
+                _DRIFTLINE,
+                "gpt-5.1",
+                "gpt-5.1-2025-11-13",
+                "gpt-5.3-codex",
+                "gpt-5.4-nano",
+                "gpt-5.4-nano-2026-03-17",
+            ),
+            # Audio: previews in 2025 and 2026; speech on 2027-01-06; realtime and audio chat on 2027-01-20;
+            # transcription and translation on 2027-02-26.
             *_rows("2026-05-07", "gpt-audio-1.5", _AUDIO_PREVIEW, "gpt-4o-audio-preview"),
-            *_rows("2026-07-23", "gpt-realtime", _JUL_2026, "gpt-4o-mini-tts-2025-03-20"),
-            *_rows("2026-07-23", "gpt-audio-1.5", _JUL_2026, "gpt-4o-audio-preview-2024-12-17"),
+            *_rows("2026-07-23", "gpt-realtime", _MAY_14, "gpt-4o-mini-tts-2025-03-20"),
+            *_rows("2026-07-23", "gpt-audio-1.5", _MAY_14, "gpt-4o-audio-preview-2024-12-17"),
             *_rows(
                 "2026-07-23",
                 "gpt-audio-mini",
-                _JUL_2026,
+                _MAY_14,
                 "gpt-4o-mini-audio-preview-2024-12-17",
                 "gpt-audio-mini-2025-10-06",
             ),
             *_rows(
                 "2026-07-23",
                 "gpt-realtime-mini",
-                _JUL_2026,
+                _MAY_14,
                 "gpt-4o-mini-realtime-preview-2024-12-17",
                 "gpt-realtime-mini-2025-10-06",
             ),
+            *_rows("2027-01-06", _REALTIME_ADVICE, _SPEECH, "tts-1", "tts-1-hd", "gpt-4o-mini-tts"),
+            *_rows("2027-01-06", _REALTIME_ADVICE, _SPEECH, "gpt-4o-mini-tts-2025-12-15"),
             *_rows(
-                "2027-01-06",
-                "gpt-realtime-2.1-mini (on the Realtime API; /audio/speech shuts down)",
-                _SPEECH,
-                "tts-1",
-                "tts-1-hd",
-                "gpt-4o-mini-tts",
-                "gpt-4o-mini-tts-2025-12-15",
+                "2027-01-20",
+                "gpt-realtime-2.1",
+                _DRIFTLINE,
+                "gpt-realtime",
+                "gpt-realtime-2025-08-28",
+                "gpt-4o-realtime-preview",
+                "gpt-4o-realtime-preview-2024-12-17",
+                "gpt-4o-realtime-preview-2025-06-03",
+            ),
+            *_rows("2027-01-20", "gpt-realtime-2.1-mini", _REALTIME_21, "gpt-realtime-mini"),
+            *_rows(
+                "2027-01-20",
+                "gpt-audio-1.5",
+                _DRIFTLINE,
+                "gpt-audio",
+                "gpt-audio-2025-08-28",
+                "gpt-4o-audio-preview-2025-06-03",
             ),
             *_rows(
                 "2027-02-26",
-                "gpt-transcribe (files) or gpt-live-transcribe (live audio); /audio/translations shuts down",
+                _TRANSCRIBE_ADVICE,
                 _TRANSCRIBE,
                 "whisper-1",
                 "gpt-4o-transcribe",
@@ -211,6 +279,32 @@ RETIREMENTS: Mapping[str, Retirement] = MappingProxyType(
         )
     }
 )
+
+
+def table_rows() -> list[dict[str, str | None]]:
+    """
+    The retirement table as plain rows, sorted by shutdown date then model, for the docs and the report.
+
+    Each row: ``model``, ``shutdown`` (``YYYY-MM-DD``), ``replacement`` (the one in force on
+    :data:`REVIEWED_ON`, following replacements that shut down themselves; ``None`` when none is named),
+    ``source`` (URL) and ``source_date`` (``YYYY-MM-DD``).
+    """
+    rows = sorted(RETIREMENTS.values(), key=lambda row: (row.shutdown, row.model))
+    return [
+        {
+            "model": row.model,
+            "shutdown": row.shutdown.isoformat(),
+            "replacement": replacement_of(row.model, REVIEWED_ON),
+            "source": row.source,
+            "source_date": row.source_date.isoformat(),
+        }
+        for row in rows
+    ]
+
+
+def newest_source_date() -> date:
+    """The date of the newest source copy the table cites."""
+    return max(row.source_date for row in RETIREMENTS.values())
 
 
 def today_utc() -> date:
@@ -227,15 +321,84 @@ def is_openai(base_url: str | None) -> bool:
     return not base_url or urlsplit(base_url.strip()).hostname == OPENAI_API_HOST
 
 
+def base_model_of(model: str) -> str:
+    """
+    The model itself, or for a fine-tuned model (``ft:<base>:...``) its base model.
+
+    :param model: a model id.
+    """
+    return model.split(":")[1] if model.startswith("ft:") and model.count(":") >= 1 else model
+
+
 def retirement_of(model: str) -> Retirement | None:
     """
     The table's row for ``model``; a fine-tuned model (``ft:<base>:...``) follows the row of its base model.
 
     :param model: a model id.
     """
-    if model.startswith("ft:"):
-        model = model.split(":")[1]
-    return RETIREMENTS.get(model)
+    return RETIREMENTS.get(base_model_of(model))
+
+
+def replacement_of(model: str, today: date) -> str | None:
+    """
+    The replacement to use on ``today``: the table's, followed while that replacement has shut down itself
+    (``chatgpt-4o-latest`` → ``gpt-5.1-chat-latest`` → ``gpt-5.5``); ``None`` when the table names none.
+
+    :param model: a model id.
+    :param today: the day to judge by.
+    """
+    row = retirement_of(model)
+    seen = {base_model_of(model)}
+    replacement = row.replacement if row else None
+    while replacement:
+        head = replacement.split()[0]
+        after = RETIREMENTS.get(head)
+        if after is None or after.shutdown > today or head in seen or after.replacement is None:
+            return replacement
+        seen.add(head)
+        replacement = after.replacement
+    return replacement
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """
+    What is known of one model's shutdown, and where it comes from.
+
+    :param model: the model id.
+    :param shutdown: the shutdown date.
+    :param replacement: the replacement, when the table knows one (``GET /models`` never names one).
+    :param source: ``"server"`` (the connection's ``GET /models``) or ``"table"`` (:data:`RETIREMENTS`).
+    """
+
+    model: str
+    shutdown: date
+    replacement: str | None
+    source: str
+
+
+def verdict_of(
+    model: str, *, base_url: str | None, today: date, live: Mapping[str, date | None] | None = None
+) -> Verdict | None:
+    """
+    The shutdown of ``model`` from the merged data: the server's ``shutdown_date`` (``live``: model id → date or
+    ``None``) wins when it gives one; otherwise the table, at OpenAI's base URL only. A fine-tuned model follows
+    its own server date, else its base model's.
+
+    :param model: a model id.
+    :param base_url: the connection's base URL.
+    :param today: the day to judge by (for the replacement chain).
+    :param live: the server's dates, or ``None`` when the server published nothing.
+    """
+    replacement = replacement_of(model, today)
+    for name in dict.fromkeys((model, base_model_of(model))):
+        published = (live or {}).get(name)
+        if published is not None:
+            return Verdict(model, published, replacement, "server")
+    row = retirement_of(model)
+    if row is None or not is_openai(base_url):
+        return None
+    return Verdict(model, row.shutdown, replacement, "table")
 
 
 def _warning(what: str, shutdown: date, replacement: str | None, today: date) -> str:
@@ -245,43 +408,66 @@ def _warning(what: str, shutdown: date, replacement: str | None, today: date) ->
     return f"{what} shuts down on {shutdown.isoformat()} ({when}){advice}"
 
 
-def check_model(model: str | None, *, base_url: str | None, today: date | None = None) -> str | None:
-    """
-    Check ``model`` against the retirement table, before any request.
+def _origin(verdict: Verdict) -> str:
+    if verdict.source == "server":
+        return "per the server's GET /models"
+    return f"per the provider's retirement table, reviewed on {REVIEWED_ON.isoformat()}"
 
-    At OpenAI's base URL: a model past its shutdown date raises
-    :class:`~airflow_provider_openai_fusion.exceptions.ModelRetiredError`; within :data:`WARNING_DAYS` before
-    it, the warning text (model, date, replacement) is returned for the task log. Anywhere else, and for a model
-    not in the table (or no model), returns ``None``.
+
+def check_model(
+    model: str | None,
+    *,
+    base_url: str | None,
+    today: date | None = None,
+    live: Mapping[str, date | None] | None = None,
+) -> str | None:
+    """
+    Check ``model`` against the merged shutdown data (the server's ``GET /models`` first, the table second),
+    before any request.
+
+    A model past its shutdown date raises :class:`~airflow_provider_openai_fusion.exceptions.ModelRetiredError`
+    (date and replacement); within :data:`WARNING_DAYS` before it, the warning text (model, date, replacement,
+    source) is returned for the task log. The table counts at OpenAI's base URL only; a date the server itself
+    publishes counts anywhere. For a model nobody dates (or no model), returns ``None``.
 
     :param model: the model the task names; ``None`` when it leaves it to the server.
     :param base_url: the connection's base URL.
     :param today: the day to judge by; default today in UTC.
+    :param live: the server's ``shutdown_date`` per model id (``None`` values: not announced); ``None`` when the
+        server published nothing.
     """
-    if not model or not is_openai(base_url):
-        return None
-    row = retirement_of(model)
-    if row is None:
+    if not model:
         return None
     today = today or today_utc()
-    if today >= row.shutdown:
+    verdict = verdict_of(model, base_url=base_url, today=today, live=live)
+    if verdict is None:
+        return None
+    where = "at OpenAI" if is_openai(base_url) else "at this server"
+    if today >= verdict.shutdown:
         from airflow_provider_openai_fusion.exceptions import ModelRetiredError
 
-        raise ModelRetiredError(model, row.shutdown.isoformat(), row.replacement)
-    if (row.shutdown - today).days <= WARNING_DAYS:
-        return _warning(f"Model {model} (at OpenAI)", row.shutdown, row.replacement, today)
+        raise ModelRetiredError(
+            model, verdict.shutdown.isoformat(), verdict.replacement, where=where, origin=_origin(verdict)
+        )
+    if (verdict.shutdown - today).days <= WARNING_DAYS:
+        base = base_model_of(model)
+        tuned = f"fine-tuned from {base}, which it stops with; " if base != model else ""
+        what = f"Model {model} ({tuned}{where}, {_origin(verdict)})"
+        return _warning(what, verdict.shutdown, verdict.replacement, today)
     return None
 
 
-def check_fine_tuning(*, base_url: str | None, today: date | None = None) -> str | None:
+def check_fine_tuning(*, base_url: str | None, today: date | None = None, model: str | None = None) -> str | None:
     """
     Check that a new fine-tuning job may still be created at OpenAI, before any request.
 
-    At OpenAI's base URL: before :data:`FINE_TUNING_CUTOFF`, returns the text to log (the cut-off and the days
-    left); from that day on, raises ``InvalidArgumentError`` for ``action`` with the date. Anywhere else: ``None``.
+    At OpenAI's base URL: before :data:`FINE_TUNING_CUTOFF`, returns the text to log (the cut-off, the days left,
+    and when ``model`` is in the table, the day the models fine-tuned from it stop with it); from that day on,
+    raises ``InvalidArgumentError`` for ``action`` with the date. Anywhere else: ``None``.
 
     :param base_url: the connection's base URL.
     :param today: the day to judge by; default today in UTC.
+    :param model: the base model of the job, if known.
     """
     if not is_openai(base_url):
         return None
@@ -295,10 +481,82 @@ def check_fine_tuning(*, base_url: str | None, today: date | None = None) -> str
         )
     days = (FINE_TUNING_CUTOFF - today).days
     left = "1 day left" if days == 1 else f"{days} days left"
+    row = retirement_of(model) if model else None
+    until = f" until their base model shuts down ({model} on {row.shutdown.isoformat()})" if row else ""
     return (
         f"New fine-tuning jobs end at OpenAI on {cutoff} ({left}; self-serve fine-tuning has been "
-        "restricted since 2026-05-07 and 2026-07-02); models already fine-tuned stay usable"
+        f"restricted since 2026-05-07 and 2026-07-02); models already fine-tuned stay usable{until}"
     )
+
+
+@dataclass(frozen=True)
+class EndpointShutdown:
+    """
+    An endpoint OpenAI shuts down with every model it takes.
+
+    :param endpoint: the path, e.g. ``/audio/speech``.
+    :param shutdown: the day it stops.
+    :param models: the models that stop with it.
+    :param instead: what to do instead.
+    :param argument: the task argument to name when refusing.
+    """
+
+    endpoint: str
+    shutdown: date
+    models: tuple[str, ...]
+    instead: str
+    argument: str
+
+
+ENDPOINT_SHUTDOWNS: Mapping[str, EndpointShutdown] = MappingProxyType(
+    {
+        "speech": EndpointShutdown(
+            "/audio/speech",
+            date(2027, 1, 6),
+            ("tts-1", "tts-1-hd", "gpt-4o-mini-tts"),
+            "no model replaces them on /audio/speech: generate speech with the Realtime API "
+            "(gpt-realtime-2.1-mini) or point the connection at a compatible speech server",
+            "operation",
+        ),
+        "translate": EndpointShutdown(
+            "/audio/translations",
+            date(2027, 2, 26),
+            ("whisper-1",),
+            "no model replaces it: use via='transcribe+text' (a current transcription model, then a text model "
+            "you name translates the transcript; two paid calls)",
+            "via",
+        ),
+    }
+)
+
+
+def check_endpoint(name: str, *, base_url: str | None, today: date | None = None) -> str | None:
+    """
+    Say, before the call, what stops at OpenAI on an endpoint of :data:`ENDPOINT_SHUTDOWNS`, and when.
+
+    At OpenAI's base URL: before the shutdown, returns the text to log (endpoint, models, date, days left and what
+    to do instead); from that day on, raises ``InvalidArgumentError`` naming the argument that chose the endpoint.
+    Anywhere else (a compatible server keeps its own endpoints): ``None``.
+
+    :param name: the key in :data:`ENDPOINT_SHUTDOWNS` (``speech``, ``translate``).
+    :param base_url: the connection's base URL.
+    :param today: the day to judge by; default today in UTC.
+    """
+    if not is_openai(base_url):
+        return None
+    ending = ENDPOINT_SHUTDOWNS[name]
+    today = today or today_utc()
+    models = ", ".join(ending.models)
+    when = ending.shutdown.isoformat()
+    if today >= ending.shutdown:
+        from airflow_provider_openai_fusion.exceptions import InvalidArgumentError
+
+        raise InvalidArgumentError(
+            ending.argument, f"OpenAI shut down {ending.endpoint} ({models}) on {when}; {ending.instead}"
+        )
+    days = (ending.shutdown - today).days
+    left = "1 day left" if days == 1 else f"{days} days left"
+    return f"OpenAI shuts down {ending.endpoint} ({models}) on {when} ({left}); {ending.instead}"
 
 
 def check_variation(*, base_url: str | None) -> None:
@@ -353,8 +611,7 @@ def shutdown_warning(model_object: Mapping[str, object], *, today: date | None =
         return None
     today = today or today_utc()
     model = str(model_object.get("id", "?"))
-    row = retirement_of(model)
-    replacement = row.replacement if row else None
+    replacement = replacement_of(model, today)
     if today >= shutdown:
         advice = f"; the recommended replacement is {replacement}" if replacement else ""
         return f"Model {model} was shut down on {shutdown.isoformat()}{advice}"

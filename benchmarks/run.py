@@ -51,6 +51,7 @@ ROWS: tuple[Row, ...] = (
     Row("B5", "b5_triggers", 500),
     Row("B6", "b6_batch_join", 900),
     Row("B7", "b7_uploads", 600),
+    Row("B8", "b8_webhooks", 600),
 )
 HEADER = ["Benchmark", "Target", "Ours", "Official provider 2.2.0", "Baseline", "Met", "Why not"]
 

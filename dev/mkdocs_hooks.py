@@ -22,7 +22,7 @@ from typing import Any
 from airflow_provider_openai_fusion import api
 from airflow_provider_openai_fusion.areas import AREAS
 from airflow_provider_openai_fusion.defaults import DEFAULT_MODELS
-from airflow_provider_openai_fusion.model_lifecycle import RETIREMENTS, REVIEWED_ON
+from airflow_provider_openai_fusion.model_lifecycle import REVIEWED_ON, table_rows
 
 _PACKAGE = "airflow_provider_openai_fusion"
 _MARKER = re.compile(r"^<!-- render:([a-z:_]+) -->$", re.MULTILINE)
@@ -56,7 +56,7 @@ def _defaults() -> str:
 
 
 def _retirements() -> str:
-    rows = sorted(RETIREMENTS.values(), key=lambda row: (row.shutdown, row.model))
+    rows = table_rows()
     lines = [
         f"The retirement table as of {REVIEWED_ON.isoformat()} (`REVIEWED_ON`), {len(rows)} models, by shutdown date:",
         "",
@@ -64,7 +64,9 @@ def _retirements() -> str:
         "|---|---|---|---|",
     ]
     lines += [
-        f"| `{row.model}` | {row.shutdown.isoformat()} | {row.replacement} | [source]({row.source}) |" for row in rows
+        f"| `{row['model']}` | {row['shutdown']} | {row['replacement'] or 'none named'} | "
+        f"[copy of {row['source_date']}]({row['source']}) |"
+        for row in rows
     ]
     return "\n".join(lines)
 

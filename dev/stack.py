@@ -72,14 +72,26 @@ def stop_process(process: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def running_stack(api_key: str, log_dir: Path, *, job_step_seconds: float = 1.0) -> Iterator[str]:
+def running_stack(
+    api_key: str,
+    log_dir: Path,
+    *,
+    job_step_seconds: float = 1.0,
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
+) -> Iterator[str]:
     """
     Run the stand-in behind Prism; yield the base URL a connection should use; stop both on exit.
 
     :param api_key: the only key the stand-in accepts.
     :param log_dir: where the two servers' logs go.
     :param job_step_seconds: how long a fine-tuning job stays in each status.
+    :param webhook_url: where the stand-in posts webhooks (its jobs then also end without being polled).
+    :param webhook_secret: the ``whsec_...`` secret it signs them with (passed in its environment only).
     """
+    standin_env = {**os.environ}
+    if webhook_url and webhook_secret:
+        standin_env.update(STANDIN_WEBHOOK_URL=webhook_url, STANDIN_WEBHOOK_SECRET=webhook_secret)
     subprocess.run([sys.executable, str(ROOT / "dev" / "prism_spec.py"), str(SPEC)], check=True)
     log_dir.mkdir(parents=True, exist_ok=True)
     standin_port, prism_port = free_port(), free_port()
@@ -91,7 +103,9 @@ def running_stack(api_key: str, log_dir: Path, *, job_step_seconds: float = 1.0)
     processes: list[subprocess.Popen] = []
     try:
         with standin_log.open("wb") as out:
-            processes.append(subprocess.Popen(standin_cmd, cwd=ROOT, stdout=out, stderr=out, start_new_session=True))
+            processes.append(
+                subprocess.Popen(standin_cmd, cwd=ROOT, env=standin_env, stdout=out, stderr=out, start_new_session=True)
+            )
         with prism_log.open("wb") as out:
             processes.append(subprocess.Popen(prism_cmd, cwd=ROOT, stdout=out, stderr=out, start_new_session=True))
         deadline = time.monotonic() + 120

@@ -51,7 +51,7 @@ with DAG(
             {
                 "custom_id": f"ticket-{number}",
                 "body": {
-                    "model": "gpt-4o-mini",
+                    "model": "gpt-5.6-luna",
                     "messages": [{"role": "developer", "content": INSTRUCTIONS}, {"role": "user", "content": text}],
                     "response_format": {"type": "json_object"},
                     "max_completion_tokens": 50,

@@ -70,7 +70,7 @@ with DAG(
     create = OpenAIManageFineTunesOperator(
         task_id="create_job",
         action="create",
-        model="gpt-4o-mini",
+        model="gpt-oss-20b",  # new fine-tuning jobs end at OpenAI on 2027-01-06: run this on a compatible server
         training_file="{{ ti.xcom_pull(task_ids='upload_training_file')['id'] }}",
         suffix="airflow-faq",
         method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 2}}},

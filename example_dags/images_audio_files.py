@@ -90,15 +90,15 @@ with DAG(
         advanced={"n": 2, "size": "256x256"},
     )
     transcribe = OpenAIManageAudioOperator(task_id="transcribe_audio", operation="transcribe", file=str(SPEECH))
-    subtitles = OpenAIManageAudioOperator(
-        task_id="transcribe_audio_srt",
-        operation="transcribe",
-        file=str(SPEECH),
-        model="whisper-1",
-        advanced={"response_format": "srt"},
-    )
+    # /audio/translations and whisper-1 (also the only model for srt/vtt subtitles) shut down at OpenAI on
+    # 2027-02-26: translate by transcribing, then letting a text model translate (two paid calls, one task).
     translate = OpenAIManageAudioOperator(
-        task_id="translate_audio", operation="translate", file=str(SPEECH), advanced={"response_format": "text"}
+        task_id="translate_audio",
+        operation="translate",
+        file=str(SPEECH),
+        via="transcribe+text",
+        text_model="gpt-5.6-luna",
+        target_language="English",
     )
     upload = OpenAIManageFilesOperator(task_id="upload_file", action="upload", file=str(TRAINING), purpose="fine-tune")
     listed = OpenAIManageFilesOperator(task_id="list_files", action="list", purpose="fine-tune", limit=20)
@@ -112,5 +112,5 @@ with DAG(
     delete = OpenAIManageFilesOperator(task_id="delete_file", action="delete", file_id=UPLOADED_ID)
 
     generate >> [edit, variation]
-    inputs >> [transcribe, subtitles, translate, upload]
+    inputs >> [transcribe, translate, upload]
     upload >> [listed, retrieve, content] >> delete

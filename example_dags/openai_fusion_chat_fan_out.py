@@ -39,7 +39,7 @@ with DAG(
         ]
 
     answers = OpenAIChatCompletionOperator.partial(
-        task_id="answer", model="gpt-4o-mini", pool="openai_fusion", advanced={"max_completion_tokens": 60}
+        task_id="answer", model="gpt-5.6-luna", pool="openai_fusion", advanced={"max_completion_tokens": 60}
     ).expand(messages=questions())
 
     @task

@@ -43,7 +43,7 @@ with DAG(
     notes = collect_notes()
     digest = OpenAIChatCompletionOperator(
         task_id="digest",
-        model="gpt-4o-mini",
+        model="gpt-5.6-luna",
         messages=[
             {"role": "developer", "content": "Summarise the notes in one sentence for the team channel."},
             {"role": "user", "content": "{{ ti.xcom_pull(task_ids='collect_notes') | join(' ') }}"},

@@ -47,10 +47,10 @@ with DAG(
     reviews = fetch_reviews()
     moderate = OpenAIModerationOperator.partial(task_id="moderate").expand(input=reviews)
     summarize = OpenAIChatCompletionOperator.partial(
-        task_id="summarize", model="gpt-4o-mini", temperature=0.2, advanced={"max_completion_tokens": 60}
+        task_id="summarize", model="gpt-5.6-luna", temperature=0.2, advanced={"max_completion_tokens": 60}
     ).expand(messages=to_messages(reviews))
     tidy = OpenAIEditOperator.partial(
-        task_id="tidy", model="gpt-4o-mini", instruction="Fix the spelling and spacing; change nothing else."
+        task_id="tidy", model="gpt-5.6-luna", instruction="Fix the spelling and spacing; change nothing else."
     ).expand(input=reviews)
     embed = OpenAIEmbeddingsOperator(
         task_id="embed",

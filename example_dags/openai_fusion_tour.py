@@ -47,7 +47,7 @@ with DAG(
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     tags=["openai", "example"],
-    params={"chat_model": "gpt-4o-mini"},
+    params={"chat_model": "gpt-5.6-luna"},
 ) as dag:
     list_models = OpenAIGetModelsOperator(task_id="list_models", action="list", limit=50)
     retrieve_model = OpenAIGetModelsOperator(
@@ -154,10 +154,15 @@ with DAG(
 
     media = media_inputs()
     transcribe_audio = OpenAIManageAudioOperator(
-        task_id="transcribe_audio", operation="transcribe", file=media["speech"], model="whisper-1"
+        task_id="transcribe_audio", operation="transcribe", file=media["speech"]
     )
-    translate_audio = OpenAIManageAudioOperator(
-        task_id="translate_audio", operation="translate", file=media["speech"], advanced={"response_format": "text"}
+    translate_audio = OpenAIManageAudioOperator(  # two paid calls: transcribe, then the text model translates
+        task_id="translate_audio",
+        operation="translate",
+        file=media["speech"],
+        text_model="{{ params.chat_model }}",
+        target_language="German",
+        advanced={"response_format": "text"},
     )
     upload_file = OpenAIManageFilesOperator(
         task_id="upload_file", action="upload", file=media["notes"], purpose="user_data"

@@ -50,7 +50,7 @@ with DAG(
 
     extract = OpenAIResponseOperator.partial(
         task_id="extract",
-        model="gpt-4.1-mini",
+        model="gpt-5.6-terra",
         instructions="Extract the invoice from the document. Use null for anything the document does not say.",
         text_format=Invoice,
         temperature=0,

@@ -72,7 +72,7 @@ with DAG(
     )
     answer = OpenAIResponseOperator(
         task_id="answer_with_file_search",
-        model="gpt-4.1-mini",
+        model="gpt-5.6-terra",
         instructions="Answer from the handbook only, in one sentence.",
         input="How many days of paid holidays do employees have?",
         tools=[

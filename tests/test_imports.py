@@ -50,3 +50,17 @@ def test_every_area_row_names_classes_that_exist() -> None:
             for cls in getattr(area, layer):
                 module = importlib.import_module(f"{PACKAGE}.{layer}.{area.name}")
                 assert isinstance(getattr(module, cls), type), f"{layer}.{area.name}.{cls}"
+
+
+def test_the_webhook_asset_helper_and_the_plugin_stay_cheap() -> None:
+    script = (
+        "import json, sys\nimport airflow.sdk\n"
+        f"from {PACKAGE} import openai_webhook_asset\nopenai_webhook_asset('batch.completed')\n"
+        f"import {PACKAGE}.webhooks.plugin\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    ours = {m for m in loaded if m.startswith(PACKAGE)}
+    assert not [m for m in ours if m.startswith((*HEAVY_PREFIXES, f"{PACKAGE}.operators"))], ours
+    assert f"{PACKAGE}.webhooks.receiver" not in ours and "fastapi" not in loaded

@@ -43,7 +43,12 @@ def test_connection_form_declares_fields_and_hides_the_rest() -> None:
         "timeout",
         "max_retries",
         "allow_insecure_http",
+        "prices",
+        "admin_api_key",
+        "webhook_secret",
     }
+    assert conn_type["conn-fields"]["admin_api_key"]["schema"]["format"] == "password"
+    assert conn_type["conn-fields"]["webhook_secret"]["schema"]["format"] == "password"
     assert all(field["description"] for field in conn_type["conn-fields"].values())
     behaviour = conn_type["ui-field-behaviour"]
     assert set(behaviour["hidden-fields"]) == {"schema", "port", "login"}
@@ -68,3 +73,19 @@ def test_the_description_names_every_area_of_the_table() -> None:
     description = get_provider_info()["description"]
     missing = [area.title for area in AREAS if area.title not in description]
     assert not missing and "fine-tuning" in description and "vector stores" in description, description
+
+
+def test_the_webhook_plugin_and_asset_scheme_are_registered() -> None:
+    import importlib.metadata
+
+    info = get_provider_info()
+    (plugin,) = info["plugins"]
+    (uris,) = info["asset-uris"]
+    assert uris["schemes"] == ["openai-fusion"]
+    module, _, name = uris["handler"].rpartition(".")
+    assert callable(getattr(importlib.import_module(module), name))
+    (entry_point,) = [e for e in importlib.metadata.entry_points(group="airflow.plugins") if "openai_fusion" in e.value]
+    assert entry_point.value.replace(":", ".") == plugin["plugin-class"]
+    cls = entry_point.load()
+    assert [app["url_prefix"] for app in cls().fastapi_apps] == ["/openai-fusion"]
+    assert cls.fastapi_apps is cls().fastapi_apps  # read from the class (provider-info loading) or an instance

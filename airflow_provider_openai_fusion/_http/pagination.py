@@ -1,4 +1,9 @@
-"""Following list pages (``has_more`` and the ``after`` cursor), with a check that the cursor moves and a cap."""
+"""
+Following list pages (``has_more`` and the ``after`` cursor), with a check that the cursor moves and a cap.
+
+The cap counts pages taken, which grows by one with every answer whatever the server sends, so it bounds the
+listing even if the cursor check were ever wrong.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ MAX_PAGES = 1000
 @dataclasses.dataclass
 class Pages:
     """
-    The state of one listing: the items so far and the cursors already followed.
+    The state of one listing: the items so far, the pages taken and the cursors already followed.
 
     :param spec: the first page's call.
     :param limit: stop after this many items; ``None`` for all.
@@ -27,6 +32,7 @@ class Pages:
     max_pages: int = MAX_PAGES
     items: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     cursors: set[str] = dataclasses.field(default_factory=set)
+    pages: int = 0
 
     def add(self, page: Any) -> RequestSpec | None:
         """
@@ -37,6 +43,7 @@ class Pages:
 
         :param page: a list answer (``data``, ``has_more``, optionally ``last_id``).
         """
+        self.pages += 1
         data = page.get("data") if isinstance(page, Mapping) else None
         data = data if isinstance(data, list) else []
         self.items += data
@@ -50,9 +57,9 @@ class Pages:
         if cursor in self.cursors:
             raise APIResponseValidationError(
                 f"the server repeated the page cursor {cursor[:64]!r} of {self.spec.label}; stopped after "
-                f"{len(self.cursors) + 1} pages instead of looping"
+                f"{self.pages} pages instead of looping"
             )
-        if len(self.cursors) + 1 >= self.max_pages:
+        if self.pages >= self.max_pages:
             raise APIResponseValidationError(
                 f"{self.spec.label} still had more after {self.max_pages} pages; stopped (pass a limit)"
             )

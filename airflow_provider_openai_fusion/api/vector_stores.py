@@ -19,9 +19,22 @@ MAX_BATCH_FILES = 2000
 MAX_ATTRIBUTES = 16
 NAME_ATTRIBUTE = "filename"
 HASH_ATTRIBUTE = "sha256"
+# The provider's mark: the metadata entry of a store it created, and the attribute of each store file whose File it
+# uploaded. A sync changes only a marked store (unless given its id) and detaches or deletes only marked files.
+OWNER_KEY = "managed_by"
+OWNER = "airflow-provider-openai-fusion"
 LIST_PAGE_SIZE = 100
 
 AttributeValue = Annotated[str, Field(max_length=512)] | float | bool
+
+
+def files_count(count: int) -> str:
+    """
+    ``count`` files, in words: ``1 file``, ``2 files``.
+
+    :param count: how many.
+    """
+    return f"{count} file" if count == 1 else f"{count} files"
 
 
 def _check_attributes(value: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -234,7 +247,9 @@ class FileBatches(JobKind):
         line = ", ".join(
             f"{counts.get(name, 0)} {name}" for name in ("completed", "failed", "in_progress", "cancelled")
         )
-        return batch, [("info", f"{line} of {counts.get('total', '?')} files")], cursor
+        total = counts.get("total")
+        of = files_count(total) if isinstance(total, int) else "? files"
+        return batch, [("info", f"{line} of {of}")], cursor
 
     def outcome(self, job: Mapping[str, Any], on_cancelled: str) -> Any:
         if job["status"] == "cancelled":
@@ -245,27 +260,41 @@ class FileBatches(JobKind):
 FILE_BATCHES = FileBatches()
 
 
+def is_managed(attributes: Mapping[str, Any] | None) -> bool:
+    """
+    Whether a store file (by its ``attributes``) or a store (by its ``metadata``) carries the provider's mark.
+
+    :param attributes: the store file's attributes, or the store's metadata.
+    """
+    return isinstance(attributes, Mapping) and attributes.get(OWNER_KEY) == OWNER
+
+
 class SyncPlan(NamedTuple):
     """
-    What a sync does: the names to add (new or changed), the store files to remove, the names left as they are.
+    What a sync does: the names to add (new or changed), the store files to remove, the names left as they are,
+    and the store files it must not touch.
 
     :param add: names of the wanted files not in the store with the same content.
-    :param remove: store files that no wanted file matches (stale, or an older version of a changed file).
+    :param remove: marked store files that no wanted file matches (stale, or an older version of a changed file).
     :param unchanged: ``(name, file id)`` of the wanted files already there with the same content.
-    :param replaced: file ids among ``remove`` that are the older version of a file in ``add`` (kept if the new
-        version fails).
+    :param replaced: name → file id among ``remove`` that is the older version of a file in ``add`` (kept if the
+        new version fails).
+    :param unmanaged: store files without the provider's mark and not wanted by id: left alone.
     """
 
     add: list[str]
     remove: list[dict[str, Any]]
     unchanged: list[tuple[str, str]]
     replaced: dict[str, str]
+    unmanaged: list[dict[str, Any]]
 
 
 def plan_sync(wanted: Mapping[str, str], present: Iterable[Mapping[str, Any]]) -> SyncPlan:
     """
     Compare the wanted files (name → content hash; a file id given as such is its own name and hash) with the
-    store's files (their ``attributes`` hold the name and hash this provider set when adding them).
+    store's files. Only files carrying the provider's mark (set on the files it uploaded, with their name and
+    hash) are compared by name, replaced or removed; a file given by id is kept while it is wanted and left alone
+    once it is not; any other file is reported as unmanaged and never touched.
 
     :param wanted: name → content hash of every file the store should hold.
     :param present: the store's file objects.
@@ -273,12 +302,19 @@ def plan_sync(wanted: Mapping[str, str], present: Iterable[Mapping[str, Any]]) -
     unchanged: dict[str, str] = {}
     remove: list[dict[str, Any]] = []
     replaced: dict[str, str] = {}
+    unmanaged: list[dict[str, Any]] = []
     for store_file in present:
         attributes = store_file.get("attributes") or {}
         file_id = str(store_file.get("id"))
-        name = attributes.get(NAME_ATTRIBUTE) if NAME_ATTRIBUTE in attributes else file_id
-        content = attributes.get(HASH_ATTRIBUTE) if HASH_ATTRIBUTE in attributes else file_id
         usable = store_file.get("status") in ("completed", "in_progress")
+        if wanted.get(file_id) == file_id:
+            if usable:
+                unchanged[file_id] = file_id
+            continue
+        if not is_managed(attributes):
+            unmanaged.append(dict(store_file))
+            continue
+        name, content = attributes.get(NAME_ATTRIBUTE), attributes.get(HASH_ATTRIBUTE)
         if name in wanted and wanted[name] == content and usable and name not in unchanged:
             unchanged[name] = file_id
             continue
@@ -287,4 +323,4 @@ def plan_sync(wanted: Mapping[str, str], present: Iterable[Mapping[str, Any]]) -
             replaced.setdefault(name, file_id)
     add = [name for name in wanted if name not in unchanged]
     replaced = {name: file_id for name, file_id in replaced.items() if name in add}
-    return SyncPlan(add, remove, sorted(unchanged.items()), replaced)
+    return SyncPlan(add, remove, sorted(unchanged.items()), replaced, unmanaged)

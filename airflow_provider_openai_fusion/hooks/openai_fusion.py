@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_openai_fusion._http.request import ClientSettings, RequestSpec
     from airflow_provider_openai_fusion._http.transport import AsyncDriver, Response, SyncDriver
+    from airflow_provider_openai_fusion.pricing import Price
 
 
 def _checked(spec: RequestSpec, answer: Response) -> Response:
@@ -48,6 +49,8 @@ class OpenAIFusionHook(BaseHook):
         connection's ``timeout`` extra.
     :param max_retries: retries of retryable failures; wins over the connection's ``max_retries`` extra.
     :param transport: an httpx transport used by both clients (``httpx.MockTransport`` in tests).
+    :param admin: send the connection's ``admin_api_key`` instead of its API key (the organization Usage and
+        Costs APIs only).
     """
 
     conn_name_attr = "conn_id"
@@ -62,12 +65,14 @@ class OpenAIFusionHook(BaseHook):
         timeout: float | None = None,
         max_retries: int | None = None,
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
+        admin: bool = False,
     ) -> None:
         super().__init__()
         self.conn_id = conn_id
         self._timeout = timeout
         self._max_retries = max_retries
         self._transport = transport
+        self._admin = admin
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(conn_id={self.conn_id!r})"
@@ -97,23 +102,59 @@ class OpenAIFusionHook(BaseHook):
     def _settings_from(self, conn: Any) -> ClientSettings:
         from airflow.sdk.log import mask_secret
 
-        from airflow_provider_openai_fusion.hooks.settings import settings_from_connection
+        from airflow_provider_openai_fusion.hooks.settings import (
+            admin_key_from_connection,
+            prices_from_connection,
+            settings_from_connection,
+        )
 
-        if conn.password:
-            mask_secret(conn.password)
-            for part in {conn.password.strip(), *conn.password.split()}:  # as sent, and the pieces of a wrapped key
-                if len(part) >= 8:
-                    mask_secret(part)
+        extra = conn.extra_dejson
+        for secret in (conn.password, extra.get("admin_api_key")):
+            if secret and isinstance(secret, str):
+                mask_secret(secret)
+                for part in {secret.strip(), *secret.split()}:  # as sent, and the pieces of a wrapped key
+                    if len(part) >= 8:
+                        mask_secret(part)
         settings = settings_from_connection(
             self.conn_id,
             host=conn.host,
             password=conn.password,
-            extra=conn.extra_dejson,
+            extra=extra,
             schema=conn.schema,
             port=conn.port,
         )
+        self.__dict__["prices"] = prices_from_connection(self.conn_id, extra)
+        self.__dict__["timeout_set"] = self._timeout is not None or extra.get("timeout") not in (None, "")
         overrides = {"timeout": self._timeout, "max_retries": self._max_retries}
+        if self._admin:
+            overrides["api_key"] = admin_key_from_connection(self.conn_id, extra)
         return dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+
+    @property
+    def prices(self) -> Mapping[str, Price]:
+        """The connection's ``prices`` extra (model -> :class:`~airflow_provider_openai_fusion.pricing.Price`)."""
+        _ = self.settings  # reading the connection fills it
+        return self.__dict__["prices"]
+
+    @property
+    def timeout_set(self) -> bool:
+        """Whether the timeout was set (on the hook or in the connection's ``timeout`` extra), not defaulted."""
+        _ = self.settings  # reading the connection fills it
+        return self.__dict__["timeout_set"]
+
+    def default_timeout(self, seconds: float) -> bool:
+        """
+        Use ``seconds`` as the timeout unless one was set on the hook or in the connection (e.g. flex processing's
+        15 minutes); return whether it changed. Clients already made are closed, so the next call uses it.
+
+        :param seconds: the timeout of one attempt.
+        """
+        if self.timeout_set or self.settings.timeout == seconds:
+            return False
+        self.__dict__["settings"] = dataclasses.replace(self.settings, timeout=seconds)
+        self.close()
+        self.__dict__.pop("_async", None)
+        return True
 
     @cached_property
     def _sync(self) -> SyncDriver:
@@ -158,6 +199,23 @@ class OpenAIFusionHook(BaseHook):
         """
         await self.aget_settings()
         return _checked(spec, await self._async.send(spec, _sink(spec, "auto")))
+
+    def send_once(self, spec: RequestSpec, *, timeout: float) -> Response:
+        """
+        Send one call as a single attempt (no retry) bounded by ``timeout`` seconds in all (or the connection's
+        timeout, if shorter), for a side read that must never hold a task up; see :meth:`send`.
+
+        :param spec: the call.
+        :param timeout: seconds the attempt may take in all.
+        """
+        from airflow_provider_openai_fusion._http.transport import SyncDriver
+
+        bounded = dataclasses.replace(self.settings, timeout=min(timeout, self.settings.timeout), max_retries=0)
+        driver = SyncDriver(bounded, self._transport)  # type: ignore[arg-type]
+        try:
+            return _checked(spec, driver.send(spec, _sink(spec, "auto")))
+        finally:
+            driver.close()
 
     def request(self, spec: RequestSpec) -> Any:
         """

@@ -6,7 +6,7 @@ import ipaddress
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from airflow_provider_openai_fusion._http.request import (
@@ -17,7 +17,19 @@ from airflow_provider_openai_fusion._http.request import (
 )
 from airflow_provider_openai_fusion.exceptions import ConnectionConfigError
 
-KNOWN_EXTRAS = ("organization_id", "project_id", "timeout", "max_retries", "allow_insecure_http")
+if TYPE_CHECKING:
+    from airflow_provider_openai_fusion.pricing import Price
+
+KNOWN_EXTRAS = (
+    "organization_id",
+    "project_id",
+    "timeout",
+    "max_retries",
+    "allow_insecure_http",
+    "prices",
+    "admin_api_key",
+    "webhook_secret",
+)
 OPENAI_HOSTS = ("openai.com", "api.openai.com")
 _PRINTABLE = re.compile(r"[\x21-\x7e]+")
 
@@ -140,6 +152,60 @@ def api_key_from_password(conn_id: str, password: str | None) -> str:
     return key
 
 
+def prices_from_connection(conn_id: str, extra: Mapping[str, Any]) -> Mapping[str, Price]:
+    """
+    The connection's ``prices`` extra (JSON: model -> prices), parsed; empty when unset.
+
+    :param conn_id: the connection id, for error messages.
+    :param extra: the connection's extras.
+    """
+    from airflow_provider_openai_fusion.pricing import parse_prices
+
+    value = extra.get("prices")
+    if _blank(value) or value == {}:
+        return {}
+    try:
+        return parse_prices(value)
+    except ValueError as exc:
+        raise ConnectionConfigError(conn_id, "prices", str(exc)) from None
+
+
+def admin_key_from_connection(conn_id: str, extra: Mapping[str, Any]) -> str:
+    """
+    The ``admin_api_key`` extra as it will be sent (for the organization Usage and Costs APIs only); the error
+    never repeats the key.
+
+    :param conn_id: the connection id, for error messages.
+    :param extra: the connection's extras.
+    """
+    value = extra.get("admin_api_key")
+    if _blank(value):
+        raise ConnectionConfigError(
+            conn_id,
+            "admin_api_key",
+            "is empty; the organization Usage and Costs APIs need an admin key (sk-admin-...) in this field",
+        )
+    key = str(value).strip()
+    if not _PRINTABLE.fullmatch(key):
+        raise ConnectionConfigError(
+            conn_id, "admin_api_key", "holds a space, a line break or a non-ASCII character; paste it again as one line"
+        )
+    return key
+
+
+def webhook_secrets(value: Any) -> list[str]:
+    """
+    The secrets of the ``webhook_secret`` extra: one ``whsec_...`` secret, or several separated by spaces or commas
+    while a secret is being rotated (a webhook signed with any of them is accepted). Only the webhook receiver
+    reads it; the API client ignores it.
+
+    :param value: the extra's value (``None`` or blank: no secret).
+    """
+    if _blank(value) or not isinstance(value, str):
+        return []
+    return [secret for secret in re.split(r"[\s,]+", value.strip()) if secret]
+
+
 def _header_value(conn_id: str, name: str, value: Any) -> str:
     text = str(value).strip()
     if not _PRINTABLE.fullmatch(text):
@@ -175,6 +241,7 @@ def settings_from_connection(
             conn_id, unknown[0], f"unknown extra field; the known ones are {', '.join(KNOWN_EXTRAS)}"
         )
     api_key = api_key_from_password(conn_id, password)
+    prices_from_connection(conn_id, extra)
     values = {name: value for name, value in extra.items() if not _blank(value)}
     insecure = _flag(conn_id, "allow_insecure_http", values.get("allow_insecure_http", False))
     return ClientSettings(

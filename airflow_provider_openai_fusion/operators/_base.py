@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -62,19 +63,55 @@ def usage_line(model: str | None, usage: Any) -> str | None:
     return f"Usage of {model or 'the default model'}: {shown} tokens"
 
 
+def cost_text(cost: float | None) -> str:
+    """
+    How a usage line ends: the cost in USD, or that it is unknown.
+
+    :param cost: the cost, ``None`` when no price is known.
+    """
+    return "cost unknown (no price for this model)" if cost is None else f"cost ${cost:.6f}"
+
+
+def _budget(name: str, value: Any) -> float | None:
+    from airflow_provider_openai_fusion.exceptions import InvalidArgumentError
+
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(name, f"must be a number of US dollars, got {value!r}") from None
+    if isinstance(value, bool) or number != number or number < 0 or number == float("inf"):
+        raise InvalidArgumentError(name, f"must be a number of US dollars >= 0, got {value!r}")
+    return number
+
+
 class OpenAIFusionBaseOperator(BaseOperator):
     """
     Base of the provider's operators.
 
     :param conn_id: the Airflow Connection of type ``openai_fusion``. (templated)
+    :param max_cost_usd: refuse a paid call whose worst-case cost passes this many US dollars, before sending it
+        (see ``docs/cost.md`` for how the worst case is estimated); after the answer, a cost above it is a warning.
+    :param max_run_cost_usd: refuse a paid call when the costs already recorded in this DAG run plus its worst
+        case pass this many US dollars; set it once for every task through ``default_args``.
     """
 
     template_fields: Sequence[str] = ("conn_id",)
     ui_color = "#d5f5e3"
 
-    def __init__(self, *, conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        conn_id: str = DEFAULT_CONN_ID,
+        max_cost_usd: float | None = None,
+        max_run_cost_usd: float | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.conn_id = conn_id
+        self.max_cost_usd = max_cost_usd
+        self.max_run_cost_usd = max_run_cost_usd
 
     @cached_property
     def hook(self) -> OpenAIFusionHook:
@@ -85,23 +122,118 @@ class OpenAIFusionBaseOperator(BaseOperator):
 
     def check_model(self, model: str | None) -> None:
         """
-        Check ``model`` against OpenAI's retirement table before any request; at OpenAI's base URL a model past its
-        shutdown date fails the task, and one within 30 days of it gets a warning in the task log.
+        Check ``model`` against its shutdown date before any request: the date the connection's server publishes
+        in ``GET /models`` (read once per process, connection and day; see ``live_models``) wins, OpenAI's
+        retirement table serves otherwise (at OpenAI's base URL). A model past its date fails the task with the
+        date and the replacement; one within 30 days of it gets a warning in the task log.
 
         :param model: the model the task sends; ``None`` when the server picks.
         """
-        from airflow_provider_openai_fusion.model_lifecycle import check_model
+        from airflow_provider_openai_fusion.model_lifecycle import check_model, today_utc
 
-        warning = check_model(model, base_url=self.hook.settings.base_url)
+        if not model:
+            return
+        from airflow_provider_openai_fusion._ledger import current_context, ledger_for
+
+        ledger_for(current_context()).models.add(model)
+        today = today_utc()
+        warning = check_model(model, base_url=self.hook.settings.base_url, today=today, live=self.live_dates(today))
         if warning:
             self.log.warning("%s", warning)
 
-    def log_usage(self, answer: Any, model: str | None = None) -> None:
+    def live_dates(self, today: date) -> Mapping[str, date | None] | None:
         """
-        Log one line with the token counts of ``answer``, when it has ``usage``.
+        The shutdown dates the connection's server publishes in ``GET /models`` (cached per process, connection
+        and day; ``None`` when it publishes none, cannot be read within ``live_models.READ_TIMEOUT``, or
+        ``[openai_fusion] live_model_dates`` is off).
+
+        :param today: the day (UTC).
+        """
+        from airflow.configuration import conf
+
+        from airflow_provider_openai_fusion import live_models
+        from airflow_provider_openai_fusion.api.models import list_models
+
+        if not conf.getboolean("openai_fusion", "live_model_dates", fallback=True):
+            return None
+        hook = self.hook
+
+        def read() -> list[Any]:
+            body = hook.send_once(list_models(), timeout=live_models.READ_TIMEOUT).body
+            return body.get("data", []) if isinstance(body, dict) else []
+
+        return live_models.published_dates(
+            hook.conn_id, hook.settings.base_url, today, read, lambda line: self.log.warning("%s", line)
+        )
+
+    def check_budget(self, estimator: Callable[..., Any], *args: Any) -> None:
+        """
+        Before a paid call: refuse it (:class:`~airflow_provider_openai_fusion.exceptions.BudgetExceededError`, no
+        request sent) when its worst case passes ``max_cost_usd``, or the DAG run's recorded costs plus it pass
+        ``max_run_cost_usd``. Does nothing, not even the estimate, when neither budget is set.
+
+        :param estimator: a function of ``airflow_provider_openai_fusion._budget`` (``chat``, ``response``, ...).
+        :param args: its arguments.
+        """
+        task_budget = _budget("max_cost_usd", self.max_cost_usd)
+        run_budget = _budget("max_run_cost_usd", self.max_run_cost_usd)
+        if task_budget is None and run_budget is None:
+            return
+        from airflow_provider_openai_fusion import _budget as budgets
+        from airflow_provider_openai_fusion._ledger import current_context, run_spent
+
+        estimates = estimator(*args)
+        estimates = estimates if isinstance(estimates, list) else [estimates]
+        spent = run_spent(current_context()) if run_budget is not None else None
+        usd = budgets.check(estimates, self.hook.prices, task_budget, run_budget, spent)
+        self.log.info(
+            "Worst case of this call: $%.6f (max_cost_usd %s, max_run_cost_usd %s%s)",
+            usd,
+            task_budget,
+            run_budget,
+            "" if spent is None else f", run so far ${spent[0]:.6f}",
+        )
+
+    def log_usage(
+        self,
+        answer: Any,
+        model: str | None = None,
+        *,
+        tier: str | None = None,
+        calls: int = 1,
+        free_call: bool = False,
+    ) -> None:
+        """
+        Record the usage of ``answer`` in this try's ledger (pushed as the XCom ``openai_fusion_usage``) and log
+        one line with its counts, ending with its cost.
 
         :param answer: the API response (or the operator's result, which keeps ``usage``).
         :param model: the model sent, when the answer does not name it.
+        :param tier: the service tier billed, when the answer does not say (``batch`` for the Batch API).
+        :param calls: how many requests the answer sums.
+        :param free_call: record a call whose answer carries no usage (moderations).
         """
-        if isinstance(answer, dict) and (line := usage_line(answer.get("model") or model, answer.get("usage"))):
-            self.log.info("%s", line)
+        from airflow_provider_openai_fusion._ledger import Usage, current_context, ledger_for, push, read_usage
+
+        usage = read_usage(answer)
+        if usage is None and not free_call:
+            return
+        context = current_context()
+        ledger = ledger_for(context)
+        model = (answer.get("model") if isinstance(answer, dict) else None) or model or ledger.only_model()
+        tier = (answer.get("service_tier") if isinstance(answer, dict) else None) or tier
+        cost, unknown = ledger.add(model, usage or Usage(), tier, calls, self.hook.prices)
+        line = usage_line(model, answer.get("usage")) if isinstance(answer, dict) else None
+        line = line or f"Usage of {model or 'the default model'}: {calls} call(s)"
+        self.log.info("%s, tier %s, %s", line, tier or "default", cost_text(cost))
+        if unknown:
+            self.log.warning(
+                "No price is known for model %r: its cost is recorded as unknown (null), not 0; add it to the "
+                "connection's 'prices' extra to price it",
+                model,
+            )
+        push(context, ledger)
+        total = ledger.total()
+        budget = self.max_cost_usd if isinstance(self.max_cost_usd, int | float) else None
+        if budget is not None and total is not None and total > budget:
+            self.log.warning("This task has cost $%.6f, above max_cost_usd=$%s", total, budget)

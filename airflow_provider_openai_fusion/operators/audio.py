@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 OPERATIONS = ("transcribe", "translate", "speech")
-DEFAULT_SPEECH_MODEL = DEFAULT_MODELS["speech"]
+VIAS = ("translations", "transcribe+text")
 DEFAULT_VOICE = DEFAULT_MODELS["speech_voice"]
 MAX_BYTES = 25 * 1024 * 1024
 AUDIO_TYPES = {
@@ -42,21 +42,35 @@ def _voice(value: Any) -> Any:
 
 class OpenAIManageAudioOperator(OpenAIFusionBaseOperator):
     """
-    Transcribe an audio file (POST /audio/transcriptions), translate it into English (POST /audio/translations),
-    or turn text into speech (POST /audio/speech).
+    Transcribe an audio file (POST /audio/transcriptions), translate it (POST /audio/translations, or a
+    transcription followed by a text model), or turn text into speech (POST /audio/speech).
 
     ``transcribe`` / ``translate``: the file (flac, mp3, mp4, mpeg, mpga, m4a, ogg, wav or webm, at most 25 MB) is
     streamed from disk. ``speech``: the audio is streamed to ``output_path`` (written under a temporary name and
     renamed when complete); its extension names the format (``.mp3``, ``.opus``/``.ogg``, ``.aac``, ``.flac``,
     ``.wav``, ``.pcm``/``.raw``) and must agree with ``response_format`` when that is set.
 
+    At OpenAI, ``/audio/speech`` (``tts-1``, ``tts-1-hd``, ``gpt-4o-mini-tts``) shuts down on 2027-01-06 and
+    ``/audio/translations`` (``whisper-1``) on 2027-02-26, with no replacement on either endpoint: until then the
+    task log says so before each call, and from then on the task is refused before sending. Compatible servers are
+    not affected. The translation that keeps working is ``via="transcribe+text"``: the file is transcribed with
+    ``model`` (default ``gpt-transcribe``), then ``text_model`` translates the transcript into
+    ``target_language`` over ``/chat/completions`` -- two paid calls in one task, their usage summed.
+
     :param operation: ``transcribe``, ``translate`` or ``speech``. (templated)
     :param file: the audio file, for ``transcribe`` / ``translate``: a local path or an ``ObjectStoragePath`` URI.
         (templated)
-    :param model: the model; default ``gpt-transcribe`` for ``transcribe`` (``json`` and ``text`` answers),
-        ``whisper-1`` for ``translate`` (the only translation model; it also serves ``srt``, ``vtt`` and
-        ``verbose_json`` transcriptions until OpenAI shuts it down on 2027-02-26) and ``gpt-4o-mini-tts`` for
-        ``speech`` (every speech model shuts down at OpenAI on 2027-01-06). (templated)
+    :param model: the model: for ``transcribe`` and ``via="transcribe+text"`` the transcription model (default
+        ``gpt-transcribe``); for ``via="translations"`` the translation model (required; at OpenAI only
+        ``whisper-1``); for ``speech`` the speech model (required: every OpenAI speech model shuts down on
+        2027-01-06, so there is no default). (templated)
+    :param via: for ``translate``: ``translations`` (the ``/audio/translations`` endpoint, into English) or
+        ``transcribe+text``; default ``transcribe+text`` when ``text_model`` is given, else ``translations``.
+        (templated)
+    :param text_model: for ``via="transcribe+text"``: the chat model that translates the transcript, e.g.
+        ``gpt-5.6-luna``. (templated)
+    :param target_language: for ``via="transcribe+text"``: the language to translate into; default English.
+        (templated)
     :param input: the text to speak (at most 4,096 characters), for ``speech``. (templated)
     :param voice: the voice, for ``speech``: a built-in name such as ``coral`` (default) or ``{"id": ...}``.
         (templated)
@@ -67,10 +81,13 @@ class OpenAIManageAudioOperator(OpenAIFusionBaseOperator):
     :param output_path: the audio file to write, for ``speech``: a local path or an ``ObjectStoragePath`` URI.
         (templated)
     :param advanced: other request fields (``language``, ``prompt``, ``response_format``, ``temperature``,
-        ``timestamp_granularities``, ...). (templated)
+        ``timestamp_granularities``, ...); with ``via="transcribe+text"`` they go to the transcription, whose
+        ``response_format`` may only be ``json`` (the default; the result is a dict) or ``text``. (templated)
     :param conn_id: the Airflow Connection of type ``openai_fusion``. (templated)
     :return: ``transcribe`` / ``translate``: the JSON response (``json``, ``verbose_json``, ``diarized_json``), or
-        the text (``text``, ``srt``, ``vtt``); ``speech``: the path written.
+        the text (``text``, ``srt``, ``vtt``); with ``via="transcribe+text"`` and ``json``:
+        ``{"text", "transcript", "models", "usage"}`` (``usage`` summed over both calls, ``calls`` kept per
+        model); ``speech``: the path written.
     """
 
     template_fields: Sequence[str] = (
@@ -78,6 +95,9 @@ class OpenAIManageAudioOperator(OpenAIFusionBaseOperator):
         "operation",
         "file",
         "model",
+        "via",
+        "text_model",
+        "target_language",
         "input",
         "voice",
         "instructions",
@@ -93,6 +113,9 @@ class OpenAIManageAudioOperator(OpenAIFusionBaseOperator):
         operation: str = "transcribe",
         file: str | None = None,
         model: str | None = None,
+        via: str | None = None,
+        text_model: str | None = None,
+        target_language: str = "English",
         input: str | None = None,
         voice: str | dict[str, str] | None = None,
         instructions: str | None = None,
@@ -106,6 +129,9 @@ class OpenAIManageAudioOperator(OpenAIFusionBaseOperator):
         self.operation = operation
         self.file = file
         self.model = model
+        self.via = via
+        self.text_model = text_model
+        self.target_language = target_language
         self.input = input
         self.voice = voice
         self.instructions = instructions
@@ -121,12 +147,40 @@ class OpenAIManageAudioOperator(OpenAIFusionBaseOperator):
         speech_only = {"input": self.input, "voice": self.voice, "instructions": self.instructions}
         speech_only |= {"response_format": self.response_format, "speed": self.speed, "output_path": self.output_path}
         given = {"file": self.file} if operation == "speech" else speech_only
+        if operation != "translate":
+            given |= {"via": self.via, "text_model": self.text_model}
         for name, value in given.items():
             if value is not None:
                 raise InvalidArgumentError(name, f"does not apply to operation={operation!r}")
         if operation == "speech":
             return self._speech()
+        if operation == "translate" and self._via() == "transcribe+text":
+            from airflow_provider_openai_fusion.operators._text_translation import translate_via_text
+
+            return translate_via_text(self)
         return self._transcribe_or_translate(operation)
+
+    def _via(self) -> str:
+        from airflow_provider_openai_fusion.api._base import choice
+
+        if self.via is None:
+            return "transcribe+text" if self.text_model else "translations"
+        via = choice("via", self.via, VIAS)
+        if via == "translations" and self.text_model is not None:
+            raise InvalidArgumentError("text_model", "does not apply to via='translations'")
+        return via
+
+    def announce_endpoint(self, name: str) -> None:
+        """
+        Log, before the call, what OpenAI shuts down on the endpoint ``name`` and when (refused once it has).
+
+        :param name: ``speech`` or ``translate``.
+        """
+        from airflow_provider_openai_fusion.model_lifecycle import check_endpoint
+
+        notice = check_endpoint(name, base_url=self.hook.settings.base_url)
+        if notice:
+            self.log.warning("%s", notice)
 
     def _speech(self) -> str:
         from pathlib import PurePosixPath
@@ -144,8 +198,14 @@ class OpenAIManageAudioOperator(OpenAIFusionBaseOperator):
                 "output_path",
                 f"its extension '.{extension}' does not agree with {wanted} (mp3, opus, aac, flac, wav, pcm)",
             )
+        model = required(
+            "model",
+            self.model,
+            "operation='speech' (OpenAI's speech models all shut down on 2027-01-06, so there is no default: name "
+            "the one your server serves)",
+        )
         named = {
-            "model": DEFAULT_SPEECH_MODEL if self.model is None else self.model,
+            "model": model,
             "input": required("input", self.input, "operation='speech'"),
             "voice": _voice(self.voice),
             "instructions": self.instructions,
@@ -153,6 +213,7 @@ class OpenAIManageAudioOperator(OpenAIFusionBaseOperator):
             "speed": self.speed,
         }
         body = request_body(SpeechRequest, named, self.advanced)
+        self.announce_endpoint("speech")
         self.check_model(body["model"])
         spec = create_speech(body)
         written = write_output("output_path", output_path, lambda path: self.hook.download(spec, path))
@@ -160,6 +221,7 @@ class OpenAIManageAudioOperator(OpenAIFusionBaseOperator):
         return written
 
     def _transcribe_or_translate(self, operation: str) -> dict[str, Any] | str:
+        from airflow_provider_openai_fusion import _budget
         from airflow_provider_openai_fusion.api._base import file_part, request_body, required
         from airflow_provider_openai_fusion.api.audio import (
             TEXT_FORMATS,
@@ -169,14 +231,25 @@ class OpenAIManageAudioOperator(OpenAIFusionBaseOperator):
         )
         from airflow_provider_openai_fusion.operators._io import check_file, local_input
 
-        schema = TranscriptionFields if operation == "transcribe" else TranslationFields
-        default = DEFAULT_MODELS["transcription" if operation == "transcribe" else "translation"]
-        model = default if self.model is None else self.model
+        if operation == "transcribe":
+            schema: type[TranscriptionFields | TranslationFields] = TranscriptionFields
+            model = DEFAULT_MODELS["transcription"] if self.model is None else self.model
+        else:
+            schema = TranslationFields
+            model = required(
+                "model",
+                self.model,
+                "via='translations' (whisper-1, OpenAI's only translation model, shuts down with the endpoint on "
+                "2027-02-26; or pass text_model to translate via='transcribe+text')",
+            )
         fields = request_body(schema, {"model": model}, self.advanced)
+        if operation == "translate":
+            self.announce_endpoint("translate")
         self.check_model(model)
         with local_input("file", required("file", self.file, f"operation={operation!r}")) as path:
             check_file("file", path, max_bytes=MAX_BYTES, suffixes=tuple(AUDIO_TYPES))
             part = file_part("file", path, AUDIO_TYPES[path.suffix.lower().lstrip(".")])
+            self.check_budget(_budget.audio, model, path.stat().st_size)
             answer = self.hook.send(transcribe_or_translate(operation, fields, part))
         result = answer.body
         if fields.get("response_format") in TEXT_FORMATS:

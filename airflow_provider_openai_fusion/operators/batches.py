@@ -101,15 +101,17 @@ class OpenAIBatchOperator(OpenAIFusionBaseOperator):
         self.timeout = timeout
         self.on_expired = on_expired
         self.cancel_on_kill = cancel_on_kill
-        self._batch_ids: list[str] = []
+        self._batch_ids: list[str] = []  # this try's batches, for on_kill; reset when a try submits
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_openai_fusion import _budget
         from airflow_provider_openai_fusion._waiting import Watch, drive
         from airflow_provider_openai_fusion.api.batches import BATCHES
 
         user_metadata = self._check_arguments()
         with tempfile.TemporaryDirectory(prefix="openai-fusion-batch-") as folder:
             parts = self._prepare(Path(folder))
+            self.check_budget(_budget.batch_files, [part.path for part in parts], self.endpoint)
             batches = self._submit(context, parts, user_metadata)
             if not self.wait_for_completion:
                 return {"batch_ids": list(self._batch_ids)}
@@ -183,9 +185,17 @@ class OpenAIBatchOperator(OpenAIFusionBaseOperator):
         from airflow_provider_openai_fusion.api._base import request_body
         from airflow_provider_openai_fusion.api.batches import CreateBatchRequest, create_batch
         from airflow_provider_openai_fusion.api.files import upload_file
+        from airflow_provider_openai_fusion.operators._batch_record import BatchRecord, reusable_input
+        from airflow_provider_openai_fusion.operators._ownership import state_store
 
         tags = {**user_metadata, **ti_metadata(context)}
-        earlier = self._earlier_batches(context, tags, len(parts))
+        request = {"endpoint": self.endpoint, "completion_window": self.completion_window, "metadata": tags}
+        mine = BatchRecord(context, request)
+        if state_store(context) is not None:
+            earlier = self._recorded_batches(mine, parts)
+        else:
+            earlier = self._earlier_batches(context, tags, len(parts))
+        self._batch_ids = []
         batches = []
         for number, part in enumerate(parts, start=1):
             label = f"{number}/{len(parts)}"
@@ -195,20 +205,26 @@ class OpenAIBatchOperator(OpenAIFusionBaseOperator):
                     "Part %s: re-attaching to batch %s of an earlier try (%s)", label, batch["id"], batch["status"]
                 )
             else:
-                uploaded = self.hook.request(upload_file(part.path, "batch"))
+                file_id = mine.earlier(label, part, "file_id")
+                if file_id and reusable_input(self.hook, file_id, part):
+                    self.log.info("Part %s: using input file %s uploaded by an earlier try", label, file_id)
+                else:
+                    file_id = str(self.hook.request(upload_file(part.path, "batch"))["id"])
+                    mine.keep(label, part, file_id=file_id)
                 named = {
-                    "input_file_id": uploaded["id"],
+                    "input_file_id": file_id,
                     "endpoint": self.endpoint,
                     "completion_window": self.completion_window,
                     "metadata": {**tags, PART_KEY: label, DIGEST_KEY: part.digest},
                 }
                 batch = self.hook.request(create_batch(request_body(CreateBatchRequest, named)))
+                mine.keep(label, part, file_id=file_id, batch_id=str(batch["id"]))
                 self.log.info(
                     "Part %s: %d requests (%d bytes) in file %s, batch %s is %s",
                     label,
                     len(part.custom_ids),
                     part.size,
-                    uploaded["id"],
+                    file_id,
                     batch["id"],
                     batch.get("status"),
                 )
@@ -216,29 +232,54 @@ class OpenAIBatchOperator(OpenAIFusionBaseOperator):
             batches.append(batch)
         return batches
 
+    def _reusable(self) -> tuple[str, ...]:
+        return (*_REUSABLE, "expired") if self.on_expired == "partial" else _REUSABLE
+
+    def _recorded_batches(self, mine: Any, parts: list[Part]) -> dict[tuple[str, str], Any]:
+        """The batches earlier tries of this task instance recorded for the same request and bytes, if reusable."""
+        from airflow_provider_openai_fusion.api.batches import retrieve_batch
+        from airflow_provider_openai_fusion.exceptions import NotFoundError
+
+        found: dict[tuple[str, str], Any] = {}
+        for number, part in enumerate(parts, start=1):
+            label = f"{number}/{len(parts)}"
+            if (batch_id := mine.earlier(label, part, "batch_id")) is None:
+                continue
+            try:
+                batch = self.hook.request(retrieve_batch(batch_id))
+            except NotFoundError:
+                continue
+            if batch.get("status") in self._reusable():
+                found[(label, part.digest)] = batch
+        return found
+
     def _earlier_batches(self, context: Context, tags: dict[str, str], parts: int) -> dict[tuple[str, str], Any]:
         """
-        On a retry, the batches earlier tries of this task instance submitted, by (part, digest): the list is read
-        newest first (it has no metadata filter) down to the DAG run's start.
+        Without a task state store (Airflow 3.2), on a retry: the batches earlier tries of this task instance
+        submitted, by (part, digest), made for the same endpoint and window at or after the DAG run's start (the
+        list is read newest first, as it has no metadata filter, down to that start).
         """
         from airflow_provider_openai_fusion.api.batches import list_batches
+        from airflow_provider_openai_fusion.operators._ownership import created_since, run_start
 
-        if context["ti"].try_number <= 1:
+        since = run_start(context)
+        if context["ti"].try_number <= 1 or since is None:
             return {}
-        started = getattr(context.get("dag_run"), "start_date", None)
-        since = started.timestamp() - CLOCK_SKEW_SECONDS if started else None
-        reusable = (*_REUSABLE, "expired") if self.on_expired == "partial" else _REUSABLE
+        reusable = self._reusable()
         found: dict[tuple[str, str], Any] = {}
         after = None
         for _ in range(MAX_LIST_PAGES):
             page = self.hook.request(list_batches(after))
             data = [batch for batch in page.get("data") or [] if isinstance(batch, Mapping)]
             for batch in data:
-                if since is not None and isinstance(batch.get("created_at"), int) and batch["created_at"] < since:
+                if isinstance(batch.get("created_at"), int) and batch["created_at"] < since - CLOCK_SKEW_SECONDS:
                     return found
                 metadata = batch.get("metadata") or {}
                 if (
                     batch.get("status") in reusable
+                    and created_since(batch, since)
+                    and (batch.get("endpoint"), batch.get("completion_window"))
+                    == (self.endpoint, self.completion_window)
                     and all(metadata.get(key) == tags[key] for key in TI_METADATA_KEYS)
                     and str(metadata.get(PART_KEY, "")).endswith(f"/{parts}")
                 ):
@@ -310,6 +351,7 @@ class OpenAIBatchOperator(OpenAIFusionBaseOperator):
             return target.commit()
 
         path = write_output("output_path", self.output_path, write)
+        self.log_usage({"usage": usage}, tier="batch", calls=counts.succeeded)
         self.log.info(
             "Wrote %d results to %s: %d succeeded, %d failed, %d expired",
             counts.total,

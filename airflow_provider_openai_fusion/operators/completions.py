@@ -42,12 +42,14 @@ class OpenAICompletionOperator(OpenAIFusionBaseOperator):
         self.advanced = advanced
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_openai_fusion import _budget
         from airflow_provider_openai_fusion.api._base import request_body
         from airflow_provider_openai_fusion.api.completions import CompletionRequest, create_completion
 
         named = {"model": self.model, "prompt": self.prompt, "temperature": self.temperature}
         body = request_body(CompletionRequest, named, self.advanced)
         self.check_model(body.get("model"))
+        self.check_budget(_budget.completion, body)
         response = self.hook.request(create_completion(body))
         first = (response.get("choices") or [{}])[0]
         self.log.info("Completion %s: %r", response.get("id"), short(first.get("text")))

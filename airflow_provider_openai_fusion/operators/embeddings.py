@@ -121,6 +121,7 @@ class OpenAIEmbeddingsOperator(OpenAIFusionBaseOperator):
         return value
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_openai_fusion import _budget
         from airflow_provider_openai_fusion.api._base import positive_int, validate_request
         from airflow_provider_openai_fusion.api.embeddings import (
             EmbeddingsRequest,
@@ -155,12 +156,13 @@ class OpenAIEmbeddingsOperator(OpenAIFusionBaseOperator):
             concurrency,
         )
         self.check_model(request.model)
+        self.check_budget(_budget.embeddings, request.model, sum(batch.tokens for batch in slices), len(bodies))
         specs = [create_embeddings(body) for body in bodies]
         answers = self.hook.bulk(specs, concurrency, tokens=[batch.tokens for batch in slices])
         result = merge_responses(slices, answers)
         dims = len(result["data"][0]["embedding"]) if result["data"] else 0
         self.log.info("%d vectors of %d dimensions", len(result["data"]), dims)
-        self.log_usage(result, request.model)
+        self.log_usage(result, request.model, calls=len(bodies))
         if not self.output_path:
             return result
         path = write_jsonl(self.output_path, result["data"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Context, conf
@@ -35,6 +34,10 @@ _USED_BY = {
 # Metadata that ties a job to the task instance that created it, so that a retry finds it again.
 TI_METADATA_KEYS = ("airflow_dag_id", "airflow_task_id", "airflow_run_id", "airflow_map_index")
 _REUSABLE_STATUSES = ("validating_files", "queued", "running", "succeeded", "paused")
+# The task_state_store key (Airflow >= 3.3) holding the job this task instance created and its request's hash.
+STATE_KEY = "openai_fusion_fine_tuning_job"
+# The request fields a job shows back, compared on Airflow 3.2 before re-attaching to a job found by metadata.
+_SHOWN_FIELDS = ("model", "training_file", "validation_file", "method", "seed", "hyperparameters")
 _FINE_TUNING = re.compile(r"fine[- ]?tun", re.IGNORECASE)
 _NO_ACCESS = re.compile(r"access|eligib|not available|no longer|not allowed|permission", re.IGNORECASE)
 
@@ -71,8 +74,11 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
     Create, inspect, list or cancel fine-tuning jobs, list a job's events, or delete a fine-tuned model.
 
     ``create`` tags the job with metadata naming the task instance (``airflow_dag_id``, ``airflow_task_id``,
-    ``airflow_run_id``, ``airflow_map_index``). When Airflow retries the task, it first looks for a job an earlier
-    try created (one that has not failed or been cancelled) and re-attaches to it instead of training twice.
+    ``airflow_run_id``, ``airflow_map_index``) and records its id in the task instance's ``task_state_store``
+    (Airflow 3.3+) as soon as it exists. A retry with the same request re-attaches to that job (unless it failed
+    or was cancelled) instead of training twice; it never adopts a job it did not record. On Airflow 3.2 (no task
+    state store) a retry looks the job up by its metadata and re-attaches only to one made from the same request
+    (model, training and validation files, method and hyperparameters, seed) created since the DAG run started.
 
     :param action: ``create``, ``get``, ``list``, ``cancel``, ``list_events`` or ``delete_model``. (templated)
     :param training_file: the uploaded training file id, for ``create``. (templated)
@@ -151,6 +157,7 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
         from airflow_provider_openai_fusion.api import fine_tuning, models
         from airflow_provider_openai_fusion.links import remember_job
 
+        self._job_id = None
         action = self._check_arguments()
         remember_job(context, self.hook.settings.base_url, None)
         if action == "create":
@@ -220,13 +227,14 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
     def _create(self, context: Context) -> dict[str, Any]:
         from airflow_provider_openai_fusion.api.fine_tuning import create_job
         from airflow_provider_openai_fusion.model_lifecycle import check_fine_tuning
+        from airflow_provider_openai_fusion.operators._ownership import fingerprint, record
 
         body = self._create_body(context)
-        notice = check_fine_tuning(base_url=self.hook.settings.base_url)
+        notice = check_fine_tuning(base_url=self.hook.settings.base_url, model=body["model"])
         if notice:
             self.log.warning("%s", notice)
         self.check_model(body["model"])
-        job = self._earlier_job(context, body["metadata"])
+        job = self._earlier_job(context, body)
         if job is None:
             try:
                 job = self.hook.request(create_job(body))
@@ -235,22 +243,53 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
                 if clear is None:
                     raise
                 raise clear from None
+            record(context, STATE_KEY, {"id": job.get("id"), "request": fingerprint(body)})
             self.log.info("Created fine-tuning job %s (status %s)", job.get("id"), job.get("status"))
         self._remember(context, job)
         if not self.wait_for_completion:
             return job
         return self._wait(context, job)
 
-    def _earlier_job(self, context: Context, metadata: dict[str, str]) -> dict[str, Any] | None:
-        """On a retry, the job an earlier try of this task instance created, unless it failed or was cancelled."""
-        from airflow_provider_openai_fusion.api.fine_tuning import list_jobs
+    def _earlier_job(self, context: Context, body: dict[str, Any]) -> dict[str, Any] | None:
+        """
+        The job an earlier try of this task instance created for the same request, unless it failed or was
+        cancelled: the one recorded in the task state store, or (Airflow 3.2) one found by metadata that was made
+        from the same request since the DAG run started.
+        """
+        from airflow_provider_openai_fusion.api.fine_tuning import list_jobs, retrieve_job
+        from airflow_provider_openai_fusion.exceptions import NotFoundError
+        from airflow_provider_openai_fusion.operators._ownership import (
+            created_since,
+            fingerprint,
+            recorded,
+            run_start,
+            same_request,
+            state_store,
+        )
 
+        if state_store(context) is not None:
+            saved = recorded(context, STATE_KEY)
+            if not saved or saved.get("request") != fingerprint(body):
+                return None
+            try:
+                job = self.hook.request(retrieve_job(str(saved.get("id"))))
+            except NotFoundError:
+                return None
+            if job.get("status") not in _REUSABLE_STATUSES:
+                return None
+            self.log.info("Re-attaching to fine-tuning job %s recorded by an earlier try", job.get("id"))
+            return job
         if context["ti"].try_number <= 1:
             return None
-        tags = {key: metadata[key] for key in TI_METADATA_KEYS}
+        tags = {key: body["metadata"][key] for key in TI_METADATA_KEYS}
+        request = {key: body[key] for key in _SHOWN_FIELDS if key in body}
+        start = run_start(context)
         for job in self.hook.paginate(list_jobs(tags)):
-            if job.get("status") in _REUSABLE_STATUSES and all(
-                (job.get("metadata") or {}).get(k) == v for k, v in tags.items()
+            if (
+                job.get("status") in _REUSABLE_STATUSES
+                and all((job.get("metadata") or {}).get(k) == v for k, v in tags.items())
+                and same_request(request, job)
+                and created_since(job, start)
             ):
                 self.log.info("Re-attaching to fine-tuning job %s created by an earlier try", job.get("id"))
                 return job
@@ -262,35 +301,31 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
         self._job_id = job.get("id")
         remember_job(context, self.hook.settings.base_url, self._job_id)
 
-    @cached_property
-    def _watch(self) -> Watch:
-        from airflow_provider_openai_fusion._waiting import Watch
+    def _wait(self, context: Context, job: dict[str, Any]) -> dict[str, Any]:
+        from airflow_provider_openai_fusion._waiting import Watch, drive, event_for, finish
         from airflow_provider_openai_fusion.api.fine_tuning import FINE_TUNING_JOBS
 
-        return Watch(FINE_TUNING_JOBS, str(self._job_id), self.log)
-
-    def _wait(self, context: Context, job: dict[str, Any]) -> dict[str, Any]:
-        from airflow_provider_openai_fusion._waiting import drive, event_for, finish
-
         deadline = time.time() + self.execution_timeout.total_seconds() if self.execution_timeout else None
-        watch = self._watch
+        watch = Watch(FINE_TUNING_JOBS, str(job.get("id")), self.log)
         if self.deferrable:
             job = drive(watch.look(), self.hook.request)
             if not watch.done(job):
-                self._defer(deadline)
+                self._defer(deadline, watch)
         else:
             job = drive(watch.until_done(self.poll_interval, deadline), self.hook.request)
-        return finish(watch.kind, event_for(watch.kind, job))
+        job = finish(watch.kind, event_for(watch.kind, job))
+        self.log_usage(job, job.get("model"))
+        return job
 
-    def _defer(self, deadline: float | None) -> None:
+    def _defer(self, deadline: float | None, watch: Watch) -> None:
         from airflow_provider_openai_fusion.triggers.fine_tuning import OpenAIFineTuningJobTrigger
 
         trigger = OpenAIFineTuningJobTrigger(
-            job_id=str(self._job_id),
+            job_id=watch.job_id,
             conn_id=self.conn_id,
             poll_interval=self.poll_interval,
             deadline=deadline,
-            cursor=self._watch.cursor,
+            cursor=watch.cursor,
             cancel_on_kill=self.cancel_on_kill,
         )
         self.defer(trigger=trigger, method_name="execute_complete")
@@ -307,6 +342,7 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
 
         job = finish(FINE_TUNING_JOBS, event)
         self.log.info("Fine-tuning job %s succeeded: model %s", job.get("id"), job.get("fine_tuned_model"))
+        self.log_usage(job, job.get("model"))
         return job
 
     def on_kill(self) -> None:

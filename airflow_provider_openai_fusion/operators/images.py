@@ -193,6 +193,7 @@ class OpenAIGenerateImageOperator(OpenAIFusionBaseOperator):
         self.advanced = advanced
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_openai_fusion import _budget
         from airflow_provider_openai_fusion.api._base import request_body
         from airflow_provider_openai_fusion.api.images import GenerateImageRequest, create_image
 
@@ -200,6 +201,7 @@ class OpenAIGenerateImageOperator(OpenAIFusionBaseOperator):
         body = _with_b64(request_body(GenerateImageRequest, named, self.advanced))
         check_output_folder(self.output_path, _asked(body))
         self.check_model(body.get("model"))
+        self.check_budget(_budget.images, body.get("model"), _asked(body))
         result = images_result(self.hook.request(create_image(body)), self.output_path, _asked(body))
         self.log.info("Wrote %d image(s): %s", len(result["paths"]), ", ".join(result["paths"]))
         self.log_usage(result, body.get("model"))

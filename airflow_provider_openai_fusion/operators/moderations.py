@@ -37,6 +37,7 @@ class OpenAIModerationOperator(OpenAIFusionBaseOperator):
         body = request_body(ModerationRequest, {"input": value, "model": self.model})
         self.check_model(body.get("model"))
         response = self.hook.request(create_moderation(body))
+        self.log_usage(response, body.get("model") or "omni-moderation-latest", free_call=True)
         results = response.get("results") or []
         flagged = [str(i) for i, result in enumerate(results) if result.get("flagged")]
         self.log.info(

@@ -53,6 +53,9 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         generating when it is over this.
     :param metadata: up to 16 string pairs stored with the response. (templated)
     :param background: create the response in the background and wait for it.
+    :param wait_for_completion: with ``background``, wait for the response (default); ``False`` returns the
+        response as created (its ``id``, status ``queued``) at once, for a DAG scheduled on the
+        ``response.completed`` webhook to fetch with ``OpenAIResponseResultOperator``.
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``); with ``background``.
     :param poll_interval: seconds between checks of a background response.
     :param timeout: give up on a background response after this many seconds (or a timedelta) and cancel it;
@@ -60,6 +63,13 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
     :param allow_incomplete: return an ``incomplete`` response (e.g. ``max_output_tokens`` reached) instead of
         failing.
     :param advanced: any other request field (``reasoning``, ``include``, ``tool_choice``, ...). (templated)
+    :param service_tier: ``auto``, ``default``, ``flex`` (half price, slower, may be unavailable; the client timeout
+        becomes 15 minutes unless the connection sets one) or ``priority``.
+    :param flex_fallback: with ``service_tier="flex"``, send the request once more on the default tier when flex
+        answers 429 ``resource_unavailable`` or times out (logged; each answer priced at its tier).
+    :param prompt_cache_key: groups requests sharing a prompt prefix for better cache hits (cached input tokens are
+        billed at the cached rate). (templated)
+    :param prompt_cache_retention: ``in_memory`` or ``24h``.
     :param returns: what the XCom holds: ``"full"`` (default) the whole response; ``"text"``
         ``{"id", "metadata", "output_text"}``; ``"parsed"`` ``{"id", "metadata", "output_parsed"}`` (needs
         ``text_format``). The short forms keep XCom small over thousands of mapped tasks, and ``metadata``
@@ -79,6 +89,7 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         "previous_response_id",
         "metadata",
         "advanced",
+        "prompt_cache_key",
     )
     template_fields_renderers = {"input": "json", "tools": "json", "metadata": "json", "advanced": "json"}
 
@@ -96,16 +107,25 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         max_input_tokens: int | None = None,
         metadata: dict[str, str] | str | None = None,
         background: bool = False,
+        wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 10.0,
         timeout: float | timedelta | None = None,
         allow_incomplete: bool = False,
         advanced: dict[str, Any] | str | None = None,
+        service_tier: str | None = None,
+        flex_fallback: bool = False,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
         returns: str = "full",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.returns = returns
+        self.service_tier = service_tier
+        self.flex_fallback = flex_fallback
+        self.prompt_cache_key = prompt_cache_key
+        self.prompt_cache_retention = prompt_cache_retention
         self.model = model
         self.input = input
         self.instructions = instructions
@@ -119,6 +139,7 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         self.max_input_tokens = max_input_tokens
         self.metadata = metadata
         self.background = background
+        self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
         self.poll_interval = poll_interval
         self.timeout = timeout
@@ -127,19 +148,25 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         self._response_id: str | None = None
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_openai_fusion import _budget
         from airflow_provider_openai_fusion._waiting import event_for
         from airflow_provider_openai_fusion.api.responses import create_response
+        from airflow_provider_openai_fusion.operators._tiers import send_tiered
 
         body, structured = self._request()
         self.check_model(body["model"])
         response = self._earlier_response(context, body) if self.background else None
         if response is None:
-            self._check_input_tokens(body)
-            response = self.hook.request(create_response(body))
+            counted = self._check_input_tokens(body)
+            self.check_budget(_budget.response, body, counted)
+            flex_fallback = bool(self.flex_fallback) and not self.background
+            response = send_tiered(self, create_response, body, flex_fallback, _budget.response, counted)
             self.log.info("Created response %s (status %s)", response.get("id"), response.get("status"))
             if self.background:
                 self._remember(context, response, body)
         self._response_id = str(response.get("id"))
+        if self.background and not self.wait_for_completion:
+            return dict(response)
         if self.background and response.get("status") not in self._kind.terminal:
             response = self._wait(response)
         return self._result(context, event_for(self._kind, response), structured)
@@ -163,9 +190,12 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         )
         from airflow_provider_openai_fusion.api._structured import structured_format
         from airflow_provider_openai_fusion.api.responses import CreateResponseRequest
+        from airflow_provider_openai_fusion.operators._tiers import tier_fields
 
         required("model", self.model, "the Responses API")
         required("input", self.input, "the Responses API")
+        if not self.wait_for_completion and not self.background:
+            raise InvalidArgumentError("wait_for_completion", "False applies to background responses: set background")
         self.poll_interval = positive_number("poll_interval", self.poll_interval)
         self.max_input_tokens = positive_int("max_input_tokens", self.max_input_tokens)
         max_output_tokens = positive_int("max_output_tokens", self.max_output_tokens)
@@ -195,20 +225,25 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
             "metadata": json_object(self.metadata, "metadata"),
             "background": True if self.background else None,
             "store": True if self.background else None,
+            **tier_fields(
+                self.service_tier, self.prompt_cache_key, self.prompt_cache_retention, bool(self.flex_fallback)
+            ),
         }
         return request_body(CreateResponseRequest, named, advanced), structured
 
-    def _check_input_tokens(self, body: dict[str, Any]) -> None:
+    def _check_input_tokens(self, body: dict[str, Any]) -> int | None:
+        """Count the input (POST /responses/input_tokens, free) when a limit or a budget needs it; check the limit."""
         from airflow_provider_openai_fusion.api.responses import count_input_tokens
 
-        if self.max_input_tokens is None:
-            return
+        if self.max_input_tokens is None and self.max_cost_usd is None and self.max_run_cost_usd is None:
+            return None
         counted = self.hook.request(count_input_tokens(body))["input_tokens"]
-        self.log.info("The input counts %d tokens (max_input_tokens: %d)", counted, self.max_input_tokens)
-        if counted > self.max_input_tokens:
+        self.log.info("The input counts %d tokens (max_input_tokens: %s)", counted, self.max_input_tokens)
+        if self.max_input_tokens is not None and counted > self.max_input_tokens:
             raise InvalidArgumentError(
                 "max_input_tokens", f"the input counts {counted} tokens, over the limit of {self.max_input_tokens}"
             )
+        return counted
 
     def _earlier_response(self, context: Context, body: dict[str, Any]) -> dict[str, Any] | None:
         """The background response an earlier try of this task instance started for the same request, if alive."""

@@ -39,12 +39,18 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
     Manage vector stores (the indexes the ``file_search`` tool searches) and the files in them.
 
     ``add_files`` uploads the local or ``ObjectStoragePath`` files (file ids are taken as they are), attaches
-    them to the store as one file batch with their name and SHA-256 in the file ``attributes``, waits until the
-    batch settles and reports the files that failed with their errors. ``sync`` makes the store hold exactly
-    ``files``: new files and files whose content changed are added, files no longer given are removed (the
-    vector-store file and the uploaded file), unchanged ones are not touched, so a nightly re-index costs only
-    what changed; a changed file whose new version fails keeps its older version. A ``name`` that no store has
-    yet creates the store, for ``add_files`` and ``sync``.
+    them to the store as one file batch with their name, SHA-256 and the provider's mark (``managed_by``) in the
+    file ``attributes``, waits until the batch settles and reports the files that failed with their errors.
+    ``sync`` makes the store hold ``files``: new files and files whose content changed are added, files it
+    uploaded earlier and no longer given are removed (the vector-store file and the uploaded file), unchanged
+    ones are not touched, so a nightly re-index costs only what changed; a changed file whose new version fails
+    keeps its older version. A ``name`` that no store has yet creates the store (for ``add_files`` and ``sync``)
+    with the provider's mark in its ``metadata``.
+
+    Ownership: ``sync`` detaches and deletes only files the provider uploaded itself (those with its mark). A
+    file given by id is attached but never detached or deleted; a file without the mark (attached by someone
+    else) is left alone and listed under ``unmanaged``. A store found by ``name`` must carry the provider's
+    mark before ``sync`` changes it; to sync a store created otherwise, pass its ``vector_store_id``.
 
     :param action: ``create``, ``get``, ``list``, ``delete``, ``add_files``, ``sync`` or ``search``. (templated)
     :param vector_store_id: the store's id. (templated)
@@ -64,8 +70,9 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
         (``rewrite_query``, ``ranking_options``). (templated)
     :param conn_id: the Airflow Connection of type ``openai_fusion``. (templated)
     :return: ``create``/``get``: the store; ``list``: a list of stores; ``delete``: the deletion object;
-        ``add_files``/``sync``: ``{"vector_store_id", "added", "removed", "unchanged", "failed"}`` (lists of
-        ``{"filename", "file_id"}``; failed ones with their ``error``); ``search``: the list of results.
+        ``add_files``/``sync``: ``{"vector_store_id", "added", "changed", "removed", "unchanged", "failed",
+        "unmanaged"}`` (lists of ``{"filename", "file_id"}``; changed ones with the ``replaced_file_id`` of their
+        older version, failed ones with their ``error``); ``search``: the list of results.
     """
 
     template_fields: Sequence[str] = (
@@ -123,12 +130,12 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
             return self._create(self.advanced)
         if action == "search":
             body = self._search_body()
-            results = self.hook.request(api.search(self._store_id(create=False), body))["data"]
+            results = self.hook.request(api.search(self._store_id(action), body))["data"]
             self.log.info("%d results for %r", len(results), body["query"])
             return results
         if action in ("add_files", "sync"):
             return self._attach(context, action)
-        store_id = self._store_id(create=False)
+        store_id = self._store_id(action)
         if action == "get":
             return self.hook.request(api.retrieve_vector_store(store_id))
         deleted = self.hook.request(api.delete_vector_store(store_id))
@@ -181,17 +188,24 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
         return request_body(SearchRequest, named, self.advanced)
 
     def _create(self, advanced: Any = None) -> dict[str, Any]:
-        """Create the store named ``name``; ``advanced`` holds the other fields of ``action='create'``."""
+        """
+        Create the store named ``name``, with the provider's mark in its metadata; ``advanced`` holds the other
+        fields of ``action='create'``.
+        """
         from airflow_provider_openai_fusion.api import vector_stores as api
         from airflow_provider_openai_fusion.api._base import request_body
 
         body = request_body(api.CreateVectorStoreRequest, {"name": self.name}, advanced)
+        body["metadata"] = {**body.get("metadata", {}), api.OWNER_KEY: api.OWNER}
         store = self.hook.request(api.create_vector_store(body))
         self.log.info("Created vector store %s (%s)", store.get("id"), store.get("name"))
         return store
 
-    def _store_id(self, *, create: bool) -> str:
-        """The store's id: given, or found by name (created for add_files and sync when no store has the name)."""
+    def _store_id(self, action: str) -> str:
+        """
+        The store's id: given, or found by name (created for add_files and sync when no store has the name); a
+        store found by name for ``sync`` must carry the provider's mark.
+        """
         from airflow_provider_openai_fusion.api import vector_stores as api
 
         if self.vector_store_id:
@@ -203,8 +217,16 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
                 "name", f"{len(named)} vector stores are named {self.name!r} ({ids}); give one id"
             )
         if named:
-            return str(named[0]["id"])
-        if not create:
+            store_id = str(named[0]["id"])
+            if action == "sync" and not api.is_managed(named[0].get("metadata")):
+                raise InvalidArgumentError(
+                    "name",
+                    f"vector store {store_id} named {self.name!r} was not created by this provider (its metadata "
+                    f"lacks {api.OWNER_KEY}={api.OWNER}), so sync will not change it; pass "
+                    f"vector_store_id={store_id!r} to sync it anyway (files without the provider's mark stay)",
+                )
+            return store_id
+        if action not in ("add_files", "sync"):
             raise InvalidArgumentError("name", f"no vector store is named {self.name!r}")
         return str(self._create()["id"])
 
@@ -228,11 +250,11 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
                 local[path.name] = path
             hashes = {name: content_hash(path) for name, path in local.items()}
             wanted = {**hashes, **{file_id: file_id for file_id in ids}}
-            store_id = self._store_id(create=True)
+            store_id = self._store_id(action)
             if action == "sync":
                 plan = api.plan_sync(wanted, self.hook.paginate(api.list_store_files(store_id)))
             else:
-                plan = api.SyncPlan(list(wanted), [], [], {})
+                plan = api.SyncPlan(list(wanted), [], [], {}, [])
             if len(plan.add) > api.MAX_BATCH_FILES:
                 raise InvalidArgumentError(
                     "files", f"{len(plan.add)} files to add; a file batch takes at most {api.MAX_BATCH_FILES}"
@@ -251,14 +273,17 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
             "removed": [_entry(store_file) for store_file in plan.remove],
             "unchanged": [{"filename": name, "file_id": file_id} for name, file_id in plan.unchanged],
             "replaced": plan.replaced,
+            "unmanaged": [_entry(store_file) for store_file in plan.unmanaged],
             "sync": action == "sync",
         }
+        files_count = api.files_count
         self.log.info(
-            "Vector store %s: %d files to add, %d to remove, %d unchanged",
+            "Vector store %s: %s to add, %s to remove, %s unchanged, %s not created by this provider (left alone)",
             store_id,
-            len(added),
-            len(state["removed"]),
-            len(state["unchanged"]),
+            files_count(len(added)),
+            files_count(len(state["removed"])),
+            files_count(len(state["unchanged"])),
+            files_count(len(state["unmanaged"])),
         )
         return self._settle(state, None) if batch is None else self._wait(context, state, batch)
 
@@ -285,7 +310,11 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
         files = [
             api.StoreFile(
                 file_id=item["file_id"],
-                attributes={api.NAME_ATTRIBUTE: item["filename"], api.HASH_ATTRIBUTE: item["sha256"]}
+                attributes={
+                    api.NAME_ATTRIBUTE: item["filename"],
+                    api.HASH_ATTRIBUTE: item["sha256"],
+                    api.OWNER_KEY: api.OWNER,
+                }
                 if item["filename"]
                 else None,
                 **per_file,
@@ -293,7 +322,8 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
             for item in added
         ]
         batch = self.hook.request(api.create_file_batch(store_id, api.CreateFileBatchRequest(files=files)))
-        self.log.info("Created file batch %s of %d files in vector store %s", batch.get("id"), len(files), store_id)
+        count = api.files_count(len(files))
+        self.log.info("Created file batch %s of %s in vector store %s", batch.get("id"), count, store_id)
         return batch
 
     def _watch(self, job_id: str) -> Watch:
@@ -343,7 +373,10 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
         return self._settle(state, finish(FILE_BATCHES, event))
 
     def _settle(self, state: dict[str, Any], batch: dict[str, Any] | None) -> dict[str, Any]:
-        """Collect the failed files, remove what a sync replaces, and fail the task on file errors if asked."""
+        """
+        Collect the failed files, remove what a sync replaces (only files the provider uploaded), and fail the
+        task on file errors if asked.
+        """
         from airflow_provider_openai_fusion.api import vector_stores as api
         from airflow_provider_openai_fusion.exceptions import VectorStoreFileError
 
@@ -352,24 +385,37 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
         if batch is not None and (batch.get("file_counts") or {}).get("failed", 1):
             failed_files = self.hook.paginate(api.list_batch_files(state["job_id"], "failed"))
             errors = {str(item["id"]): item.get("last_error") for item in failed_files}
-        added = [{"filename": i["filename"], "file_id": i["file_id"]} for i in state["added"]]
-        failed = [{**item, "error": errors[item["file_id"]]} for item in added if item["file_id"] in errors]
-        added = [item for item in added if item["file_id"] not in errors]
-        kept = {state["replaced"].get(item["filename"]) for item in failed} - {None}
+        attached = [{"filename": i["filename"], "file_id": i["file_id"]} for i in state["added"]]
+        failed = [{**item, "error": errors[item["file_id"]]} for item in attached if item["file_id"] in errors]
+        replaced = state["replaced"]
+        kept = {replaced.get(item["filename"]) for item in failed} - {None}
         removed = [item for item in state["removed"] if item["file_id"] not in kept]
         for item in failed:
             self.log.error("File %s (%s) failed: %s", item["filename"], item["file_id"], item["error"])
-        for item in removed + (failed if state["sync"] else []):
+        ours = [item for item in failed if item["filename"]] if state["sync"] else []
+        for item in removed + ours:
             self._remove(store_id, item["file_id"])
-        summary = {"vector_store_id": store_id, "added": added, "removed": removed, "failed": failed}
-        summary["unchanged"] = state["unchanged"]
+        succeeded = [item for item in attached if item["file_id"] not in errors]
+        changed = [
+            {**item, "replaced_file_id": replaced[item["filename"]]}
+            for item in succeeded
+            if item["filename"] in replaced
+        ]
+        summary = {
+            "vector_store_id": store_id,
+            "added": [item for item in succeeded if item["filename"] not in replaced],
+            "changed": changed,
+            "removed": [item for item in removed if item["file_id"] not in set(replaced.values())],
+            "unchanged": state["unchanged"],
+            "failed": failed,
+            "unmanaged": state.get("unmanaged", []),
+        }
+        files_count = api.files_count
         self.log.info(
-            "Vector store %s: %d added, %d removed, %d unchanged, %d failed",
+            "Vector store %s: %s added, %s changed, %s removed, %s unchanged, %s failed, %s left alone",
             store_id,
-            len(added),
-            len(removed),
-            len(summary["unchanged"]),
-            len(failed),
+            *(files_count(len(summary[key])) for key in ("added", "changed", "removed", "unchanged", "failed")),
+            files_count(len(summary["unmanaged"])),
         )
         if failed and self.fail_on_file_errors:
             raise VectorStoreFileError(store_id, failed)

@@ -13,11 +13,13 @@ Metadata ``{"standin": ...}`` asks for the other endings: ``expire`` (the first 
 expires: a quarter of the requests get ``batch_expired`` lines in the error file, the rest no line at all), ``hold``
 (stays in_progress until cancelled), ``flaky-download`` (the first download of its output file answers 500). A
 cancel moves a running batch to ``cancelling``, and the next poll to ``cancelled``, with the first third of the
-requests answered.
+requests answered. With webhooks configured (:mod:`.webhooks`), a batch also moves on by itself, and its ending
+sends ``batch.completed``, ``batch.failed``, ``batch.expired`` or ``batch.cancelled``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from dataclasses import dataclass, field
@@ -30,6 +32,7 @@ from starlette.routing import Route
 
 from dev.standin.common import State, error, json_body, new_id, not_found, now, ok, state_of
 from dev.standin.text import known_models
+from dev.standin.webhooks import drive
 
 ENDPOINTS = ("/v1/responses", "/v1/chat/completions", "/v1/embeddings", "/v1/completions", "/v1/moderations")
 FLOW = ("validating", "in_progress", "finalizing", "completed")
@@ -46,11 +49,13 @@ class Batch:
     :param fields: the batch object.
     :param lines: the parsed input lines (after validation).
     :param flaky_download: the first download of its output file still has to fail.
+    :param lock: held while the batch moves on (a poll and the webhook driver may both move it).
     """
 
     fields: dict[str, Any]
     lines: list[dict[str, Any]] = field(default_factory=list)
     flaky_download: bool = False
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def mode(self) -> str:
@@ -161,7 +166,16 @@ async def _run(request: Request, batch: Batch, count: int, never_ran: str | None
 
 
 async def _advance(request: Request, batch: Batch) -> None:
-    """Move the batch one status on (a poll)."""
+    """Move the batch one status on (a poll, or the webhook driver); a batch that ends sends its webhook."""
+    async with batch.lock:
+        ended = batch.fields["status"] in TERMINAL
+        await _step(request, batch)
+    webhooks = state_of(request).webhooks
+    if webhooks is not None and not ended and batch.fields["status"] in TERMINAL:
+        webhooks.notify(f"batch.{batch.fields['status']}", batch.fields["id"])
+
+
+async def _step(request: Request, batch: Batch) -> None:
     fields, status = batch.fields, batch.fields["status"]
     if status in TERMINAL:
         return
@@ -220,6 +234,13 @@ async def create(request: Request) -> Response:
     batch = Batch(fields)
     batch.flaky_download = batch.mode == "flaky-download"
     _batches(state)[fields["id"]] = batch
+    if state.webhooks is not None:
+
+        async def advance() -> bool:
+            await _advance(request, batch)
+            return batch.fields["status"] in TERMINAL
+
+        drive(state.job_step_seconds, advance)
     return ok(fields)
 
 

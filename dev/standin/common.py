@@ -20,10 +20,15 @@ class State:
 
     :param api_key: the only key it accepts.
     :param job_step_seconds: how long a fine-tuning job stays in each status before it moves on.
+    :param webhooks: the :class:`~dev.standin.webhooks.WebhookSender`, when webhooks are configured.
+    :param shutdown_dates: ``shutdown_date`` overrides for ``GET /models`` (model id → ``YYYY-MM-DD`` or ``None``);
+        a model not served yet is added to the list.
     """
 
     api_key: str
     job_step_seconds: float = 1.0
+    shutdown_dates: dict[str, str | None] = field(default_factory=dict)
+    models_reads: int = 0
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     contents: dict[str, bytes] = field(default_factory=dict)
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -36,6 +41,7 @@ class State:
     store_files: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     file_batches: dict[str, dict[str, Any]] = field(default_factory=dict)
     counter: itertools.count = field(default_factory=itertools.count)
+    webhooks: Any = None
 
 
 def new_id(prefix: str) -> str:

@@ -27,10 +27,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from dev.standin.common import State, error, json_body, new_id, not_found, now, ok, state_of
+from dev.standin.webhooks import drive
 
 ORGANIZATION = "org-standin"
 FINE_TUNABLE = ("gpt-4o-mini", "gpt-4o-mini-2024-07-18", "gpt-4.1-mini", "gpt-4.1-mini-2025-04-14", "gpt-3.5-turbo")
-FINE_TUNABLE += ("babbage-002", "davinci-002")
+FINE_TUNABLE += ("babbage-002", "davinci-002", "gpt-5.6-luna", "gpt-oss-20b")
 MIN_EXAMPLES = 10
 TRAINING_STEPS = 3
 FAIL_SUFFIX = "fail"
@@ -226,6 +227,17 @@ async def create_job(request: Request) -> Response:
         failure = (3.0, {"code": "training_failed", "message": "Training failed: loss diverged.", "param": None})
     job = Job(fields, time.monotonic(), state.job_step_seconds, body.get("suffix"), failure)
     _jobs(state)[job_id] = job
+    if state.webhooks is not None:
+        webhooks = state.webhooks
+
+        async def advance() -> bool:
+            status = job.status()
+            if status in ("succeeded", "failed", "cancelled"):
+                webhooks.notify(f"fine_tuning.job.{status}", job_id)
+                return True
+            return False
+
+        drive(state.job_step_seconds / 2, advance)
     return ok(job.as_json(state))
 
 

@@ -61,12 +61,16 @@ def _model(model_id: str, today: date, owned_by: str = "system", created: int = 
 
 def _all(request: Request) -> dict[str, dict]:
     today = today_utc()
-    models = {model_id: _model(model_id, today) for model_id in (*BASE_MODELS, RETIRING_MODEL)}
-    models.update(state_of(request).fine_tuned_models)
+    state = state_of(request)
+    models = {model_id: _model(model_id, today) for model_id in (*BASE_MODELS, RETIRING_MODEL, *state.shutdown_dates)}
+    for model_id, day in state.shutdown_dates.items():
+        models[model_id]["shutdown_date"] = day
+    models.update(state.fine_tuned_models)
     return models
 
 
 async def list_models(request: Request) -> Response:
+    state_of(request).models_reads += 1
     return ok({"object": "list", "data": list(_all(request).values())})
 
 

@@ -11,6 +11,12 @@ How to get the other endings (words in the last input text): ``please fail`` end
 cancelled; ``take your time`` stays ``in_progress`` for ``SLOW_LOOKS`` GETs; a ``max_output_tokens`` below the
 answer's size ends ``incomplete`` (reason ``max_output_tokens``). Only background responses can be cancelled (else
 400), as with OpenAI.
+
+A ``file_search`` tool searches the vector stores the stand-in holds (the last input text is the query, scored as
+``POST /vector_stores/{id}/search`` scores it, with the tool's ``filters`` and ``max_num_results``): the output
+starts with a ``file_search_call`` item (its ``results`` only with ``include: ["file_search_call.results"]``), and
+the answer quotes the best result and cites the files found (``file_citation`` annotations). A vector store id the
+stand-in does not hold is refused with a 404, before anything is created.
 """
 
 from __future__ import annotations
@@ -23,12 +29,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from dev.standin import text
-from dev.standin.common import error, json_body, new_id, not_found, now, ok, state_of
+from dev.standin.common import State, error, json_body, new_id, not_found, now, ok, state_of
+from dev.standin.vector_stores import search_store
+from dev.standin.webhooks import drive
 
 RESPONSE_FIELDS = ("instructions", "metadata", "previous_response_id", "max_output_tokens", "background", "text")
 RESPONSE_FIELDS += ("reasoning", "service_tier", "truncation", "max_tool_calls")
 NULLABLE_REQUIRED = ("error", "incomplete_details", "instructions")
 SLOW_LOOKS = 15
+ACTIVE = ("queued", "in_progress")
+RESULTS_INCLUDED = "file_search_call.results"
+CITED = 3
 
 
 def _last_text(items: Any) -> str:
@@ -100,24 +111,86 @@ def _usage(body: dict[str, Any], answer: str) -> dict[str, Any]:
     }
 
 
-def _final(body: dict[str, Any]) -> dict[str, Any]:
+def _file_search_tools(body: dict[str, Any]) -> list[dict[str, Any]]:
+    return [tool for tool in body.get("tools") or [] if isinstance(tool, dict) and tool.get("type") == "file_search"]
+
+
+def _unknown_store(body: dict[str, Any], state: State) -> str | None:
+    """The first vector store id a ``file_search`` tool names that the stand-in does not hold."""
+    for tool in _file_search_tools(body):
+        for store_id in tool.get("vector_store_ids") or []:
+            if store_id not in state.vector_stores:
+                return str(store_id)
+    return None
+
+
+def _file_search(body: dict[str, Any], state: State) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The ``file_search_call`` items of the response, and every result they found (best first)."""
+    query = _last_text(body.get("input"))
+    items: list[dict[str, Any]] = []
+    found: list[dict[str, Any]] = []
+    for tool in _file_search_tools(body):
+        limit = int(tool.get("max_num_results") or 10)
+        results = [
+            result
+            for store_id in tool.get("vector_store_ids") or []
+            for result in search_store(state, store_id, [query], tool.get("filters"), limit)
+        ]
+        results = sorted(results, key=lambda result: -result["score"])[:limit]
+        shown = [
+            {
+                "file_id": result["file_id"],
+                "filename": result["filename"],
+                "score": result["score"],
+                "attributes": result["attributes"],
+                "text": result["content"][0]["text"],
+            }
+            for result in results
+        ]
+        call = {"id": new_id("fs_"), "type": "file_search_call", "status": "completed", "queries": [query]}
+        items.append({**call, "results": shown if RESULTS_INCLUDED in (body.get("include") or []) else None})
+        found += results
+    return items, sorted(found, key=lambda result: -result["score"])
+
+
+def _cited(answer: str, found: list[dict[str, Any]], structured: bool) -> tuple[str, list[dict[str, Any]]]:
+    """The answer quoting the best result (unless it must stay JSON), and a citation of each file found."""
+    if not found:
+        return answer, []
+    if not structured:
+        best = found[0]
+        answer = f"{answer} According to {best['filename']}: {best['content'][0]['text'][:300].strip()}"
+    files = list({result["file_id"]: result for result in found}.values())[:CITED]
+    citations = [
+        {"type": "file_citation", "file_id": result["file_id"], "filename": result["filename"], "index": len(answer)}
+        for result in files
+    ]
+    return answer, citations
+
+
+def _final(body: dict[str, Any], state: State) -> dict[str, Any]:
     """The fields of the response once it has ended: output, usage, status."""
     last = _last_text(body.get("input")).lower()
     if "please fail" in last:
         error_ = {"code": "server_error", "message": "The model failed to generate a response."}
         return {"status": "failed", "error": error_, "output": []}
+    searches: list[dict[str, Any]] = []
     if "please refuse" in last:
         part = {"type": "refusal", "refusal": "I'm sorry, I cannot help with that."}
         answer, status, reason = "", "completed", None
     else:
-        answer = _answer(body)
+        searches, found = _file_search(body, state)
+        fmt = (body.get("text") or {}).get("format") or {}
+        answer, citations = _cited(_answer(body), found, fmt.get("type") in ("json_schema", "json_object"))
         cap = body.get("max_output_tokens")
         status, reason = "completed", None
         if cap is not None and text.tokens(answer) > cap:
             answer, status, reason = answer[: cap * 4], "incomplete", {"reason": "max_output_tokens"}
-        part = {"type": "output_text", "text": answer, "annotations": [], "logprobs": []}
+            citations = []
+        part = {"type": "output_text", "text": answer, "annotations": citations, "logprobs": []}
     message = {"id": new_id("msg_"), "type": "message", "role": "assistant", "status": status, "content": [part]}
-    return {"status": status, "incomplete_details": reason, "output": [message], "usage": _usage(body, answer)}
+    output = [*searches, message]
+    return {"status": status, "incomplete_details": reason, "output": output, "usage": _usage(body, answer)}
 
 
 def _new_response(body: dict[str, Any]) -> dict[str, Any]:
@@ -150,12 +223,33 @@ async def create(request: Request) -> Response:
         return text._unknown_model(str(body.get("model")))
     if body.get("background") and body.get("store") is False:
         return error(400, "Background responses must be stored: set store to true.", type_="invalid_request_error")
-    response = _new_response(body)
     state = state_of(request)
+    if (missing := _unknown_store(body, state)) is not None:
+        return not_found("vector_store", missing, "tools")
+    response = _new_response(body)
     state.responses[response["id"]] = (response, body)
     if not body.get("background"):
-        response.update(_final(body))
+        response.update(_final(body, state))
+    elif state.webhooks is not None:
+
+        async def advance() -> bool:
+            _moved(state, response, body)
+            return response["status"] not in ACTIVE
+
+        drive(state.job_step_seconds, advance)
     return _answer_of(response)
+
+
+def _moved(state: State, response: dict[str, Any], body: dict[str, Any]) -> None:
+    """Move a background response on; one that ends sends its webhook."""
+    was = response["status"]
+    _advance(response, body, state)
+    _ended(state, response, was)
+
+
+def _ended(state: State, response: dict[str, Any], was: str) -> None:
+    if state.webhooks is not None and was in ACTIVE and response["status"] not in ACTIVE:
+        state.webhooks.notify(f"response.{response['status']}", response["id"])
 
 
 def _answer_of(response: dict[str, Any]) -> Response:
@@ -163,7 +257,7 @@ def _answer_of(response: dict[str, Any]) -> Response:
     return ok({key: value for key, value in response.items() if value is not None or key in NULLABLE_REQUIRED})
 
 
-def _advance(response: dict[str, Any], body: dict[str, Any]) -> None:
+def _advance(response: dict[str, Any], body: dict[str, Any], state: State) -> None:
     last = _last_text(body.get("input")).lower()
     body["_looks"] = body.get("_looks", 0) + 1
     if response["status"] == "queued":
@@ -171,7 +265,7 @@ def _advance(response: dict[str, Any], body: dict[str, Any]) -> None:
     elif response["status"] != "in_progress" or "never finish" in last:
         return
     elif "take your time" not in last or body["_looks"] > SLOW_LOOKS:
-        response.update(_final(body))
+        response.update(_final(body, state))
         response["completed_at"] = now() if response["status"] == "completed" else None
 
 
@@ -180,7 +274,7 @@ async def retrieve(request: Request) -> Response:
     if found is None:
         return not_found("response", request.path_params["response_id"], "response_id")
     response, body = found
-    _advance(response, body)
+    _moved(state_of(request), response, body)
     return _answer_of(response)
 
 
@@ -193,8 +287,9 @@ async def cancel(request: Request) -> Response:
         return error(
             400, "Only responses created with background=true can be cancelled.", type_="invalid_request_error"
         )
-    if response["status"] in ("queued", "in_progress"):
+    if response["status"] in ACTIVE:
         response["status"] = "cancelled"
+        _ended(state_of(request), response, "in_progress")
     return _answer_of(response)
 
 

@@ -40,12 +40,19 @@ CATEGORIES = {
     "violence/graphic": ("gore", "blood everywhere"),
 }
 TYPOS = {"teh": "the", "dissapointed": "disappointed", "schedlues": "schedules", "pipelnes": "pipelines"}
+FOX = "The quick brown fox jumps over the lazy dog."
+TRANSLATIONS = {
+    "german": {FOX: "Der schnelle braune Fuchs springt über den faulen Hund."},
+    "french": {FOX: "Le renard brun rapide saute par-dessus le chien paresseux."},
+}
+"""What the stand-in's "model" answers to a translation instruction (any other text comes back unchanged)."""
 IMAGE_CATEGORIES = ("self-harm", "self-harm/intent", "self-harm/instructions", "sexual", "violence", "violence/graphic")
 
 
 def known_models(request: Request) -> set[str]:
-    """The ids of every model the stand-in serves: the base ones and the fine-tuned ones."""
-    return set(models.BASE_MODELS) | set(state_of(request).fine_tuned_models)
+    """The ids of every model the stand-in serves: the base ones, those given a shutdown date, the fine-tuned ones."""
+    state = state_of(request)
+    return set(models.BASE_MODELS) | set(state.shutdown_dates) | set(state.fine_tuned_models)
 
 
 def tokens(text: str) -> int:
@@ -74,7 +81,9 @@ def reply(instruction: str, text: str, json_mode: bool) -> str:
     :param json_mode: whether the answer must be a JSON object.
     """
     lowered = instruction.lower()
-    if "upper" in lowered:
+    if (wanted := re.search(r"translate the user's text into (\w+)", lowered)) is not None:
+        answer = TRANSLATIONS.get(wanted.group(1), {}).get(text.strip(), text.strip())
+    elif "upper" in lowered:
         answer = text.upper()
     elif "summar" in lowered or "one sentence" in lowered:
         answer = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]

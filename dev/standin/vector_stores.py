@@ -265,21 +265,22 @@ def _matches(attributes: dict[str, Any], rule: dict[str, Any]) -> bool:
         return False
 
 
-async def search(request: Request) -> Response:
-    store = _store(request)
-    if isinstance(store, Response):
-        return store
-    body = await json_body(request)
-    if isinstance(body, Response):
-        return body
-    state = state_of(request)
-    queries = body.get("query")
-    queries = [queries] if isinstance(queries, str) else list(queries or [])
+def search_store(state: State, store_id: str, queries: list[str], filters: Any, limit: int) -> list[dict[str, Any]]:
+    """
+    The results of a search over one store, best first: each completed file that ``filters`` accepts, scored by
+    the share of the queries' words found in it (files scoring 0 are left out).
+
+    :param state: the stand-in's state.
+    :param store_id: the store.
+    :param queries: the query texts.
+    :param filters: an attribute filter, or ``None``.
+    :param limit: the most results.
+    """
     wanted = set().union(*(_words(text) for text in queries)) if queries else set()
     results = []
-    for store_file in state.store_files.get(store["id"], {}).values():
+    for store_file in state.store_files.get(store_id, {}).values():
         attributes = store_file.get("attributes") or {}
-        if store_file["status"] != "completed" or (body.get("filters") and not _matches(attributes, body["filters"])):
+        if store_file["status"] != "completed" or (filters and not _matches(attributes, filters)):
             continue
         text = state.contents.get(store_file["id"], b"").decode("utf-8", "replace")
         score = len(wanted & _words(text)) / len(wanted) if wanted else 0.0
@@ -296,7 +297,21 @@ async def search(request: Request) -> Response:
                 }
             )
     results.sort(key=lambda item: -item["score"])
-    page = results[: int(body.get("max_num_results") or 10)]
+    return results[:limit]
+
+
+async def search(request: Request) -> Response:
+    store = _store(request)
+    if isinstance(store, Response):
+        return store
+    body = await json_body(request)
+    if isinstance(body, Response):
+        return body
+    queries = body.get("query")
+    queries = [queries] if isinstance(queries, str) else list(queries or [])
+    page = search_store(
+        state_of(request), store["id"], queries, body.get("filters"), int(body.get("max_num_results") or 10)
+    )
     return ok(
         {
             "object": "vector_store.search_results.page",

@@ -32,7 +32,7 @@ with DAG(dag_id="docs_fine_tuning", schedule=None):
     create = OpenAIManageFineTunesOperator(
         task_id="create_job",
         action="create",
-        model="gpt-4.1-mini",
+        model="gpt-oss-20b",  # new fine-tuning jobs end at OpenAI on 2027-01-06: a compatible server
         suffix="faq",
         training_file="{{ ti.xcom_pull(task_ids='upload')['id'] }}",
     )

@@ -28,7 +28,8 @@ from dev.stack import free_port, stop_process, wait_until_up
 from tests.browser.dags.openai_fusion_ui_connection import CONN_ID
 from tests.conftest import AirflowHome, Stack
 
-pytestmark = [pytest.mark.browser, pytest.mark.contract, pytest.mark.airflow]
+# The stand-in (up to 120 s) + Airflow's services + the browser script (up to 150 s), with slack.
+pytestmark = [pytest.mark.browser, pytest.mark.contract, pytest.mark.airflow, pytest.mark.timeout(900)]
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")

@@ -17,7 +17,8 @@ from tests.compat.conftest import Deadline, Dists, uv_env
 from tests.compat.matrix import CELLS
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.compat
+# The session's build of the sdist and the wheel takes up to 300 s (in the first test).
+pytestmark = [pytest.mark.compat, pytest.mark.timeout(600)]
 
 PACKAGE = "airflow_provider_openai_fusion"
 DIST_INFO = f"{PACKAGE}-{__version__}.dist-info"

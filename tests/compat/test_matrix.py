@@ -4,7 +4,9 @@ The compatibility matrix: the built wheel in a fresh venv per Airflow release an
 Each cell installs the wheel and ``apache-airflow==X`` with uv into ``build/compat/<cell>/venv``, then, with that
 venv's Python and CLI only, from a folder outside the repository (so the checkout cannot shadow the wheel):
 imports every module of the installed package and finds ``get_provider_info`` through the
-``apache_airflow_provider`` entry point; checks ``airflow providers list`` and ``airflow providers hooks``; and runs
+``apache_airflow_provider`` entry point; checks ``airflow providers list``, ``airflow providers hooks`` and
+``airflow plugins`` (the webhook receiver), records a webhook event into the cell's database with the receiver's
+recorder (recorded, repeated, asset unused); and runs
 the tour DAG with ``airflow dags test`` against the stand-in behind Prism (which runs from the repository's venv).
 Each cell is bounded in time and writes its row of the compatibility table (docs/install.md) to
 ``build/compat/results/<cell>.md``.
@@ -30,7 +32,9 @@ from tests.compat.conftest import UV, Deadline, Dists, uv_env
 from tests.compat.matrix import CELLS, Cell
 from tests.conftest import ROOT, Stack
 
-pytestmark = [pytest.mark.compat, pytest.mark.contract, pytest.mark.airflow]
+# A test waits for the build (up to 300 s), the stand-in (up to 120 s) and its cell, queued behind the cells before
+# it (CELLS_AT_ONCE at a time, each up to CELL_SECONDS).
+pytestmark = [pytest.mark.compat, pytest.mark.contract, pytest.mark.airflow, pytest.mark.timeout(2700)]
 
 CELL_SECONDS = 600  # about four times what a cell takes on a quiet 2-core machine
 CELLS_AT_ONCE = 2  # the machine's cores: most of a cell is one busy Python process
@@ -61,6 +65,15 @@ for sub in ("operators", "sensors", "triggers"):
 for dotted in [c["hook-class-name"] for c in info["connection-types"]] + info.get("extra-links", []):
     module, _, name = dotted.rpartition(".")
     getattr(importlib.import_module(module), name)
+from airflow_provider_openai_fusion import openai_webhook_asset
+from airflow_provider_openai_fusion.webhooks.plugin import OpenAIFusionWebhooksPlugin
+webhooks = {
+    "asset": openai_webhook_asset("batch.completed").uri,
+    "apps": [app["url_prefix"] for app in OpenAIFusionWebhooksPlugin.fastapi_apps],
+    "plugin_entry_points": [
+        e.value for e in importlib.metadata.entry_points(group="airflow.plugins") if "openai_fusion" in e.value
+    ],
+}
 distribution = importlib.metadata.distribution("airflow-provider-openai-fusion")
 print(json.dumps({
     "python": platform.python_version(),
@@ -72,7 +85,19 @@ print(json.dumps({
     "provider_info": info,
     "modules": modules,
     "exported": exported,
+    "webhooks": webhooks,
 }))
+"""
+
+# Run inside the cell after the listener DAG is parsed: the receiver's recorder against this Airflow's database.
+RECORD = r"""
+import json
+from airflow_provider_openai_fusion.webhooks.events import Event
+from airflow_provider_openai_fusion.webhooks.recorder import record
+
+event = Event("evt_compat", "response.completed", "resp_compat", 1)
+unused = Event("evt_unused", "batch.failed", "batch_compat", 1)
+print(json.dumps([record("openai_fusion_default", e).value for e in (event, event, unused)]))
 """
 
 
@@ -169,6 +194,7 @@ def run_cell(cell: Cell, wheel: Path, stack: Stack, home: Path) -> CellRun:
     python, airflow = run.venv / "bin" / "python", run.venv / "bin" / "airflow"
     (home / "dags").mkdir(parents=True)
     shutil.copy(ROOT / "example_dags" / "openai_fusion_tour.py", home / "dags")
+    shutil.copy(ROOT / "tests" / "e2e" / "dags" / "webhook_listeners.py", home / "dags")
     env = cell_env(home, stack)
     install = [UV, "pip", "install", "-q", "--python", python, "--exclude-newer", cell.resolved_at]
     steps: list[tuple[str, list[str | Path], dict[str, str]]] = [
@@ -178,6 +204,9 @@ def run_cell(cell: Cell, wheel: Path, stack: Stack, home: Path) -> CellRun:
         ("airflow providers list", [airflow, "providers", "list", "-o", "json"], env),
         ("airflow providers hooks", [airflow, "providers", "hooks", "-o", "json"], env),
         ("airflow db migrate", [airflow, "db", "migrate"], env),
+        ("airflow plugins", [airflow, "plugins", "-o", "json"], env),
+        ("airflow dags reserialize", [airflow, "dags", "reserialize"], env),
+        ("webhook record", [python, "-I", "-c", RECORD], env),
         ("airflow dags test", [airflow, "dags", "test", DAG_ID], env),
         ("run report", [python, "-I", ROOT / "dev" / "run_report.py", "--json", DAG_ID], env),
     ]
@@ -243,8 +272,19 @@ def test_cell(cell: Cell, cell_runs: dict[str, Future[CellRun]]) -> None:
     (hook,) = [h for h in last_json(run.stdout("airflow providers hooks")) if h["connection_type"] == "openai_fusion"]
     assert (hook["class"], hook["package_name"]) == (f"{PACKAGE}.hooks.openai_fusion.OpenAIFusionHook", DISTRIBUTION)
 
-    # The tour, end to end.
+    # The webhook plugin, asset and recorder on this Airflow.
+    webhooks = found["webhooks"]
+    assert webhooks["asset"] == "openai-fusion://openai_fusion_default/batch.completed"
+    assert webhooks["apps"] == ["/openai-fusion"]
+    assert webhooks["plugin_entry_points"] == [f"{PACKAGE}.webhooks.plugin:OpenAIFusionWebhooksPlugin"]
     run.stdout("airflow db migrate")
+    plugins = last_json(run.stdout("airflow plugins"))
+    assert "openai_fusion_webhooks" in [plugin["name"] for plugin in plugins], plugins
+    run.stdout("airflow dags reserialize")
+    recorded = json.loads(run.stdout("webhook record").strip().splitlines()[-1])
+    assert recorded == ["recorded", "repeated", "no_asset"]
+
+    # The tour, end to end.
     report = json.loads(run.stdout("run report").strip().splitlines()[-1])
     test = run.outputs["airflow dags test"]
     failed = {label: state for label, (state, _) in report["tasks"].items() if state not in ("success", "skipped")}

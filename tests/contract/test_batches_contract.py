@@ -18,7 +18,8 @@ from airflow_provider_openai_fusion.sensors import OpenAIBatchSensor
 from tests.conftest import ROOT, AirflowHome, Stack, connection_json
 from tests.unit.fine_tuning_fake import context
 
-pytestmark = [pytest.mark.contract]
+# The session's stand-in starts in the first test that needs it (up to 120 s).
+pytestmark = [pytest.mark.contract, pytest.mark.timeout(300)]
 
 
 @pytest.fixture
@@ -146,6 +147,7 @@ def test_a_retry_re_attaches_instead_of_submitting_again(hook: OpenAIFusionHook,
 
 
 @pytest.mark.airflow
+@pytest.mark.timeout(1200)  # airflow_home (up to 120 s) + run_dag (up to 600 s), with slack
 def test_the_nightly_classification_example_dag_runs_green(airflow_home: AirflowHome, stack: Stack) -> None:
     env = {"AIRFLOW_CONN_OPENAI_FUSION_DEFAULT": connection_json(stack.base_url, stack.api_key)}
     dag_file = ROOT / "example_dags" / "batch_nightly_classification.py"

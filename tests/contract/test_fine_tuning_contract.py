@@ -17,7 +17,8 @@ from airflow_provider_openai_fusion.sensors import OpenAIFineTuningJobSensor
 from tests.conftest import ROOT, AirflowHome, Stack, connection_json
 from tests.unit.fine_tuning_fake import context
 
-pytestmark = [pytest.mark.contract]
+# The session's stand-in starts in the first test that needs it (up to 120 s).
+pytestmark = [pytest.mark.contract, pytest.mark.timeout(300)]
 
 
 @pytest.fixture
@@ -44,6 +45,7 @@ def wait(job_id: str, **kwargs: Any) -> dict[str, Any]:
 
 
 @pytest.mark.airflow
+@pytest.mark.timeout(1200)  # airflow_home (up to 120 s) + run_dag (up to 600 s), with slack
 def test_the_fine_tuning_example_dag_runs_green(airflow_home: AirflowHome, stack: Stack) -> None:
     env = {"AIRFLOW_CONN_OPENAI_FUSION_DEFAULT": connection_json(stack.base_url, stack.api_key)}
     tasks = airflow_home.run_dag(ROOT / "example_dags" / "fine_tuning.py", "openai_fusion_fine_tuning", env)

@@ -15,7 +15,8 @@ from tests.conftest import Stack, connection_json
 from tests.unit.fine_tuning_fake import context
 from tests.unit.media import write_png
 
-pytestmark = [pytest.mark.contract]
+# The session's stand-in starts in the first test that needs it (up to 120 s).
+pytestmark = [pytest.mark.contract, pytest.mark.timeout(300)]
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from airflow_provider_openai_fusion.model_lifecycle import shutdown_date_of, shu
 from dev.standin.models import RETIRING_IN_DAYS, RETIRING_MODEL
 from tests.conftest import Stack
 
-pytestmark = [pytest.mark.contract]
+# The session's stand-in starts in the first test that needs it (up to 120 s).
+pytestmark = [pytest.mark.contract, pytest.mark.timeout(300)]
 
 
 def _get(stack: Stack, path: str) -> httpx.Response:

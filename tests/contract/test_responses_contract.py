@@ -21,7 +21,8 @@ from airflow_provider_openai_fusion.triggers.responses import OpenAIResponseTrig
 from tests.conftest import Stack, connection_json
 from tests.unit.responses_fake import StateStore, context
 
-pytestmark = [pytest.mark.contract]
+# The session's stand-in starts in the first test that needs it (up to 120 s).
+pytestmark = [pytest.mark.contract, pytest.mark.timeout(300)]
 MODEL = "gpt-4o-mini"
 
 

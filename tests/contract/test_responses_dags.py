@@ -6,7 +6,8 @@ import pytest
 
 from tests.conftest import ROOT, AirflowHome, Stack, connection_json
 
-pytestmark = [pytest.mark.contract, pytest.mark.airflow]
+# The stand-in (up to 120 s) + airflow_home (db migrate, up to 120 s) + run_dag (up to 600 s), with slack.
+pytestmark = [pytest.mark.contract, pytest.mark.airflow, pytest.mark.timeout(1200)]
 
 
 def test_structured_extraction_maps_over_documents_and_reads_output_parsed(

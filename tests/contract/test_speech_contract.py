@@ -11,7 +11,8 @@ from airflow_provider_openai_fusion.exceptions import BadRequestError
 from airflow_provider_openai_fusion.operators import OpenAIManageAudioOperator
 from tests.conftest import Stack, connection_json
 
-pytestmark = [pytest.mark.contract]
+# The session's stand-in starts in the first test that needs it (up to 120 s).
+pytestmark = [pytest.mark.contract, pytest.mark.timeout(300)]
 # Prism forwards binary answers re-encoded as UTF-8 text, so only ASCII magic bytes survive the proxy; the audio
 # itself is checked against the stand-in directly below.
 MAGIC = {"mp3": b"ID3", "opus": b"OggS", "flac": b"fLaC", "wav": b"RIFF"}
@@ -23,7 +24,7 @@ def connection(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def speak(**kwargs: object) -> str:
-    return OpenAIManageAudioOperator(task_id="speak", operation="speech", **kwargs).execute({})
+    return OpenAIManageAudioOperator(task_id="speak", operation="speech", model="gpt-4o-mini-tts", **kwargs).execute({})
 
 
 @pytest.mark.parametrize("extension", ["mp3", "opus", "aac", "flac", "wav", "pcm"])

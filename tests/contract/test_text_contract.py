@@ -13,7 +13,8 @@ import pytest
 from airflow_provider_openai_fusion.exceptions import BadRequestError, NotFoundError
 from tests.conftest import ROOT, AirflowHome, Stack, connection_json
 
-pytestmark = [pytest.mark.contract]
+# The session's stand-in starts in the first test that needs it (up to 120 s).
+pytestmark = [pytest.mark.contract, pytest.mark.timeout(300)]
 EXAMPLES = ROOT / "example_dags"
 
 
@@ -28,6 +29,7 @@ def _assert_green(airflow_home: AirflowHome, tasks: dict, stack: Stack) -> None:
 
 
 @pytest.mark.airflow
+@pytest.mark.timeout(1200)  # airflow_home (up to 120 s) + run_dag (up to 600 s), with slack
 def test_fan_out_dag_maps_over_inputs(airflow_home: AirflowHome, stack: Stack) -> None:
     tasks = airflow_home.run_dag(EXAMPLES / "openai_fusion_text_fan_out.py", "openai_fusion_text_fan_out", _env(stack))
     _assert_green(airflow_home, tasks, stack)
@@ -49,6 +51,7 @@ def test_fan_out_dag_maps_over_inputs(airflow_home: AirflowHome, stack: Stack) -
 
 
 @pytest.mark.airflow
+@pytest.mark.timeout(1200)  # airflow_home (up to 120 s) + run_dag (up to 600 s), with slack
 def test_daily_digest_dag(airflow_home: AirflowHome, stack: Stack) -> None:
     tasks = airflow_home.run_dag(EXAMPLES / "openai_fusion_daily_digest.py", "openai_fusion_daily_digest", _env(stack))
     _assert_green(airflow_home, tasks, stack)

@@ -13,12 +13,17 @@ from typing import Any
 import pytest
 
 from airflow_provider_openai_fusion.api import files, uploads, vector_stores
-from airflow_provider_openai_fusion.exceptions import VectorStoreFileError
+from airflow_provider_openai_fusion.exceptions import NotFoundError, VectorStoreFileError
 from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
-from airflow_provider_openai_fusion.operators import OpenAIManageFilesOperator, OpenAIManageVectorStoresOperator
+from airflow_provider_openai_fusion.operators import (
+    OpenAIManageFilesOperator,
+    OpenAIManageVectorStoresOperator,
+    OpenAIResponseOperator,
+)
 from tests.conftest import ROOT, AirflowHome, Stack, connection_json
 
-pytestmark = [pytest.mark.contract]
+# The session's stand-in starts in the first test that needs it (up to 120 s).
+pytestmark = [pytest.mark.contract, pytest.mark.timeout(300)]
 
 
 @pytest.fixture
@@ -95,14 +100,16 @@ def test_sync_adds_changes_and_removes_only_what_changed(hook: OpenAIFusionHook,
     paths = [paths[0], paths[1], write(docs, "cats.md", "Cats sleep most of the day.")]
     second = sync()
     assert second["vector_store_id"] == store_id
-    assert names(second["added"]) == ["bees.md", "cats.md"] and names(second["unchanged"]) == ["owls.md"]
-    assert names(second["removed"]) == ["bees.md"] and second["failed"] == []
+    assert names(second["added"]) == ["cats.md"] and names(second["unchanged"]) == ["owls.md"]
+    assert names(second["changed"]) == ["bees.md"] and second["removed"] == second["failed"] == []
     assert second["unchanged"][0]["file_id"] == next(i["file_id"] for i in first["added"] if i["filename"] == "owls.md")
-    old_bees = second["removed"][0]["file_id"]
+    old_bees = second["changed"][0]["replaced_file_id"]
+    assert old_bees == next(i["file_id"] for i in first["added"] if i["filename"] == "bees.md")
     assert old_bees not in {item["id"] for item in hook.paginate(files.list_files())}
 
     third = sync()
     assert names(third["unchanged"]) == ["bees.md", "cats.md", "owls.md"] and third["added"] == third["removed"] == []
+    assert third["changed"] == third["unmanaged"] == []
 
     results = run(
         OpenAIManageVectorStoresOperator(
@@ -140,13 +147,47 @@ def test_add_files_fails_the_task_on_a_failed_file_after_reporting_it(hook: Open
         files=[str(good), str(bad), existing],
         poll_interval=0.2,
     )
-    with pytest.raises(VectorStoreFileError, match=r"1 files failed .*bad\.txt: invalid_file"):
+    with pytest.raises(VectorStoreFileError, match=r"1 file failed .*bad\.txt: invalid_file"):
         run(operator)
     listed = hook.paginate(vector_stores.list_store_files(store["id"]))
     assert {item["id"]: item["status"] for item in listed}[existing] == "completed" and len(listed) == 3
 
 
+def test_file_search_in_a_response_searches_the_store_it_names(hook: OpenAIFusionHook, tmp_path: Path) -> None:
+    owls = write(tmp_path, "owls.md", "Owls hunt at night and see well in the dark.")
+    bees = write(tmp_path, "bees.md", "Bees make honey and pollinate flowers.")
+    synced = run(
+        OpenAIManageVectorStoresOperator(
+            task_id="t", action="sync", name=f"fs-{tmp_path.name}", files=[str(owls), str(bees)], poll_interval=0.2
+        )
+    )
+    tool = {"type": "file_search", "vector_store_ids": [synced["vector_store_id"]], "max_num_results": 1}
+    answer = run(
+        OpenAIResponseOperator(
+            task_id="t",
+            model="gpt-4.1-mini",
+            input="When do owls hunt?",
+            tools=[tool],
+            advanced={"include": ["file_search_call.results"]},
+        )
+    )
+    search_call, message = answer["output"]
+    assert search_call["queries"] == ["When do owls hunt?"]
+    assert [result["filename"] for result in search_call["results"]] == ["owls.md"]
+    assert message["content"][0]["annotations"][0]["file_id"] == search_call["results"][0]["file_id"]
+    with pytest.raises(NotFoundError, match="vs_missing"):
+        run(
+            OpenAIResponseOperator(
+                task_id="t",
+                model="gpt-4.1-mini",
+                input="When do owls hunt?",
+                tools=[{"type": "file_search", "vector_store_ids": ["vs_missing"]}],
+            )
+        )
+
+
 @pytest.mark.airflow
+@pytest.mark.timeout(1200)  # airflow_home (up to 120 s) + run_dag (up to 600 s), with slack
 def test_example_dag_syncs_searches_and_answers_under_dags_test(airflow_home: AirflowHome, stack: Stack) -> None:
     """``airflow dags test`` runs the trigger in line: the sync defers, resumes with its saved state, and twice in a
     row the second run finds everything unchanged; the Responses call with the file_search tool passes Prism."""
@@ -166,3 +207,7 @@ def test_example_dag_syncs_searches_and_answers_under_dags_test(airflow_home: Ai
     assert names(second["sync_handbook"].xcom["unchanged"]) == ["expenses.md", "holidays.md", "security.md"]
     assert second["sync_handbook"].xcom["added"] == second["sync_handbook"].xcom["removed"] == []
     assert second["search_handbook"].xcom[0]["filename"] == "holidays.md"
+    search_call, message = answer["output"]
+    assert search_call["type"] == "file_search_call" and search_call["status"] == "completed"
+    cited = [note["filename"] for note in message["content"][0]["annotations"]]
+    assert cited[0] == "holidays.md" and "According to holidays.md" in answer["output_text"]

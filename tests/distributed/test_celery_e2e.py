@@ -43,7 +43,8 @@ from tests.distributed.services import (
     stale_provider_files,
 )
 
-pytestmark = [pytest.mark.contract, pytest.mark.airflow, pytest.mark.distributed]
+# PostgreSQL, Redis, db migrate (up to 300 s), the services' waits (up to 390 s) and the runs (RUN_TIMEOUT), with slack.
+pytestmark = [pytest.mark.contract, pytest.mark.airflow, pytest.mark.distributed, pytest.mark.timeout(2400)]
 
 TOUR, FAN_OUT = "openai_fusion_tour", "openai_fusion_chat_fan_out"
 DAG_FILES = {TOUR: "openai_fusion_tour.py", FAN_OUT: "openai_fusion_chat_fan_out.py"}

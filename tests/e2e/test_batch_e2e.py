@@ -23,7 +23,8 @@ from dev.stack import free_port
 from tests.conftest import ROOT, Stack, connection_json
 from tests.e2e.services import airflow_env, airflow_services, wait_for
 
-pytestmark = [pytest.mark.contract, pytest.mark.airflow]
+# The stand-in (up to 120 s), db migrate (up to 120 s), Airflow's services and the test's own waits (each bounded).
+pytestmark = [pytest.mark.contract, pytest.mark.airflow, pytest.mark.timeout(1500)]
 
 DAG_ID = "openai_fusion_batch_e2e"
 

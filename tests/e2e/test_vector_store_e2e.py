@@ -20,7 +20,8 @@ from dev.stack import free_port, running_stack
 from tests.conftest import ROOT, Stack
 from tests.e2e.services import airflow_env, airflow_services, prepare_home, start_run, track, wait_for
 
-pytestmark = [pytest.mark.contract, pytest.mark.airflow]
+# The stand-in (up to 120 s), db migrate (up to 120 s), Airflow's services and the test's own waits (each bounded).
+pytestmark = [pytest.mark.contract, pytest.mark.airflow, pytest.mark.timeout(1500)]
 
 DAG_ID = "openai_fusion_vector_store_nightly_sync"
 DAG_FILE = ROOT / "example_dags" / "vector_store_nightly_sync.py"

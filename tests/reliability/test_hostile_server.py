@@ -152,11 +152,15 @@ def test_custom_call_answers_over_16_mib_fail_instead_of_filling_xcom(
     assert server.attempts == 1
 
 
-def test_a_repeated_cursor_ends_the_listing(server: FaultServer, hook_at: Callable[..., OpenAIFusionHook]) -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_a_repeated_cursor_ends_the_listing(
+    mode: str, server: FaultServer, hook_at: Callable[..., OpenAIFusionHook]
+) -> None:
+    """Stopped at the second page; without the cursor check the page cap (pages taken) would still end it."""
     server.script(json_reply(200, {"object": "list", "data": [{"id": "m1"}], "has_more": True}))
     hook = hook_at(server.base_url)
-    with pytest.raises(APIResponseValidationError, match="repeated the page cursor 'm1'"):
-        run_both("sync", hook, lambda h: h.paginate(models.list_models()), lambda h: h.apaginate(models.list_models()))
+    with pytest.raises(APIResponseValidationError, match=r"repeated the page cursor 'm1' .* after 2 pages"):
+        run_both(mode, hook, lambda h: h.paginate(models.list_models()), lambda h: h.apaginate(models.list_models()))
     assert server.attempts == 2
     ok, message = hook_at(server.base_url).test_connection()
     assert not ok and "repeated the page cursor" in message

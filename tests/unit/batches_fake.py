@@ -82,6 +82,13 @@ class FakeBatchAPI:
             return httpx.Response(200, json={"id": file_id, "object": "file", "purpose": "batch"})
         if path.startswith("files/") and path.endswith("/content"):
             return httpx.Response(200, content=self.files[path.split("/")[1]])
+        if request.method == "GET" and path.startswith("files/"):
+            file_id = path.split("/")[1]
+            if file_id not in self.files:
+                return httpx.Response(404, json={"error": {"message": "No such file", "type": "invalid_request_error"}})
+            return httpx.Response(
+                200, json={"id": file_id, "object": "file", "purpose": "batch", "bytes": len(self.files[file_id])}
+            )
         if request.method == "POST" and path == "batches":
             body = json.loads(request.content)
             return httpx.Response(200, json=self.add_batch(body.get("metadata"), body["input_file_id"]))

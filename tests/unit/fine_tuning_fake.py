@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl
@@ -11,6 +12,8 @@ from urllib.parse import parse_qsl
 import httpx
 
 PAGE_SIZE = 2
+CREATED_AT = 2_000_000_000
+RUN_START = datetime.fromtimestamp(CREATED_AT - 60, tz=timezone.utc)
 
 
 @dataclass
@@ -34,10 +37,11 @@ class FakeFineTuningAPI:
     events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     requests: list[httpx.Request] = field(default_factory=list)
 
-    def add_job(self, job_id: str = "ftjob-1", metadata: dict[str, str] | None = None) -> dict[str, Any]:
-        """A job in the first status."""
+    def add_job(self, job_id: str = "ftjob-1", metadata: dict[str, str] | None = None, **fields: Any) -> dict[str, Any]:
+        """A job in the first status (trained on ``file-1`` from ``gpt-4o-mini`` unless ``fields`` say else)."""
         job = {"object": "fine_tuning.job", "id": job_id, "status": self.statuses[0], "model": "gpt-4o-mini"}
         job.update({"fine_tuned_model": None, "error": None, "metadata": metadata, "training_file": "file-1"})
+        job.update({"created_at": CREATED_AT, "validation_file": None, "seed": 7, **fields})
         self.jobs[job_id] = job
         self.events[job_id] = []
         self._event(job_id, f"Status: {job['status']}")
@@ -51,6 +55,8 @@ class FakeFineTuningAPI:
         self.events[job_id].append(event)
 
     def _advance(self, job: dict[str, Any]) -> None:
+        if job["status"] not in self.statuses:
+            return
         position = self.statuses.index(job["status"])
         if position + 1 < len(self.statuses):
             job["status"] = self.statuses[position + 1]
@@ -77,7 +83,8 @@ class FakeFineTuningAPI:
         query = dict(parse_qsl(request.url.query.decode()))
         if request.method == "POST" and parts == [""]:
             body = json.loads(request.content)
-            job = self.add_job(f"ftjob-{len(self.jobs) + 1}", body.get("metadata"))
+            shown = {key: body[key] for key in ("model", "training_file", "validation_file", "method") if key in body}
+            job = self.add_job(f"ftjob-{len(self.jobs) + 1}", body.get("metadata"), **shown)
             self.faults += self.faults_after_create
             return httpx.Response(200, json=job)
         if request.method == "GET" and parts == [""]:
@@ -98,8 +105,13 @@ class FakeFineTuningAPI:
         return httpx.Response(200, json=job)
 
 
-def context(try_number: int = 1, map_index: int = -1) -> dict[str, Any]:
-    """A task context with the task-instance fields the fine-tuning code reads."""
+def context(
+    try_number: int = 1, map_index: int = -1, store: Any = None, run_start: datetime | None = RUN_START
+) -> dict[str, Any]:
+    """
+    A task context with the task-instance fields the fine-tuning code reads, the DAG run's start and (given
+    ``store``) a task_state_store, as on Airflow 3.3.
+    """
     pushed: dict[str, Any] = {}
     ti = SimpleNamespace(
         dag_id="ft_dag",
@@ -110,4 +122,5 @@ def context(try_number: int = 1, map_index: int = -1) -> dict[str, Any]:
         pushed=pushed,
         xcom_push=lambda key, value: pushed.__setitem__(key, value),
     )
-    return {"ti": ti}
+    found: dict[str, Any] = {"ti": ti, "dag_run": SimpleNamespace(start_date=run_start)}
+    return {**found, "task_state_store": store} if store is not None else found

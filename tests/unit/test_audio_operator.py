@@ -37,7 +37,11 @@ def test_transcribe_uploads_the_file_and_returns_the_json(make_hook: Any, tmp_pa
 def test_translate_returns_the_text_formats_as_text(make_hook: Any, tmp_path: Path, response_format: str) -> None:
     audio = write_wav(tmp_path / "speech.mp3")
     operator = OpenAIManageAudioOperator(
-        task_id="t", operation="translate", file=str(audio), advanced={"response_format": response_format}
+        task_id="t",
+        operation="translate",
+        file=str(audio),
+        model="whisper-1",
+        advanced={"response_format": response_format},
     )
     text = "1\n00:00:00,000 --> 00:00:01,000\nHello\n"
     result, script = run(make_hook, operator, httpx.Response(200, text=text))
@@ -87,7 +91,17 @@ def test_rejects_bad_input_before_any_request(make_hook: Any, tmp_path: Path) ->
         ({"file": str(notes)}, "file", "unsupported format"),
         ({"file": str(sparse(tmp_path / "long.wav", 25 * 1024 * 1024 + 1))}, "file", "at most 25 MB"),
         ({"file": str(sparse(tmp_path / "empty.wav", 0))}, "file", "empty"),
-        ({"operation": "translate", "advanced": {"language": "de"}}, "advanced.language", "not a field"),
+        ({"operation": "translate", "model": "w", "advanced": {"language": "de"}}, "advanced.language", "not a field"),
+        ({"operation": "translate"}, "model", "whisper-1, OpenAI's only translation model, shuts down"),
+        ({"operation": "translate", "via": "endpoint"}, "via", "must be one of"),
+        ({"operation": "translate", "via": "translations", "text_model": "m"}, "text_model", "does not apply"),
+        ({"operation": "translate", "via": "transcribe+text"}, "text_model", "is required with via="),
+        (
+            {"operation": "translate", "text_model": "m", "advanced": {"response_format": "srt"}},
+            "advanced.response_format",
+            "must be 'json' or 'text' with via=",
+        ),
+        ({"via": "transcribe+text"}, "via", "does not apply to operation='transcribe'"),
         ({"advanced": {"response_format": "docx"}}, "advanced.response_format", "Input should be"),
         ({"advanced": {"temperature": 3}}, "advanced.temperature", "less than or equal"),
         ({"model": "   "}, "model", "is blank"),

@@ -8,16 +8,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from airflow.sdk.exceptions import AirflowSkipException, TaskDeferred
 
 from airflow_provider_openai_fusion.exceptions import InvalidArgumentError, JobFailedError
 from airflow_provider_openai_fusion.operators import OpenAIBatchOperator
+from airflow_provider_openai_fusion.operators._batch_record import STATE_KEY as BATCH_STATE_KEY
 from airflow_provider_openai_fusion.sensors import OpenAIBatchSensor
 from airflow_provider_openai_fusion.triggers import OpenAIBatchTrigger
 from tests.unit.batches_fake import FakeBatchAPI
-from tests.unit.fine_tuning_fake import context
+from tests.unit.fine_tuning_fake import RUN_START, context
+from tests.unit.responses_fake import StateStore
 
 CHAT = "/v1/chat/completions"
 
@@ -311,3 +314,77 @@ def test_the_sensor_takes_a_batch_id_and_returns_the_batch(make_hook: Any) -> No
     skip.hook = make_hook(api)
     with pytest.raises(AirflowSkipException):
         skip.execute(context())
+
+
+def not_waiting(make_hook: Any, api: Any, tmp_path: Path, **kwargs: Any) -> OpenAIBatchOperator:
+    return operator(make_hook, api, tmp_path, wait_for_completion=False, output_path=None, **kwargs)
+
+
+def test_with_a_task_state_store_a_retry_re_attaches_to_the_recorded_batch_without_listing(
+    make_hook: Any, tmp_path: Path
+) -> None:
+    api, store = FakeBatchAPI(), StateStore()
+    requests = [chat(f"q{n}") for n in range(3)]
+    not_waiting(make_hook, api, tmp_path, requests=requests).execute(context(1, store=store))
+    assert store.values[BATCH_STATE_KEY]["parts"]["1/1"]["batch_id"] == "batch_1"
+    result = operator(make_hook, api, tmp_path, requests=requests).execute(context(2, store=store))
+    assert result["batch_ids"] == ["batch_1"] and result["counts"]["succeeded"] == 3
+    assert len(api.calls("POST", "/batches")) == len(api.calls("POST", "/files")) == 1
+    assert [r.url.path for r in api.calls("GET", "/batches")] == []
+
+
+def test_with_a_task_state_store_a_planted_batch_with_matching_metadata_and_digest_is_never_adopted(
+    make_hook: Any, tmp_path: Path
+) -> None:
+    api = FakeBatchAPI()
+    requests = [chat("a")]
+    not_waiting(make_hook, api, tmp_path, requests=requests).execute(context(1))
+    planted = api.batches["batch_1"]  # an attacker's batch: the same metadata, the same computable digest
+    store = StateStore()
+    result = not_waiting(make_hook, api, tmp_path, requests=requests).execute(context(2, store=store))
+    assert result == {"batch_ids": ["batch_2"]} and planted["id"] == "batch_1"
+    assert api.calls("GET", "/batches") == []
+
+
+def test_a_retry_reuses_the_input_uploaded_by_a_try_whose_batch_was_never_created(
+    make_hook: Any, tmp_path: Path
+) -> None:
+    api, store = FakeBatchAPI(), StateStore()
+    refused: list[int] = []
+
+    def flaky(request: Any) -> Any:
+        import httpx
+
+        if request.method == "POST" and request.url.path.endswith("/batches") and not refused:
+            refused.append(1)
+            return httpx.Response(503, json={"error": {"message": "busy", "type": "server_error"}})
+        return api(request)
+
+    task = OpenAIBatchOperator(task_id="create", endpoint=CHAT, requests=[chat("a")], wait_for_completion=False)
+    task.hook = make_hook(flaky)
+    with pytest.raises(Exception, match="busy"):
+        task.execute(context(1, store=store))
+    assert store.values[BATCH_STATE_KEY]["parts"]["1/1"] == {"digest": ANY, "file_id": "file-in-1"}
+    assert task.execute(context(2, store=store)) == {"batch_ids": ["batch_1"]}
+    assert len(api.calls("POST", "/files")) == 1 and api.batches["batch_1"]["input_file_id"] == "file-in-1"
+
+
+def test_without_a_task_state_store_a_matching_batch_created_before_the_run_started_is_not_adopted(
+    make_hook: Any, tmp_path: Path
+) -> None:
+    api = FakeBatchAPI()
+    not_waiting(make_hook, api, tmp_path, requests=[chat("a")]).execute(context(1))
+    api.batches["batch_1"]["created_at"] = int(RUN_START.timestamp()) - 1
+    assert not_waiting(make_hook, api, tmp_path, requests=[chat("a")]).execute(context(2)) == {"batch_ids": ["batch_2"]}
+    unknown_start = not_waiting(make_hook, api, tmp_path, requests=[chat("a")])
+    assert unknown_start.execute(context(3, run_start=None)) == {"batch_ids": ["batch_3"]}
+
+
+@pytest.mark.parametrize("store", [StateStore, None], ids=["task state store", "metadata (Airflow 3.2)"])
+def test_two_tries_on_one_instance_list_each_batch_once(make_hook: Any, tmp_path: Path, store: Any) -> None:
+    api = FakeBatchAPI()
+    shared = store() if store else None
+    task = not_waiting(make_hook, api, tmp_path, requests=[chat("a"), chat("b")])
+    assert task.execute(context(1, store=shared)) == {"batch_ids": ["batch_1"]}
+    assert task.execute(context(2, store=shared)) == {"batch_ids": ["batch_1"]}
+    assert len(api.calls("POST", "/batches")) == 1

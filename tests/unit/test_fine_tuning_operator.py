@@ -14,8 +14,10 @@ from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 from airflow_provider_openai_fusion.exceptions import FineTuningJobError, InvalidArgumentError
 from airflow_provider_openai_fusion.links import JOB_ID_XCOM_KEY, remember_job
 from airflow_provider_openai_fusion.operators import OpenAIManageFineTunesOperator
+from airflow_provider_openai_fusion.operators.fine_tuning import STATE_KEY
 from airflow_provider_openai_fusion.triggers import OpenAIFineTuningJobTrigger
-from tests.unit.fine_tuning_fake import FakeFineTuningAPI, context
+from tests.unit.fine_tuning_fake import RUN_START, FakeFineTuningAPI, context
+from tests.unit.responses_fake import StateStore
 
 CREATE = {"action": "create", "model": "gpt-4o-mini", "training_file": "file-1"}
 TI_TAGS = {
@@ -215,3 +217,81 @@ def test_importing_the_operator_loads_no_model_module() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def listings(api: FakeFineTuningAPI) -> list[httpx.Request]:
+    return [r for r in api.requests if r.method == "GET" and r.url.path == "/v1/fine_tuning/jobs"]
+
+
+def test_with_a_task_state_store_a_retry_reattaches_to_the_recorded_job_without_listing(make_hook: Any) -> None:
+    api, store = FakeFineTuningAPI(faults_after_create=[403]), StateStore()
+    with pytest.raises(AirflowFailException, match="fault 403"):
+        operator(make_hook, api, **CREATE, wait_for_completion=True).execute(context(1, store=store))
+    assert store.values[STATE_KEY]["id"] == "ftjob-1"
+    job = operator(make_hook, api, **CREATE, wait_for_completion=True).execute(context(2, store=store))
+    assert job["id"] == "ftjob-1" and job["status"] == "succeeded"
+    assert len(api.posts) == 1 and listings(api) == []
+
+
+def test_with_a_task_state_store_a_planted_job_with_the_task_instances_metadata_is_never_adopted(
+    make_hook: Any,
+) -> None:
+    api = FakeFineTuningAPI()
+    api.add_job("ftjob-planted", metadata=TI_TAGS, status="succeeded", fine_tuned_model="ft:evil")
+    job = operator(make_hook, api, **CREATE).execute(context(try_number=2, store=StateStore()))
+    assert job["id"] != "ftjob-planted" and len(api.posts) == 1 and listings(api) == []
+
+
+def test_a_recorded_job_of_another_request_is_not_reattached(make_hook: Any) -> None:
+    api, store = FakeFineTuningAPI(), StateStore()
+    operator(make_hook, api, **CREATE).execute(context(1, store=store))
+    fixed = {**CREATE, "training_file": "file-fixed"}
+    job = operator(make_hook, api, **fixed).execute(context(2, store=store))
+    assert job["id"] == "ftjob-2" and job["training_file"] == "file-fixed" and len(api.posts) == 2
+    assert store.values[STATE_KEY]["id"] == "ftjob-2"
+
+
+@pytest.mark.parametrize(
+    "planted",
+    [
+        {"training_file": "file-other"},
+        {"model": "gpt-4.1-mini"},
+        {"method": {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 9}}}},
+        {"created_at": int(RUN_START.timestamp()) - 1},
+    ],
+    ids=["other training file", "other model", "other hyperparameters", "created before the run started"],
+)
+def test_without_a_task_state_store_a_job_with_matching_metadata_but_another_request_is_not_adopted(
+    make_hook: Any, planted: dict[str, Any]
+) -> None:
+    api = FakeFineTuningAPI()
+    method = {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 3, "batch_size": "auto"}}}
+    shown = {"method": {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 3, "batch_size": 8}}}}
+    api.add_job("ftjob-planted", metadata=TI_TAGS, status="succeeded", **{**shown, **planted})
+    job = operator(make_hook, api, **CREATE, method=method).execute(context(try_number=2))
+    assert job["id"] != "ftjob-planted" and len(api.posts) == 1 and len(listings(api)) == 1
+
+
+def test_without_a_task_state_store_the_same_request_since_the_run_started_is_reattached(make_hook: Any) -> None:
+    api = FakeFineTuningAPI()
+    shown = {"method": {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 3, "batch_size": 8}}}}
+    api.add_job("ftjob-earlier", metadata=TI_TAGS, **shown)
+    method = {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 3, "batch_size": "auto"}}}
+    job = operator(make_hook, api, **CREATE, method=method).execute(context(try_number=2))
+    assert job["id"] == "ftjob-earlier" and api.posts == []
+    assert operator(make_hook, api, **CREATE).execute(context(2, run_start=None))["id"] == "ftjob-2"
+
+
+def test_two_tries_on_one_instance_follow_each_try_s_own_job(make_hook: Any) -> None:
+    api, store = FakeFineTuningAPI(), StateStore()
+    task = operator(make_hook, api, **CREATE, wait_for_completion=True, deferrable=True)
+    with pytest.raises(TaskDeferred) as first:
+        task.execute(context(1, store=store))
+    api.jobs["ftjob-1"]["status"] = "failed"
+    with pytest.raises(TaskDeferred) as second:
+        task.execute(context(2, store=store))
+    assert (first.value.trigger.job_id, second.value.trigger.job_id) == ("ftjob-1", "ftjob-2")
+    task.on_kill()
+    assert [r.url.path for r in api.requests if r.url.path.endswith("/cancel")] == [
+        "/v1/fine_tuning/jobs/ftjob-2/cancel"
+    ]

@@ -111,8 +111,8 @@ def test_a_model_near_its_shutdown_is_sent_with_a_warning_in_the_log(make_hook: 
     logged = capsys.readouterr().out
     assert script.attempts == 1
     assert (
-        "Model gpt-image-1-mini (at OpenAI) shuts down on 2026-12-01 (in 2 days); "
-        "the recommended replacement is gpt-image-2"
+        "Model gpt-image-1-mini (at OpenAI, per the provider's retirement table, reviewed on 2026-12-07) shuts "
+        "down on 2026-12-01 (in 2 days); the recommended replacement is gpt-image-2.6-sunburst or gpt-image-2.6-flare"
     ) in logged
     assert "Usage of gpt-image-1-mini: input 9, output 272, total 281 tokens" in logged
 
@@ -261,18 +261,25 @@ def test_speech_models_are_checked_against_their_shutdown(
 ) -> None:
     monkeypatch.setattr(model_lifecycle, "today_utc", lambda: day)
     operator = OpenAIManageAudioOperator(
-        task_id="t", operation="speech", input="Hello", output_path=str(tmp_path / "hello.mp3")
+        task_id="t", operation="speech", model="gpt-4o-mini-tts", input="Hello", output_path=str(tmp_path / "hello.mp3")
     )
     script = Script(httpx.Response(200, content=b"ID3\x04" + bytes(100)))
     operator.hook = make_hook(script, base_url=OPENAI)
     if outcome == "refused":
-        with raises(ModelRetiredError, match="gpt-4o-mini-tts was shut down at OpenAI on 2027-01-06"):
+        with raises(InvalidArgumentError, match="OpenAI shut down /audio/speech") as info:
             operator.execute({})
+        assert info.value.argument == "operation" and "2027-01-06" in str(info.value)
         assert script.attempts == 0
         return
     operator.execute({})
     assert script.attempts == 1
-    assert "Model gpt-4o-mini-tts (at OpenAI) shuts down on 2027-01-06 (in 17 days)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Model gpt-4o-mini-tts (at OpenAI, per the provider's retirement table" in out
+    assert "shuts down on 2027-01-06 (in 17 days)" in out
+    assert (
+        "OpenAI shuts down /audio/speech (tts-1, tts-1-hd, gpt-4o-mini-tts) on 2027-01-06 (17 days left); no model "
+        "replaces them on /audio/speech" in out
+    )
 
 
 def test_a_batch_naming_a_retired_model_fails_before_any_upload(make_hook: Any, tmp_path: Path) -> None:

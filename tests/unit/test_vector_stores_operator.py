@@ -17,6 +17,7 @@ from airflow_provider_openai_fusion.operators import OpenAIManageVectorStoresOpe
 from airflow_provider_openai_fusion.operators.vector_stores import STATE_XCOM_KEY
 from airflow_provider_openai_fusion.triggers import OpenAIVectorStoreFileBatchTrigger
 from tests.unit.helpers import error, ok, raises
+from tests.vector_stores_fake import OWNER, FakeVectorStores
 
 STORE = {"id": "vs_1", "object": "vector_store", "name": "docs", "status": "completed"}
 
@@ -38,8 +39,12 @@ class TaskInstance:
         return self.pushed.get(key)
 
 
-def store_file(file_id: str, name: str | None, sha: str | None, status: str = "completed") -> dict[str, Any]:
+def store_file(
+    file_id: str, name: str | None, sha: str | None, status: str = "completed", managed: bool = True
+) -> dict[str, Any]:
     attributes = {"filename": name, "sha256": sha} if name else {}
+    if name and managed:
+        attributes["managed_by"] = "airflow-provider-openai-fusion"
     return {"id": file_id, "object": "vector_store.file", "status": status, "attributes": attributes}
 
 
@@ -51,13 +56,18 @@ def test_plan_sync_adds_new_and_changed_removes_stale_and_keeps_unchanged() -> N
         store_file("file-broken", "broken.md", "h4", status="failed"),
         store_file("file-byid", None, None),
         store_file("file-dupe", "same.md", "h1"),
+        store_file("file-dropped-id", None, None),
+        store_file("file-foreign", "new.md", "h5", managed=False),
+        store_file("file-byid-failed", None, None, status="failed"),
     ]
     wanted = {"same.md": "h1", "changed.md": "h2-new", "broken.md": "h4", "new.md": "h5", "file-byid": "file-byid"}
+    wanted["file-byid-failed"] = "file-byid-failed"
     plan = plan_sync(wanted, present)
-    assert plan.add == ["changed.md", "broken.md", "new.md"]
+    assert plan.add == ["changed.md", "broken.md", "new.md", "file-byid-failed"]
     assert plan.unchanged == [("file-byid", "file-byid"), ("same.md", "file-same")]
     assert [item["id"] for item in plan.remove] == ["file-old", "file-gone", "file-broken", "file-dupe"]
     assert plan.replaced == {"changed.md": "file-old", "broken.md": "file-broken"}
+    assert [item["id"] for item in plan.unmanaged] == ["file-dropped-id", "file-foreign"]
 
 
 class FakeStores:
@@ -96,6 +106,8 @@ class FakeStores:
             last_error = {"code": "invalid_file", "message": "unreadable"}
             data = [{**store_file(file_id, None, None, "failed"), "last_error": last_error} for file_id in self.failed]
             return ok({"object": "list", "data": data, "has_more": False})
+        if path == "vector_stores/vs_1/files":
+            return ok({"object": "list", "data": [], "has_more": False})
         if path == "vector_stores/vs_1/search":
             return ok({"object": "vector_store.search_results.page", "data": [{"file_id": "file-1", "score": 0.5}]})
         return error(404, f"no route {method} {path}")
@@ -133,7 +145,11 @@ def test_add_files_defers_after_one_look_and_reports_failed_files_on_return(make
         "files": [
             {
                 "file_id": "file-1",
-                "attributes": {"filename": "a.md", "sha256": state["added"][0]["sha256"]},
+                "attributes": {
+                    "filename": "a.md",
+                    "sha256": state["added"][0]["sha256"],
+                    "managed_by": "airflow-provider-openai-fusion",
+                },
                 "chunking_strategy": {"type": "auto"},
             },
             {"file_id": "file-given", "chunking_strategy": {"type": "auto"}},
@@ -251,3 +267,95 @@ def test_resuming_without_the_saved_state_fails_clearly(make_hook: Any) -> None:
     event = {"status": "completed", "job_id": "vsfb_1", "job": FakeStores().batch("completed")}
     with raises(Exception, match="before deferring is missing"):
         operator.execute_complete({"ti": TaskInstance()}, event)
+
+
+def fake_vector_stores(make_hook: Any, fake: FakeVectorStores, **kwargs: Any) -> OpenAIManageVectorStoresOperator:
+    def handler(request: httpx.Request) -> httpx.Response:
+        status, payload = fake.answer(request.method, request.url.path.removeprefix("/v1/"), request.read())
+        return httpx.Response(status, json=payload)
+
+    operator = OpenAIManageVectorStoresOperator(task_id="t", poll_interval=0.001, **kwargs)
+    operator.hook = make_hook(handler)
+    return operator
+
+
+def planted(fake: FakeVectorStores, tmp_path: Path, metadata: dict[str, str] | None) -> list[str]:
+    """A store holding: a stale and a changed file of the provider's, another team's file, a file given by id."""
+    fake.add_store("vs_1", "docs", metadata)
+    (tmp_path / "a.md").write_text("alpha, second version")
+    (tmp_path / "new.md").write_text("new")
+    fake.add_file("vs_1", "file-old", {"filename": "old.md", "sha256": "h-old", **OWNER})
+    fake.add_file("vs_1", "file-a1", {"filename": "a.md", "sha256": "h-first-version", **OWNER})
+    fake.add_file("vs_1", "file-theirs", {"filename": "theirs.md", "team": "search"})
+    fake.add_file("vs_1", "file-given")
+    return [str(tmp_path / "a.md"), str(tmp_path / "new.md")]
+
+
+def test_sync_detaches_and_deletes_only_the_files_the_provider_uploaded(
+    make_hook: Any, tmp_path: Path, capsys: Any
+) -> None:
+    fake = FakeVectorStores()
+    files = planted(fake, tmp_path, OWNER)
+    operator = fake_vector_stores(make_hook, fake, action="sync", name="docs", files=files)
+    result = operator.execute({})
+    log = capsys.readouterr().out
+
+    deletions = sorted(call for call in fake.calls if call.startswith("DELETE"))
+    assert deletions == [
+        "DELETE files/file-a1",
+        "DELETE files/file-old",
+        "DELETE vector_stores/vs_1/files/file-a1",
+        "DELETE vector_stores/vs_1/files/file-old",
+    ]
+    assert fake.touched("file-theirs") == [] and fake.touched("file-given") == []
+    assert set(fake.store_files["vs_1"]) == {"file-theirs", "file-given", "file-up5", "file-up6"}
+    assert result["added"] == [{"filename": "new.md", "file_id": "file-up6"}]
+    assert result["changed"] == [{"filename": "a.md", "file_id": "file-up5", "replaced_file_id": "file-a1"}]
+    assert result["removed"] == [{"filename": "old.md", "file_id": "file-old"}]
+    assert result["unmanaged"] == [
+        {"filename": "theirs.md", "file_id": "file-theirs"},
+        {"filename": None, "file_id": "file-given"},
+    ]
+    assert "1 file added, 1 file changed, 1 file removed, 0 files unchanged, 0 files failed, 2 files left" in log
+    assert "1 files" not in log
+
+
+def test_sync_refuses_a_store_found_by_name_without_the_mark(make_hook: Any, tmp_path: Path) -> None:
+    fake = FakeVectorStores()
+    files = planted(fake, tmp_path, {"team": "search"})
+    operator = fake_vector_stores(make_hook, fake, action="sync", name="docs", files=files)
+    with raises(InvalidArgumentError, match="vector store vs_1 named 'docs' was not created by this provider") as info:
+        operator.execute({})
+    assert info.value.argument == "name" and "vector_store_id='vs_1'" in str(info.value)
+    assert fake.calls == ["GET vector_stores"]
+
+
+def test_sync_of_an_unmarked_store_given_by_id_still_leaves_unmarked_files_alone(
+    make_hook: Any, tmp_path: Path
+) -> None:
+    fake = FakeVectorStores()
+    files = planted(fake, tmp_path, None)
+    result = fake_vector_stores(make_hook, fake, action="sync", vector_store_id="vs_1", files=files).execute({})
+    assert fake.touched("file-theirs") == [] and fake.touched("file-given") == []
+    assert [item["file_id"] for item in result["unmanaged"]] == ["file-theirs", "file-given"]
+    assert [item["file_id"] for item in result["removed"]] == ["file-old"]
+
+
+def test_a_file_given_by_id_that_fails_is_not_deleted(make_hook: Any) -> None:
+    fake = FakeStores(failed=("file-given",))
+    operator = operator_with(
+        make_hook, fake, action="sync", vector_store_id="vs_1", files=["file-given"], fail_on_file_errors=False
+    )
+    result = operator.execute({})
+    assert result["failed"][0]["file_id"] == "file-given"
+    assert not [call for call in fake.calls() if call.startswith("DELETE")]
+
+
+def test_stores_the_provider_creates_carry_its_mark(make_hook: Any, tmp_path: Path) -> None:
+    fake = FakeVectorStores()
+    (tmp_path / "a.md").write_text("alpha")
+    fake_vector_stores(make_hook, fake, action="create", name="kb", advanced={"metadata": {"team": "x"}}).execute({})
+    fake_vector_stores(make_hook, fake, action="sync", name="docs", files=[str(tmp_path / "a.md")]).execute({})
+    assert [body.get("metadata") for body in fake.bodies if "files" not in body] == [{"team": "x", **OWNER}, OWNER]
+    again = fake_vector_stores(make_hook, fake, action="sync", name="docs", files=[str(tmp_path / "a.md")])
+    assert again.execute({})["unchanged"] == [{"filename": "a.md", "file_id": "file-up1"}]

@@ -55,3 +55,12 @@ def test_every_python_block_of_the_docs_includes_a_snippet_that_exists() -> None
 def test_every_snippet_is_shown_on_some_page() -> None:
     shown = {INCLUDE.match(block).group(1) for page in PAGES for block in python_blocks(page) if INCLUDE.match(block)}
     assert {path.name for path in SNIPPETS} <= shown, {path.name for path in SNIPPETS} - shown
+
+
+def test_the_readme_dag_is_the_first_dag_snippet() -> None:
+    """The README (the wheel's long description, which cannot include files) shows first_dag.py verbatim."""
+    (block,) = PYTHON_BLOCK.findall((ROOT / "README.md").read_text())
+    snippet = (DOCS / "snippets" / "first_dag.py").read_text()
+    code = snippet.split('"""', 2)[2].lstrip("\n")
+    assert block == code
+    assert len(code.splitlines()) <= 15

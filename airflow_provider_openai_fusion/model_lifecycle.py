@@ -31,6 +31,7 @@ from datetime import date, datetime, timezone
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
+from airflow_provider_openai_fusion._http.hosts import canonical_host
 from airflow_provider_openai_fusion.defaults import DEFAULT_MODELS
 
 REVIEWED_ON = date(2026, 12, 7)
@@ -314,11 +315,17 @@ def today_utc() -> date:
 
 def is_openai(base_url: str | None) -> bool:
     """
-    Whether ``base_url`` is OpenAI's own API (an empty one means OpenAI's default).
+    Whether ``base_url`` is OpenAI's own API (an empty one means OpenAI's default): its host, in canonical form
+    (``API.OpenAI.com.`` counts), is exactly OpenAI's; look-alikes such as ``api.openai.com.evil.test`` are not.
 
     :param base_url: the connection's base URL.
     """
-    return not base_url or urlsplit(base_url.strip()).hostname == OPENAI_API_HOST
+    if not base_url:
+        return True
+    try:
+        return canonical_host(urlsplit(base_url.strip()).hostname or "") == OPENAI_API_HOST
+    except ValueError:
+        return False
 
 
 def base_model_of(model: str) -> str:

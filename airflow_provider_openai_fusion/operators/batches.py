@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,9 +57,11 @@ class OpenAIBatchOperator(OpenAIFusionBaseOperator):
     :param deferrable: wait in the triggerer instead of a worker slot (default: ``[operators]
         default_deferrable``).
     :param poll_interval: seconds between checks while waiting.
-    :param timeout: seconds to wait for the batches before failing (default: the task's ``execution_timeout``).
+    :param timeout: seconds to wait for the batches before cancelling them (with ``cancel_on_kill``) and failing
+        with their last status (default: the task's ``execution_timeout``, else the completion window plus an
+        hour: 25 hours).
     :param on_expired: ``fail`` (default), or ``partial``: keep what completed and mark the rest expired.
-    :param cancel_on_kill: cancel the batches when the task is killed while waiting.
+    :param cancel_on_kill: cancel the batches when the task is killed while waiting, or at the deadline.
     :param conn_id: the Airflow Connection of type ``openai_fusion``. (templated)
     :return: waiting: ``{"batch_ids", "path", "counts": {"total", "succeeded", "failed", "expired"}, "usage"}``;
         not waiting: ``{"batch_ids"}``.
@@ -105,8 +106,9 @@ class OpenAIBatchOperator(OpenAIFusionBaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_openai_fusion import _budget
-        from airflow_provider_openai_fusion._waiting import Watch, drive
+        from airflow_provider_openai_fusion._waiting import Watch, cancelled_at_deadline, drive, wait_deadline
         from airflow_provider_openai_fusion.api.batches import BATCHES
+        from airflow_provider_openai_fusion.wait_defaults import batch_timeout
 
         user_metadata = self._check_arguments()
         with tempfile.TemporaryDirectory(prefix="openai-fusion-batch-") as folder:
@@ -115,7 +117,7 @@ class OpenAIBatchOperator(OpenAIFusionBaseOperator):
             batches = self._submit(context, parts, user_metadata)
             if not self.wait_for_completion:
                 return {"batch_ids": list(self._batch_ids)}
-            deadline = time.time() + self.timeout if self.timeout else self._execution_deadline()
+            deadline = wait_deadline(self.timeout, self.execution_timeout, batch_timeout(self.completion_window))
             if self.deferrable:
                 looks = [drive(Watch(BATCHES, batch["id"], self.log).look(), self.hook.request) for batch in batches]
                 if not all(look is not None and look.get("status") in BATCHES.terminal for look in looks):
@@ -124,11 +126,9 @@ class OpenAIBatchOperator(OpenAIFusionBaseOperator):
             else:
                 watches = [Watch(BATCHES, batch["id"], self.log) for batch in batches]
                 steps = [watch.until_done(self.poll_interval, deadline) for watch in watches]
-                batches = [drive(step, self.hook.request) for step in steps]
+                with cancelled_at_deadline(self.on_kill, self.log):
+                    batches = [drive(step, self.hook.request) for step in steps]
             return self._results(batches, parts)
-
-    def _execution_deadline(self) -> float | None:
-        return time.time() + self.execution_timeout.total_seconds() if self.execution_timeout else None
 
     def _check_arguments(self) -> dict[str, str]:
         from airflow_provider_openai_fusion.api._base import choice, json_object, positive_number, request_body
@@ -289,7 +289,7 @@ class OpenAIBatchOperator(OpenAIFusionBaseOperator):
             after = data[-1].get("id")
         return found
 
-    def _defer(self, deadline: float | None) -> None:
+    def _defer(self, deadline: float) -> None:
         from airflow_provider_openai_fusion.triggers.batches import OpenAIBatchTrigger
 
         trigger = OpenAIBatchTrigger(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -63,7 +62,8 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
         "a.md"}``. (templated)
     :param fail_on_file_errors: fail the task when files of the batch failed (after reporting them all).
     :param deferrable: wait for the file batch in the triggerer instead of a worker slot.
-    :param poll_interval: seconds between checks of the file batch.
+    :param poll_interval: seconds between checks of the file batch. The wait gives up after the task's
+        ``execution_timeout``, else after an hour, failing with the file batch's last status.
     :param limit: for ``list``: return at most this many stores.
     :param advanced: other request fields: of the store (``create``: ``expires_after``, ``chunking_strategy``,
         ``metadata``), of each file of the batch (``add_files``/``sync``: ``chunking_strategy``), of the search
@@ -333,12 +333,12 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
         return Watch(FILE_BATCHES, job_id, self.log)
 
     def _wait(self, context: Context, state: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:
-        from airflow_provider_openai_fusion._waiting import drive, event_for, finish
+        from airflow_provider_openai_fusion._waiting import drive, event_for, finish, wait_deadline
         from airflow_provider_openai_fusion.api.vector_stores import FILE_BATCHES, batch_job_id
 
         job_id = batch_job_id(state["vector_store_id"], batch["id"])
         state["job_id"] = job_id
-        deadline = time.time() + self.execution_timeout.total_seconds() if self.execution_timeout else None
+        deadline = wait_deadline(None, self.execution_timeout, FILE_BATCHES.default_timeout)
         watch = self._watch(job_id)
         if self.deferrable:
             batch = drive(watch.look(), self.hook.request)

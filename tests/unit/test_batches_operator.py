@@ -11,7 +11,7 @@ from typing import Any
 from unittest.mock import ANY
 
 import pytest
-from airflow.sdk.exceptions import AirflowSkipException, TaskDeferred
+from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException, TaskDeferred
 
 from airflow_provider_openai_fusion.exceptions import InvalidArgumentError, JobFailedError
 from airflow_provider_openai_fusion.operators import OpenAIBatchOperator
@@ -292,11 +292,28 @@ def test_killing_the_task_cancels_the_batches_still_running(make_hook: Any, tmp_
     task = Small(task_id="create", endpoint=CHAT, requests=[chat("a"), chat("b")], timeout=0.05, poll_interval=0.01)
     task.output_path = str(tmp_path / "out.jsonl")
     task.hook = make_hook(api)
-    with pytest.raises(Exception, match="still not finished"):
+    with pytest.raises(
+        AirflowSensorTimeout, match="batch batch_1 not finished at the deadline, last seen 'in_progress'"
+    ):
         task.execute(context())
+    cancels = ["/v1/batches/batch_1/cancel", "/v1/batches/batch_2/cancel"]
+    assert [r.url.path for r in api.calls("POST", "/cancel")] == cancels, "the deadline cancels both"
+    api.batches["batch_1"]["status"] = "in_progress"
     api.batches["batch_2"]["status"] = "completed"
     task.on_kill()
-    assert [r.url.path for r in api.calls("POST", "/cancel")] == ["/v1/batches/batch_1/cancel"]
+    assert [r.url.path for r in api.calls("POST", "/cancel")] == [*cancels, "/v1/batches/batch_1/cancel"]
+
+
+def test_without_cancel_on_kill_the_deadline_cancels_nothing(make_hook: Any, tmp_path: Path) -> None:
+    api = FakeBatchAPI(ending=("in_progress",))
+    task = OpenAIBatchOperator(
+        task_id="create", endpoint=CHAT, requests=[chat("a")], timeout=0.05, poll_interval=0.01, cancel_on_kill=False
+    )
+    task.output_path = str(tmp_path / "out.jsonl")
+    task.hook = make_hook(api)
+    with pytest.raises(AirflowSensorTimeout, match="last seen 'in_progress'"):
+        task.execute(context())
+    assert api.calls("POST", "/cancel") == []
 
 
 def test_the_sensor_takes_a_batch_id_and_returns_the_batch(make_hook: Any) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from airflow_provider_openai_fusion.pricing import PRICES_REVIEWED_ON, Price, cost_usd, price_of
 
@@ -31,7 +31,7 @@ def _count(value: Any) -> int:
 def _details(usage: Mapping[str, Any], *names: str) -> Mapping[str, Any]:
     for name in names:
         if isinstance(usage.get(name), Mapping):
-            return usage[name]
+            return cast("Mapping[str, Any]", usage[name])
     return {}
 
 
@@ -71,7 +71,7 @@ def read_usage(answer: Any) -> Usage | None:
     """
     if not isinstance(answer, Mapping):
         return None
-    usage = answer.get("usage") if isinstance(answer.get("usage"), Mapping) else {}
+    usage: Mapping[str, Any] = answer["usage"] if isinstance(answer.get("usage"), Mapping) else {}
     found = Usage(
         input_tokens=_count(usage.get("input_tokens", usage.get("prompt_tokens"))),
         output_tokens=_count(usage.get("output_tokens", usage.get("completion_tokens"))),

@@ -22,7 +22,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -142,7 +142,7 @@ class _Reader:
     @property
     def request_id(self) -> str | None:
         """The answer's ``x-request-id`` (key replaced), for an error."""
-        return redact(self.response.headers.get("x-request-id"), self.secret)
+        return cast("str | None", redact(self.response.headers.get("x-request-id"), self.secret))
 
     def check(self, chunk: bytes, download: bool = False) -> bytes:
         self.size += len(chunk)

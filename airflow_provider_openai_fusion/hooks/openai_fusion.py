@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk import BaseHook
 
@@ -125,7 +125,7 @@ class OpenAIFusionHook(BaseHook):
         )
         self.__dict__["prices"] = prices_from_connection(self.conn_id, extra)
         self.__dict__["timeout_set"] = self._timeout is not None or extra.get("timeout") not in (None, "")
-        overrides = {"timeout": self._timeout, "max_retries": self._max_retries}
+        overrides: dict[str, Any] = {"timeout": self._timeout, "max_retries": self._max_retries}
         if self._admin:
             overrides["api_key"] = admin_key_from_connection(self.conn_id, extra)
         return dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None})
@@ -134,13 +134,13 @@ class OpenAIFusionHook(BaseHook):
     def prices(self) -> Mapping[str, Price]:
         """The connection's ``prices`` extra (model -> :class:`~airflow_provider_openai_fusion.pricing.Price`)."""
         _ = self.settings  # reading the connection fills it
-        return self.__dict__["prices"]
+        return cast("Mapping[str, Price]", self.__dict__["prices"])
 
     @property
     def timeout_set(self) -> bool:
         """Whether the timeout was set (on the hook or in the connection's ``timeout`` extra), not defaulted."""
         _ = self.settings  # reading the connection fills it
-        return self.__dict__["timeout_set"]
+        return cast("bool", self.__dict__["timeout_set"])
 
     def default_timeout(self, seconds: float) -> bool:
         """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk import BaseOperator
 
@@ -33,7 +33,7 @@ def _count(value: Any) -> int | None:
 def _details(usage: dict[str, Any], *names: str) -> dict[str, Any]:
     for name in names:
         if isinstance(usage.get(name), dict):
-            return usage[name]
+            return cast("dict[str, Any]", usage[name])
     return {}
 
 

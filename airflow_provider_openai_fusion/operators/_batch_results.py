@@ -250,7 +250,7 @@ def convert(line: Mapping[str, Any], counts: Counts) -> dict[str, Any]:
             return {"custom_id": custom_id, "error": {**error, "code": never_ran}}
         counts.failed += 1
         return {"custom_id": custom_id, "error": dict(error)}
-    response = line.get("response") if isinstance(line.get("response"), Mapping) else {}
+    response: Mapping[str, Any] = line["response"] if isinstance(line.get("response"), Mapping) else {}
     status = response.get("status_code")
     body = response.get("body")
     if isinstance(status, int) and 200 <= status < 300:

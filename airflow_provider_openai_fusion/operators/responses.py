@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk import Context, conf
 
@@ -242,7 +242,7 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
             raise InvalidArgumentError(
                 "max_input_tokens", f"the input counts {counted} tokens, over the limit of {self.max_input_tokens}"
             )
-        return counted
+        return cast("int | None", counted)
 
     def _earlier_response(self, context: Context, body: dict[str, Any]) -> dict[str, Any] | None:
         """The background response an earlier try of this task instance started for the same request, if alive."""
@@ -263,7 +263,7 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         if response.get("status") not in (*ACTIVE, "completed"):
             return None
         self.log.info("Re-attaching to response %s (%s) of an earlier try", response["id"], response.get("status"))
-        return response
+        return cast("dict[str, Any] | None", response)
 
     def _remember(self, context: Context, response: Mapping[str, Any], body: dict[str, Any]) -> None:
         if (store := context.get("task_state_store")) is not None:
@@ -279,7 +279,7 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
             self._defer(deadline)
         watch = Watch(self._kind, str(self._response_id), self.log)
         try:
-            return drive(watch.until_done(self.poll_interval, deadline), self.hook.request)
+            return cast("dict[str, Any]", drive(watch.until_done(self.poll_interval, deadline), self.hook.request))
         except (AirflowSensorTimeout, AirflowTaskTimeout):
             self._cancel()
             raise

@@ -64,6 +64,7 @@ def served(folder: Path) -> Iterator[str]:
         server.server_close()
 
 
+@pytest.mark.timeout(300)  # the module's fixture builds the site
 def test_the_strict_build_renders_the_reference_and_the_models_table(site: Path) -> None:
     reference = (site / "reference" / "operators" / "index.html").read_text()
     from airflow_provider_openai_fusion.areas import classes
@@ -77,6 +78,7 @@ def test_the_strict_build_renders_the_reference_and_the_models_table(site: Path)
     assert "gpt-4o-mini" in models and "render:" not in models
 
 
+@pytest.mark.timeout(300)
 def test_home_and_an_operator_page_render_in_chromium(site: Path, tmp_path: Path) -> None:
     node = shutil.which("node")
     assert node and Path(CHROMIUM).exists(), "run `bash scripts/bootstrap.sh --browser`"

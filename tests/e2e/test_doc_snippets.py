@@ -23,6 +23,7 @@ def pool(airflow_home: AirflowHome) -> str:
     return "openai_fusion"
 
 
+@pytest.mark.timeout(600)  # one `airflow dags test` run; the fine-tuning and batch snippets wait for their jobs
 @pytest.mark.parametrize("snippet", SNIPPETS, ids=[path.stem for path in SNIPPETS])
 def test_the_snippet_runs_green_against_the_stand_in(
     snippet: Path, airflow_home: AirflowHome, stack: Stack, pool: str

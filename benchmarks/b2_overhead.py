@@ -9,8 +9,10 @@ the ratios are the medians of the ratios within each round (the calls compared r
 Each client returns the answer's text, as a task would.
 
 With ``--ledger`` it measures instead what the usage ledger adds to our call: ``ours`` against ``ours`` plus the
-ledger's work on the answer (read the usage, price it, add it to a try's ledger, build the record and the log
-line's cost, push it to a task instance whose ``xcom_push`` does nothing), side by side in alternating rounds.
+ledger's work on the answer, as ``log_usage`` does it in a task (find the task's context, read the usage, price
+it, add it to the try's ledger, the cost for the log line, build the record and push it to a task instance whose
+``xcom_push`` does nothing: the XCom write is Airflow's), side by side in alternating rounds. The usage log line
+itself is left out: the operators logged it before the ledger existed.
 """
 
 from __future__ import annotations
@@ -71,11 +73,13 @@ def make_clients(base_url: str) -> dict[str, dict[str, Callable[[], Any]]]:
 
 def ledger_clients(base_url: str) -> dict[str, dict[str, Callable[[], Any]]]:
     """For each call, our hook's call alone and followed by the ledger's work on its answer."""
-    from airflow_provider_openai_fusion._ledger import ledger_for, push, read_usage
+    from airflow.sdk.execution_time.context import set_current_context
+
+    from airflow_provider_openai_fusion._ledger import current_context, ledger_for, push, read_usage
     from airflow_provider_openai_fusion.api.chat import create_chat_completion
     from airflow_provider_openai_fusion.api.responses import create_response, output_text
     from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
-    from airflow_provider_openai_fusion.operators._base import cost_text, usage_line
+    from airflow_provider_openai_fusion.operators._base import cost_text
 
     ours = OpenAIFusionHook()
 
@@ -88,12 +92,15 @@ def ledger_clients(base_url: str) -> dict[str, dict[str, Callable[[], Any]]]:
     lines: list[str] = [""]
 
     def recorded(answer: dict[str, Any]) -> dict[str, Any]:
-        context = {"ti": NoXCom()}
+        context = current_context()
         ledger = ledger_for(context)
         cost, _ = ledger.add(answer.get("model"), read_usage(answer), answer.get("service_tier"), 1, ours.prices)
-        lines[0] = f"{usage_line(answer.get('model'), answer.get('usage'))}, {cost_text(cost)}"
+        lines[0] = cost_text(cost)
         push(context, ledger)
         return answer
+
+    task = set_current_context({"ti": NoXCom()})  # type: ignore[arg-type]
+    task.__enter__()  # one task for the whole benchmark process: its calls add to one try's ledger
 
     return {
         "chat": {

@@ -429,3 +429,9 @@ def test_report_arguments_are_checked_before_any_request(kwargs: dict[str, Any],
     operator = OpenAIUsageReportOperator(task_id="r", **kwargs)
     with raises(InvalidArgumentError, match=f"'{argument}'"):
         operator.execute({})
+
+
+def test_every_price_row_names_its_source_and_the_table_its_review_date() -> None:
+    assert pricing.PRICES_REVIEWED_ON.isoformat() == "2026-12-07"
+    assert all(row.source.startswith("https://") for row in pricing.PRICES.values())
+    assert set(pricing.TIERS) == {"default", "flex", "priority", "batch"}

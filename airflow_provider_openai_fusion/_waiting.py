@@ -5,11 +5,13 @@ batches), written once and run by a sync or an async driver.
 A :class:`JobKind` says how to follow one kind of job: how to look at it (one or more requests), which statuses
 end the wait, how to cancel it, and what each final status means for the task. A :class:`Watch` follows one job:
 :meth:`Watch.look` takes one look (what a sensor's poke does) and :meth:`Watch.until_done` looks until the job
-ends, backing off on transient errors, giving up after :data:`MAX_TRANSIENT_ERRORS` of them in a row (with the
-last one shown) and at an absolute deadline. Both are generators of :class:`~airflow_provider_openai_fusion._http.
-request.RequestSpec` and :class:`Sleep` steps; :func:`drive` runs them with the sync client and ``time.sleep``,
-:func:`adrive` with the async client and ``asyncio.sleep``, so the operator's wait, the sensor's poke and the
-trigger run the same steps.
+ends, backing off on transient errors, giving up after :data:`MAX_TRANSIENT_ERRORS` of them in a row or among the
+last ``2 * MAX_TRANSIENT_ERRORS`` looks (errors alternating with answers do not go on for ever; the last error is
+shown), and at an absolute deadline, which every wait has (:func:`wait_deadline`; each kind's default is in
+:mod:`~airflow_provider_openai_fusion.wait_defaults`), failing with the job's last status. Both are generators of
+:class:`~airflow_provider_openai_fusion._http.request.RequestSpec` and :class:`Sleep` steps; :func:`drive` runs
+them with the sync client and ``time.sleep``, :func:`adrive` with the async client and ``asyncio.sleep``, so the
+operator's wait, the sensor's poke and the trigger run the same steps.
 """
 
 from __future__ import annotations
@@ -18,12 +20,16 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Generator, Mapping
+from collections import deque
+from collections.abc import Awaitable, Callable, Generator, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
+from airflow_provider_openai_fusion._http.redaction import printable
 from airflow_provider_openai_fusion._http.request import RequestSpec
 from airflow_provider_openai_fusion.exceptions import APIError
 
@@ -54,10 +60,12 @@ class JobKind:
 
     :cvar noun: what the job is called in messages, e.g. ``fine-tuning job``.
     :cvar terminal: the statuses that end the wait.
+    :cvar default_timeout: seconds a wait lasts when the task sets no ``timeout`` nor ``execution_timeout``.
     """
 
     noun = "job"
     terminal: tuple[str, ...] = ()
+    default_timeout: float = 24 * 3600.0
 
     def retrieve(self, job_id: str) -> RequestSpec:
         """
@@ -118,7 +126,48 @@ def error_delay(errors_in_a_row: int, poll_interval: float, rng: random.Random |
 
 
 class WaitGaveUp(AirflowException):
-    """The wait ended without a final status: too many transient errors in a row, or the deadline passed."""
+    """The wait ended without a final status: too many transient errors in a row or among the recent looks."""
+
+
+def wait_deadline(
+    timeout: float | timedelta | None,
+    execution_timeout: timedelta | None,
+    default: float,
+    clock: Callable[[], float] = time.time,
+) -> float:
+    """
+    The Unix time at which a wait starting now gives up: after ``timeout`` if set, else after the task's
+    ``execution_timeout``, else after ``default`` (the kind's, from what the API promises).
+
+    :param timeout: the task's ``timeout`` argument (seconds or a timedelta), if any.
+    :param execution_timeout: the task's ``execution_timeout``, if any.
+    :param default: the kind's default wait in seconds.
+    :param clock: the clock, for tests.
+    """
+    seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
+    if seconds is None and execution_timeout is not None:
+        seconds = execution_timeout.total_seconds()
+    return clock() + (seconds if seconds is not None else default)
+
+
+@contextmanager
+def cancelled_at_deadline(cancel: Callable[[], Any], log: logging.Logger | Any) -> Iterator[None]:
+    """
+    Run a wait; if it passes its deadline (:class:`AirflowSensorTimeout`), call ``cancel`` (which cancels the job
+    when the task's ``cancel_on_kill`` is set), then let the timeout fail the task. A failed cancel is logged; the
+    timeout, with the job's last status, stays the task's error.
+
+    :param cancel: cancels what the wait waits for.
+    :param log: where a failed cancel is reported.
+    """
+    try:
+        yield
+    except AirflowSensorTimeout:
+        try:
+            cancel()
+        except Exception as exc:
+            log.warning("Could not cancel after the deadline: %s", exc)
+        raise
 
 
 @dataclass
@@ -130,7 +179,7 @@ class Watch:
     :param job_id: the job id.
     :param log: where progress is written.
     :param cursor: the kind's cursor (e.g. the newest job event already logged).
-    :param max_errors: transient errors in a row before giving up.
+    :param max_errors: transient errors in a row, or among the last ``2 * max_errors`` looks, before giving up.
     """
 
     kind: JobKind
@@ -139,20 +188,25 @@ class Watch:
     cursor: Any = None
     max_errors: int = MAX_TRANSIENT_ERRORS
     errors: int = field(default=0)
+    last: dict[str, Any] | None = field(default=None)
+    recent: deque[bool] = field(default_factory=deque)
 
     def look(self) -> Generator[RequestSpec, Any, dict[str, Any] | None]:
-        """One look: the job, or ``None`` after a transient error (counted; too many in a row raise)."""
+        """One look: the job, or ``None`` after a transient error (counted; too many raise)."""
         try:
             job, lines, cursor = yield from self.kind.look(self.job_id, self.cursor)
         except Exception as exc:
             if not is_transient(exc):
                 raise
             self.errors += 1
-            if self.errors >= self.max_errors:
-                raise WaitGaveUp(
-                    f"{self.kind.noun} {self.job_id}: gave up after {self.errors} failed checks in a row; "
-                    f"the last: {exc}"
-                ) from None
+            self._remember_look(failed=True)
+            if self.errors >= self.max_errors or sum(self.recent) >= self.max_errors:
+                run = (
+                    f"{self.errors} failed checks in a row"
+                    if self.errors >= self.max_errors
+                    else f"{sum(self.recent)} failed checks of the last {len(self.recent)}"
+                )
+                raise WaitGaveUp(f"{self.kind.noun} {self.job_id}: gave up after {run}; the last: {exc}") from None
             self.log.warning(
                 "Checking %s %s failed (%s of at most %d in a row): %s",
                 self.kind.noun,
@@ -163,11 +217,24 @@ class Watch:
             )
             return None
         self.errors = 0
+        self._remember_look(failed=False)
+        self.last = dict(job) if isinstance(job, Mapping) else None
         self.cursor = cursor
         for level, text in lines:
             getattr(self.log, level)("%s %s: %s", self.kind.noun.capitalize(), self.job_id, text)
-        self.log.info("%s %s is %s", self.kind.noun.capitalize(), self.job_id, job.get("status"))
+        self.log.info("%s %s is %s", self.kind.noun.capitalize(), self.job_id, printable(job.get("status")))
         return job
+
+    def _remember_look(self, *, failed: bool) -> None:
+        self.recent.append(failed)
+        while len(self.recent) > 2 * self.max_errors:
+            self.recent.popleft()
+
+    def last_status(self) -> str:
+        """The job's status at the last successful look (shown quoted, at most 64 characters), for messages."""
+        if self.last is None:
+            return "never seen (no check succeeded)"
+        return f"last seen {str(self.last.get('status'))[:64]!r}"
 
     def done(self, job: Mapping[str, Any] | None) -> bool:
         """
@@ -182,7 +249,8 @@ class Watch:
         Look until the job ends; return it. Transient errors back off; past ``deadline`` the wait gives up.
 
         :param poll_interval: seconds between looks.
-        :param deadline: give up at this Unix time; ``None`` waits as long as it takes.
+        :param deadline: give up at this Unix time (:func:`wait_deadline`); ``None`` waits as long as it takes
+            (nothing in the provider passes ``None``).
         :param clock: the clock, for tests.
         """
         while True:
@@ -192,7 +260,7 @@ class Watch:
             delay = poll_interval if job is not None else error_delay(self.errors, poll_interval)
             if deadline is not None and clock() + delay > deadline:
                 raise AirflowSensorTimeout(
-                    f"{self.kind.noun} {self.job_id} still not finished at the deadline ({clock() - deadline:+.0f} s)"
+                    f"{self.kind.noun} {self.job_id} not finished at the deadline, {self.last_status()}"
                 )
             yield Sleep(delay)
 

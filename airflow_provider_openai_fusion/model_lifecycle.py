@@ -31,6 +31,7 @@ from datetime import date, datetime, timezone
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
+from airflow_provider_openai_fusion._http.hosts import canonical_host
 from airflow_provider_openai_fusion.defaults import DEFAULT_MODELS
 
 REVIEWED_ON = date(2026, 12, 7)
@@ -314,11 +315,17 @@ def today_utc() -> date:
 
 def is_openai(base_url: str | None) -> bool:
     """
-    Whether ``base_url`` is OpenAI's own API (an empty one means OpenAI's default).
+    Whether ``base_url`` is OpenAI's own API (an empty one means OpenAI's default): its host, in canonical form
+    (``API.OpenAI.com.`` counts), is exactly OpenAI's; look-alikes such as ``api.openai.com.evil.test`` are not.
 
     :param base_url: the connection's base URL.
     """
-    return not base_url or urlsplit(base_url.strip()).hostname == OPENAI_API_HOST
+    if not base_url:
+        return True
+    try:
+        return canonical_host(urlsplit(base_url.strip()).hostname or "") == OPENAI_API_HOST
+    except ValueError:
+        return False
 
 
 def base_model_of(model: str) -> str:
@@ -367,7 +374,7 @@ class Verdict:
 
     :param model: the model id.
     :param shutdown: the shutdown date.
-    :param replacement: the replacement, when the table knows one (``GET /models`` never names one).
+    :param replacement: the replacement, when the table knows one and the server is OpenAI's.
     :param source: ``"server"`` (the connection's ``GET /models``) or ``"table"`` (:data:`RETIREMENTS`).
     """
 
@@ -383,14 +390,15 @@ def verdict_of(
     """
     The shutdown of ``model`` from the merged data: the server's ``shutdown_date`` (``live``: model id → date or
     ``None``) wins when it gives one; otherwise the table, at OpenAI's base URL only. A fine-tuned model follows
-    its own server date, else its base model's.
+    its own server date, else its base model's. The replacement comes from the table, at OpenAI's base URL only
+    (``GET /models`` names none, and OpenAI's advice may not fit another server's models).
 
     :param model: a model id.
     :param base_url: the connection's base URL.
     :param today: the day to judge by (for the replacement chain).
     :param live: the server's dates, or ``None`` when the server published nothing.
     """
-    replacement = replacement_of(model, today)
+    replacement = replacement_of(model, today) if is_openai(base_url) else None
     for name in dict.fromkeys((model, base_model_of(model))):
         published = (live or {}).get(name)
         if published is not None:

@@ -36,9 +36,12 @@ _PRINTABLE = re.compile(r"[\x20-\x7e]*")
 ALLOWED_HEADERS = frozenset({"accept", "accept-language", "content-type", "idempotency-key", "openai-beta"})
 """Caller headers accepted besides ``X-*`` ones: none of them changes where a request goes or who sends it."""
 REFUSED_HEADERS = frozenset(
-    {"x-real-ip", "x-host", "x-method-override", "x-client-ip", "x-cluster-client-ip", "x-api-key", "x-url-scheme"}
+    {"x-real-ip", "x-method-override", "x-client-ip", "x-cluster-client-ip", "x-api-key", "x-url-scheme"}
 )
-REFUSED_HEADER_PREFIXES = ("x-forwarded-", "x-original-", "x-rewrite-", "x-http-method", "x-envoy-", "x-proxy")
+REFUSED_HEADER_PREFIXES = ("x-forwarded", "x-original-", "x-rewrite-", "x-http-method", "x-envoy-", "x-proxy")
+ROUTING_WORDS = ("host", "url", "uri", "forward", "override", "rewrite", "rout", "backend", "upstream", "origin")
+"""A caller's ``X-*`` header whose name holds one of these is refused: ingresses and proxies pick a backend, a
+path or a method by such headers (``X-HTTP-Host-Override``, ``X-Backend-Host``, ``X-Override-URL``, ...)."""
 
 
 @dataclass(frozen=True)
@@ -284,8 +287,10 @@ def check_header(name: Any, value: Any) -> None:
     """
     Refuse a caller's header that could change where a request goes, how it is framed or who sends it.
 
-    Accepted: :data:`ALLOWED_HEADERS` and ``X-*`` names, except the routing and override ones (``X-Forwarded-*``,
-    ``X-Original-URL``, ``X-Rewrite-URL``, ``X-HTTP-Method-Override``, ...). So ``Host``, ``Forwarded``,
+    Accepted: :data:`ALLOWED_HEADERS` and ``X-*`` names, except the routing and override ones: any name holding
+    one of :data:`ROUTING_WORDS` (``X-Forwarded``, ``X-Original-URL``, ``X-HTTP-Host-Override``,
+    ``X-Backend-Host``, ``X-Upstream``, ``X-Route``, ...) and the client-identity ones of
+    :data:`REFUSED_HEADERS` (``X-Real-IP``, ``X-Client-IP``, ...). So ``Host``, ``Forwarded``,
     ``Connection``, ``Upgrade``, ``TE``, ``Transfer-Encoding``, ``Content-Length``, ``Expect``, ``Cookie``,
     ``Proxy-*``, ``Authorization``, ``OpenAI-Organization`` and ``OpenAI-Project`` (set those on the connection)
     are refused. A name must be an HTTP token, a value printable ASCII.
@@ -304,13 +309,17 @@ def check_header(name: Any, value: Any) -> None:
         raise InvalidArgumentError("headers", "must not set Authorization; the connection's API Key is added")
     if lowered in ("openai-organization", "openai-project"):
         raise InvalidArgumentError("headers", f"must not set {name}; set it on the connection")
-    routing = lowered in REFUSED_HEADERS or lowered.startswith(REFUSED_HEADER_PREFIXES)
+    routing = (
+        lowered in REFUSED_HEADERS
+        or lowered.startswith(REFUSED_HEADER_PREFIXES)
+        or any(word in lowered for word in ROUTING_WORDS)
+    )
     if routing or not (lowered in ALLOWED_HEADERS or lowered.startswith("x-")):
         raise InvalidArgumentError(
             "headers",
             f"header {name!r} is not accepted: it could change where the request goes, how it is framed or who "
-            f"sends it; accepted are {', '.join(sorted(ALLOWED_HEADERS))} and X-* headers other than "
-            "X-Forwarded-*, X-Original-*, X-Rewrite-* and method overrides",
+            f"sends it; accepted are {', '.join(sorted(ALLOWED_HEADERS))} and X-* headers whose name holds none "
+            f"of {', '.join(ROUTING_WORDS)} (nor X-Real-IP, X-Client-IP and the like)",
         )
 
 

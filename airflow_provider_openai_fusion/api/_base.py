@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from airflow_provider_openai_fusion._http.request import FilePart
 from airflow_provider_openai_fusion.exceptions import APIResponseValidationError, InvalidArgumentError
@@ -21,6 +21,8 @@ from airflow_provider_openai_fusion.exceptions import APIResponseValidationError
 M = TypeVar("M", bound=BaseModel)
 MAX_ID_CHARS = 256
 _ID = re.compile(r"[A-Za-z0-9\-._~:/]+")
+MAX_STATUS_CHARS = 64
+_STATUS = re.compile(rf"[\x20-\x7e]{{0,{MAX_STATUS_CHARS}}}")
 
 ModelId = Annotated[str, Field(min_length=1)]
 Temperature = Annotated[float, Field(ge=0, le=2)]
@@ -66,10 +68,20 @@ class RequestModel(BaseModel):
 class ResponseModel(BaseModel):
     """
     A response body: fields the API adds later are kept, and enum-like fields such as ``status`` are plain text,
-    so a status the API adds later (``paused``) reaches the caller instead of failing the answer.
+    so a status the API adds later (``paused``) reaches the caller instead of failing the answer. A ``status``
+    that is not short printable text (control characters, ANSI escapes, line breaks that would forge task log
+    lines) fails the answer; it is never logged.
     """
 
     model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _printable_status(cls, data: Any) -> Any:
+        status = data.get("status") if isinstance(data, Mapping) else None
+        if isinstance(status, str) and not _STATUS.fullmatch(status):
+            raise ValueError(f"'status' must be printable ASCII text of at most {MAX_STATUS_CHARS} characters")
+        return data
 
 
 class Page(ResponseModel):

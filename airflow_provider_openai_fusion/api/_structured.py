@@ -1,6 +1,7 @@
 """
 Structured output for the Responses API: a pydantic class, a JSON schema dict or a dotted path
-``"package.module:ClassName"`` becomes the strict ``json_schema`` text format OpenAI accepts.
+``"package.module:ClassName"`` becomes the strict ``json_schema`` text format OpenAI accepts. A dotted path is
+looked up among the modules already imported, never imported: a templated string must not run any module's code.
 
 Strict mode's rules (OpenAI's structured outputs guide): the root is an object (not ``anyOf``); every object
 lists all its properties in ``required`` and has ``additionalProperties: false``; ``$defs`` and ``$ref`` are
@@ -10,8 +11,8 @@ allowed; ``not``, conditionals, ``patternProperties`` and open maps are not; at 
 
 from __future__ import annotations
 
-import importlib
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,8 @@ NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 UNSUPPORTED = ("not", "if", "then", "else", "dependentRequired", "dependentSchemas", "patternProperties")
 UNSUPPORTED += ("unevaluatedProperties", "propertyNames")
 DROPPED = ("default",)
+PUBLIC_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ def structured_format(value: Any) -> StructuredFormat | None:
     Turn ``text_format`` into a :class:`StructuredFormat`; fails naming ``text_format`` when it cannot.
 
     :param value: a pydantic class, a schema dict (bare, or ``{"name", "schema", "strict"}``), JSON text of one,
-        or ``"package.module:ClassName"`` (a class or a dict).
+        or ``"package.module:ClassName"`` (a pydantic class or a dict, public name, of a module already imported).
     """
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
@@ -85,17 +88,29 @@ def structured_format(value: Any) -> StructuredFormat | None:
 
 
 def _import(path: str) -> Any:
+    """
+    The pydantic class or schema dict a ``"package.module:Name"`` path names, looked up among the modules already
+    imported (by the DAG file, or by what it imports): nothing is imported, so a templated value (from a DAG
+    run's conf, say) cannot run the import-time code of any installed module, nor reach a private name.
+    """
     module_name, _, attribute = path.partition(":")
-    if not module_name or not attribute:
-        raise InvalidArgumentError(ARGUMENT, f"must be 'package.module:ClassName', got {path!r}")
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:
-        raise InvalidArgumentError(ARGUMENT, f"cannot import {module_name!r}: {exc}") from None
-    try:
-        return getattr(module, attribute)
-    except AttributeError:
-        raise InvalidArgumentError(ARGUMENT, f"module {module_name!r} has no {attribute!r}") from None
+    if not DOTTED.fullmatch(module_name) or not PUBLIC_NAME.fullmatch(attribute):
+        raise InvalidArgumentError(ARGUMENT, f"must be 'package.module:ClassName' (public names), got {path!r}")
+    module = sys.modules.get(module_name)
+    if module is None:
+        raise InvalidArgumentError(
+            ARGUMENT,
+            f"module {module_name!r} is not imported; text_format imports nothing: import the module in the DAG "
+            "file (or pass the class itself)",
+        )
+    value = getattr(module, attribute, None)
+    if value is None:
+        raise InvalidArgumentError(ARGUMENT, f"module {module_name!r} has no {attribute!r}")
+    if not (isinstance(value, type) and issubclass(value, BaseModel)) and type(value) is not dict:
+        raise InvalidArgumentError(
+            ARGUMENT, f"{path!r} is a {type(value).__name__}; it must name a pydantic model class or a schema dict"
+        )
+    return value
 
 
 def _name(name: str) -> str:

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from airflow_provider_openai_fusion import wait_defaults
 from airflow_provider_openai_fusion._http.request import RequestSpec
 from airflow_provider_openai_fusion._waiting import JobKind
 from airflow_provider_openai_fusion.api._base import Metadata, RequestModel, ResponseModel, segment
@@ -155,6 +156,7 @@ class Batches(JobKind):
 
     noun = "batch"
     terminal = TERMINAL
+    default_timeout = wait_defaults.BATCH_TIMEOUT
 
     def retrieve(self, job_id: str) -> RequestSpec:
         return retrieve_batch(job_id)

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from airflow_provider_openai_fusion import wait_defaults
 from airflow_provider_openai_fusion._http.request import RequestSpec
 from airflow_provider_openai_fusion._waiting import JobKind, Look
 from airflow_provider_openai_fusion.api._base import Metadata, RequestModel, ResponseModel, segment
@@ -133,6 +134,7 @@ class FineTuningJobs(JobKind):
 
     noun = "fine-tuning job"
     terminal = ("succeeded", "failed", "cancelled")
+    default_timeout = wait_defaults.FINE_TUNING_JOB_TIMEOUT
 
     def retrieve(self, job_id: str) -> RequestSpec:
         return retrieve_job(job_id)

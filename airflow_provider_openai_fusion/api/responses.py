@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_validator
 
+from airflow_provider_openai_fusion import wait_defaults
 from airflow_provider_openai_fusion._http.request import RequestSpec
 from airflow_provider_openai_fusion._waiting import JobKind
 from airflow_provider_openai_fusion.api._base import (
@@ -119,6 +120,27 @@ class InputTokens(ResponseModel):
     input_tokens: int
 
 
+TOOL_SECRETS = ("authorization", "headers")
+"""Fields of a tool that carry credentials (an MCP server's ``authorization`` token and ``headers``)."""
+
+
+def without_tool_secrets(response: Mapping[str, Any]) -> dict[str, Any]:
+    """
+    The response with its ``tools`` stripped of :data:`TOOL_SECRETS`: OpenAI does not echo an MCP tool's token,
+    but a compatible server may, and the response becomes an XCom.
+
+    :param response: a response object.
+    """
+    tools = response.get("tools")
+    if not isinstance(tools, list):
+        return dict(response)
+    kept = [
+        {key: value for key, value in tool.items() if key not in TOOL_SECRETS} if isinstance(tool, Mapping) else tool
+        for tool in tools
+    ]
+    return {**response, "tools": kept}
+
+
 def create_response(body: Mapping[str, Any]) -> RequestSpec:
     """
     POST /responses.
@@ -167,6 +189,7 @@ class BackgroundResponses(JobKind):
 
     noun = "response"
     terminal = TERMINAL
+    default_timeout = wait_defaults.BACKGROUND_RESPONSE_TIMEOUT
 
     def __init__(self, allow_incomplete: bool = False) -> None:
         self.allow_incomplete = allow_incomplete

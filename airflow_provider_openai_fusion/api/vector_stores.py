@@ -10,6 +10,7 @@ from typing import Annotated, Any, NamedTuple
 
 from pydantic import Field, field_validator
 
+from airflow_provider_openai_fusion import wait_defaults
 from airflow_provider_openai_fusion._http.request import RequestSpec
 from airflow_provider_openai_fusion._waiting import JobKind, Look
 from airflow_provider_openai_fusion.api._base import Deletion, RequestModel, ResponseModel, segment
@@ -234,6 +235,7 @@ class FileBatches(JobKind):
 
     noun = "vector-store file batch"
     terminal = ("completed", "failed", "cancelled")
+    default_timeout = wait_defaults.FILE_BATCH_TIMEOUT
 
     def retrieve(self, job_id: str) -> RequestSpec:
         return RequestSpec("GET", _batch_path(job_id), response=FileBatch)

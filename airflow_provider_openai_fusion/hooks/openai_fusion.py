@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,8 @@ if TYPE_CHECKING:
     import httpx
 
     from airflow_provider_openai_fusion._http.request import ClientSettings, RequestSpec
-    from airflow_provider_openai_fusion._http.transport import AsyncDriver, Response, SyncDriver
+    from airflow_provider_openai_fusion._http.telemetry import CallSpan
+    from airflow_provider_openai_fusion._http.transport import AsyncDriver, Response, Sink, SyncDriver
     from airflow_provider_openai_fusion.pricing import Price
 
 
@@ -29,10 +31,10 @@ def _checked(spec: RequestSpec, answer: Response) -> Response:
     return answer
 
 
-def _sink(spec: RequestSpec, decode: str = "json", path: Path | None = None) -> Any:
+def _sink(spec: RequestSpec, decode: str = "json", path: Path | None = None, **limits: float | None) -> Any:
     from airflow_provider_openai_fusion._http.transport import Sink
 
-    return Sink("json" if spec.response is not None else decode, path)
+    return Sink("json" if spec.response is not None else decode, path, **limits)
 
 
 class OpenAIFusionHook(BaseHook):
@@ -73,6 +75,13 @@ class OpenAIFusionHook(BaseHook):
         self._max_retries = max_retries
         self._transport = transport
         self._admin = admin
+        from airflow_provider_openai_fusion._http.calls import CallLog
+
+        self.calls = CallLog()
+        """
+        What this hook's calls did (ids, models, usage; never content), kept while OpenLineage is on or an
+        OpenTelemetry SDK is installed (else calls are sent with neither, at no cost).
+        """
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(conn_id={self.conn_id!r})"
@@ -173,6 +182,65 @@ class OpenAIFusionHook(BaseHook):
         if "_async" in self.__dict__:
             await self.__dict__.pop("_async").aclose()
 
+    @contextmanager
+    def _observed(self, spec: RequestSpec) -> Iterator[CallSpan]:
+        """One call inside its OpenTelemetry span; its record goes to :attr:`calls` however it ends."""
+        from airflow_provider_openai_fusion._http.telemetry import call_span
+
+        settings = self.settings
+        with call_span(
+            spec.method,
+            spec.path,
+            spec.json,
+            spec.data,
+            settings.base_url,
+            settings.api_key,
+            self.calls.add,
+            self._traced,
+        ) as call:
+            yield call
+
+    def _answered(self, call: CallSpan, spec: RequestSpec, answer: Response) -> Response:
+        body = spec.json if spec.json is not None else spec.data
+        call.answered(answer.status_code, answer.headers, answer.body, body, self.settings.api_key)
+        return answer
+
+    @cached_property
+    def _lineage_on(self) -> bool:
+        """Whether OpenLineage will ask for this task's lineage: its provider is installed and configured."""
+        try:
+            from airflow.providers.openlineage.conf import is_disabled
+        except ImportError:
+            return False
+        return not is_disabled()
+
+    @cached_property
+    def _observing(self) -> bool:
+        """
+        Whether calls are observed: for lineage, or because an OpenTelemetry SDK is installed (Airflow installs its
+        own before the task runs, so one look per hook suffices).
+        """
+        return self._lineage_on or self._traced
+
+    @cached_property
+    def _traced(self) -> bool:
+        """Whether an OpenTelemetry SDK is installed, so that spans and metrics go somewhere."""
+        from airflow_provider_openai_fusion._http.telemetry import sdk_installed
+
+        return sdk_installed()
+
+    def _send(self, spec: RequestSpec, sink: Sink) -> Response:
+        if not self._observing:
+            return self._sync.send(spec, sink)
+        with self._observed(spec) as call:
+            return self._answered(call, spec, self._sync.send(spec, sink))
+
+    async def _asend(self, spec: RequestSpec, sink: Sink) -> Response:
+        if not self._observing:
+            return await self._async.send(spec, sink)
+        with self._observed(spec) as call:
+            return self._answered(call, spec, await self._async.send(spec, sink))
+
     def send(self, spec: RequestSpec) -> Response:
         """
         Send one call and return the whole answer: status, headers and the body, decoded (JSON checked against
@@ -180,7 +248,7 @@ class OpenAIFusionHook(BaseHook):
 
         :param spec: the call.
         """
-        return _checked(spec, self._sync.send(spec, _sink(spec, "auto")))
+        return _checked(spec, self._send(spec, _sink(spec, "auto")))
 
     async def asend(self, spec: RequestSpec) -> Response:
         """
@@ -189,7 +257,7 @@ class OpenAIFusionHook(BaseHook):
         :param spec: the call.
         """
         await self.aget_settings()
-        return _checked(spec, await self._async.send(spec, _sink(spec, "auto")))
+        return _checked(spec, await self._asend(spec, _sink(spec, "auto")))
 
     def send_once(self, spec: RequestSpec, *, timeout: float) -> Response:
         """
@@ -214,7 +282,7 @@ class OpenAIFusionHook(BaseHook):
 
         :param spec: the call.
         """
-        return _checked(spec, self._sync.send(spec, _sink(spec))).body
+        return _checked(spec, self._send(spec, _sink(spec))).body
 
     async def arequest(self, spec: RequestSpec) -> Any:
         """
@@ -223,26 +291,39 @@ class OpenAIFusionHook(BaseHook):
         :param spec: the call.
         """
         await self.aget_settings()
-        return _checked(spec, await self._async.send(spec, _sink(spec))).body
+        return _checked(spec, await self._asend(spec, _sink(spec))).body
 
-    def download(self, spec: RequestSpec, path: Path) -> Path:
+    def download(
+        self, spec: RequestSpec, path: Path, *, size: int | None = None, max_seconds: float | None = None
+    ) -> Path:
         """
-        Stream an answer's body to ``path``: written under a temporary name, renamed when complete.
+        Stream an answer's body to ``path``: written under a temporary name, renamed when complete. The body may
+        exceed its declared size (``size``, else an unencoded answer's ``Content-Length``) by a small slack only,
+        and the download has a time ceiling that the arriving bytes cannot extend.
 
         :param spec: the call.
         :param path: the local file to write.
+        :param size: the file's declared size in bytes (the file object's ``bytes``), when known.
+        :param max_seconds: the download's ceiling in seconds (per attempt); by default the timeout plus the
+            declared size (else the call's cap) at 64 KiB/s, at most 6 hours.
         """
-        return self._sync.send(spec, _sink(spec, path=path)).path  # type: ignore[return-value]
+        sink = _sink(spec, path=path, size=size, max_seconds=max_seconds)
+        return self._send(spec, sink).path  # type: ignore[return-value]
 
-    async def adownload(self, spec: RequestSpec, path: Path) -> Path:
+    async def adownload(
+        self, spec: RequestSpec, path: Path, *, size: int | None = None, max_seconds: float | None = None
+    ) -> Path:
         """
-        Stream an answer's body to ``path`` (async): written under a temporary name, renamed when complete.
+        Stream an answer's body to ``path`` (async); see :meth:`download`.
 
         :param spec: the call.
         :param path: the local file to write.
+        :param size: the file's declared size in bytes (the file object's ``bytes``), when known.
+        :param max_seconds: the download's ceiling in seconds (per attempt).
         """
         await self.aget_settings()
-        return (await self._async.send(spec, _sink(spec, path=path))).path  # type: ignore[return-value]
+        sink = _sink(spec, path=path, size=size, max_seconds=max_seconds)
+        return (await self._asend(spec, sink)).path  # type: ignore[return-value]
 
     def paginate(self, spec: RequestSpec, limit: int | None = None) -> list[dict[str, Any]]:
         """
@@ -303,14 +384,19 @@ class OpenAIFusionHook(BaseHook):
         gate = RateLimitGate()
         held: list[float] = []
 
+        observing = self._observing
+
         async def send(spec: RequestSpec, cost: int) -> Any:
-            async with slots:
-                ticket = await gate.acquire(cost)
-                answer = await self._async.send(spec, Sink("later"))
-                gate.observe(ticket, answer.headers)
-            if ticket.waited:
-                held.append(ticket.waited)
-            return _checked(spec, await decode_json_answer(answer, secret)).body
+            with ExitStack() as observed:
+                async with slots:
+                    ticket = await gate.acquire(cost)
+                    call = observed.enter_context(self._observed(spec)) if observing else None
+                    answer = await self._async.send(spec, Sink("later"))
+                    gate.observe(ticket, answer.headers)
+                if ticket.waited:
+                    held.append(ticket.waited)
+                decoded = _checked(spec, await decode_json_answer(answer, secret))
+                return (self._answered(call, spec, decoded) if call else decoded).body
 
         tasks = [asyncio.ensure_future(send(spec, cost)) for spec, cost in zip(specs, tokens, strict=True)]
         try:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from airflow_provider_openai_fusion._http.hosts import canonical_host, is_local_host
 from airflow_provider_openai_fusion._http.request import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_RETRIES,
@@ -61,18 +61,15 @@ def _flag(conn_id: str, name: str, value: Any) -> bool:
     raise ConnectionConfigError(conn_id, name, f"must be true or false, got {value!r}")
 
 
-def is_loopback(hostname: str) -> bool:
-    """
-    Whether ``hostname`` names this machine: ``localhost`` (and its subdomains), 127.0.0.0/8 or ``::1``.
-
-    :param hostname: the URL's host, without brackets.
-    """
-    if hostname == "localhost" or hostname.endswith(".localhost"):
-        return True
+def _host_of(conn_id: str, url: str) -> str:
+    """The canonical host of ``url`` (see ``canonical_host``; empty when it has none), or an error naming ``host``."""
+    hostname = urlsplit(url).hostname
+    if not hostname:
+        return ""
     try:
-        return ipaddress.ip_address(hostname).is_loopback
-    except ValueError:
-        return False
+        return canonical_host(hostname)
+    except ValueError as exc:
+        raise ConnectionConfigError(conn_id, "host", f"Base URL: {exc}") from None
 
 
 def base_url_from_connection(
@@ -82,9 +79,11 @@ def base_url_from_connection(
     Build the base URL from the Connection's host (plus the path and port of a URI-form connection).
 
     A host without a scheme (what a URI-form connection such as ``openai_fusion://:sk-...@api.example.com/v1``
-    stores) gets ``https``, or ``http`` for a loopback host; the URI's path, which Airflow stores in ``schema``,
-    becomes the URL's path. ``http://`` is refused for any host but a loopback one unless ``allow_insecure_http``,
-    and always for OpenAI's own hosts.
+    stores) gets ``https``, or ``http`` for a local host; the URI's path, which Airflow stores in ``schema``,
+    becomes the URL's path. The host is compared, and kept, in its canonical form (IDNA, lower case, no trailing
+    dot: ``api.openai.com.`` and ``api.openai。com`` are ``api.openai.com``). ``http://`` is refused for any host
+    but ``localhost`` and loopback addresses (``evil.localhost`` is not local: DNS resolves it) unless
+    ``allow_insecure_http``, and always for OpenAI's own hosts.
 
     :param conn_id: the connection id, for error messages.
     :param host: the Base URL field; empty means OpenAI's.
@@ -96,28 +95,31 @@ def base_url_from_connection(
         return DEFAULT_BASE_URL
     raw = host.strip()
     if "://" not in raw:
-        hostname = urlsplit(f"//{raw}").hostname or ""
-        raw = f"{'http' if is_loopback(hostname) else 'https'}://{raw}"
+        raw = f"{'http' if is_local_host(_host_of(conn_id, f'//{raw}')) else 'https'}://{raw}"
     parts = urlsplit(raw)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
         raise ConnectionConfigError(conn_id, "host", f"Base URL must be an http(s) URL such as {DEFAULT_BASE_URL}")
     if parts.username or parts.password or parts.query or parts.fragment:
         raise ConnectionConfigError(conn_id, "host", "Base URL must not carry credentials, a query or a fragment")
-    hostname = parts.hostname.lower()
+    hostname = _host_of(conn_id, raw)
     if scheme == "http":
         if hostname in OPENAI_HOSTS or hostname.endswith(".openai.com"):
             raise ConnectionConfigError(conn_id, "host", "OpenAI is reached over https only; use https://")
-        if not is_loopback(hostname) and not allow_insecure_http:
+        if not is_local_host(hostname) and not allow_insecure_http:
             raise ConnectionConfigError(
                 conn_id,
                 "host",
                 "http:// would send the API key unencrypted; use https://, or set the extra allow_insecure_http "
                 "to true for a server on a network you trust",
             )
-    netloc = parts.netloc
-    if port and parts.port is None:
-        netloc = f"{netloc}:{port}"
+    try:
+        given_port = parts.port
+    except ValueError:
+        raise ConnectionConfigError(conn_id, "host", "Base URL has a port that is not a number 0-65535") from None
+    netloc = f"[{hostname}]" if ":" in hostname else hostname
+    if given_port is not None or port:
+        netloc = f"{netloc}:{given_port if given_port is not None else port}"
     path = parts.path.rstrip("/")
     if not _blank(schema):
         extra_path = "/" + schema.strip().strip("/")

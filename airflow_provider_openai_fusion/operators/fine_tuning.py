@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -94,8 +93,9 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
         with the job's error, as :class:`~airflow_provider_openai_fusion.sensors.OpenAIFineTuningJobSensor` does.
     :param deferrable: wait in the triggerer instead of a worker slot (default: ``[operators]
         default_deferrable``).
-    :param poll_interval: seconds between checks while waiting.
-    :param cancel_on_kill: cancel the job when the task is killed while waiting.
+    :param poll_interval: seconds between checks while waiting. The wait gives up after the task's
+        ``execution_timeout``, else after 48 hours, failing with the job's last status.
+    :param cancel_on_kill: cancel the job when the task is killed while waiting, or at the deadline.
     :param advanced: other request fields (``metadata``, ``integrations``, ...), merged into the body of
         ``create``. (templated)
     :param conn_id: the Airflow Connection of type ``openai_fusion``. (templated)
@@ -302,22 +302,30 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
         remember_job(context, self.hook.settings.base_url, self._job_id)
 
     def _wait(self, context: Context, job: dict[str, Any]) -> dict[str, Any]:
-        from airflow_provider_openai_fusion._waiting import Watch, drive, event_for, finish
+        from airflow_provider_openai_fusion._waiting import (
+            Watch,
+            cancelled_at_deadline,
+            drive,
+            event_for,
+            finish,
+            wait_deadline,
+        )
         from airflow_provider_openai_fusion.api.fine_tuning import FINE_TUNING_JOBS
 
-        deadline = time.time() + self.execution_timeout.total_seconds() if self.execution_timeout else None
+        deadline = wait_deadline(None, self.execution_timeout, FINE_TUNING_JOBS.default_timeout)
         watch = Watch(FINE_TUNING_JOBS, str(job.get("id")), self.log)
         if self.deferrable:
             job = drive(watch.look(), self.hook.request)
             if not watch.done(job):
                 self._defer(deadline, watch)
         else:
-            job = drive(watch.until_done(self.poll_interval, deadline), self.hook.request)
+            with cancelled_at_deadline(self.on_kill, self.log):
+                job = drive(watch.until_done(self.poll_interval, deadline), self.hook.request)
         job = finish(watch.kind, event_for(watch.kind, job))
         self.log_usage(job, job.get("model"))
         return job
 
-    def _defer(self, deadline: float | None, watch: Watch) -> None:
+    def _defer(self, deadline: float, watch: Watch) -> None:
         from airflow_provider_openai_fusion.triggers.fine_tuning import OpenAIFineTuningJobTrigger
 
         trigger = OpenAIFineTuningJobTrigger(

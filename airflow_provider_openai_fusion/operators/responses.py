@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -56,8 +55,8 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         ``response.completed`` webhook to fetch with ``OpenAIResponseResultOperator``.
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``); with ``background``.
     :param poll_interval: seconds between checks of a background response.
-    :param timeout: give up on a background response after this many seconds (or a timedelta) and cancel it;
-        default: the task's ``execution_timeout``.
+    :param timeout: give up on a background response after this many seconds (or a timedelta), cancel it and
+        fail with its last status; default: the task's ``execution_timeout``, else 2 hours.
     :param allow_incomplete: return an ``incomplete`` response (e.g. ``max_output_tokens`` reached) instead of
         failing.
     :param advanced: any other request field (``reasoning``, ``include``, ``tool_choice``, ...). (templated)
@@ -144,6 +143,7 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         from airflow_provider_openai_fusion.api.responses import create_response
         from airflow_provider_openai_fusion.operators._tiers import send_tiered
 
+        self._response_id = None  # a kill of this try must not cancel what an earlier try of this instance made
         body, structured = self._request()
         self.check_model(body["model"])
         response = self._earlier_response(context, body) if self.background else None
@@ -260,10 +260,9 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
     def _wait(self, response: dict[str, Any]) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowTaskTimeout
 
-        from airflow_provider_openai_fusion._waiting import Watch, drive
+        from airflow_provider_openai_fusion._waiting import Watch, drive, wait_deadline
 
-        timeout = self.timeout or (self.execution_timeout.total_seconds() if self.execution_timeout else None)
-        deadline = time.time() + timeout if timeout else None
+        deadline = wait_deadline(self.timeout, self.execution_timeout, self._kind.default_timeout)
         if self.deferrable:
             self._defer(deadline)
         watch = Watch(self._kind, str(self._response_id), self.log)
@@ -273,7 +272,7 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
             self._cancel()
             raise
 
-    def _defer(self, deadline: float | None) -> None:
+    def _defer(self, deadline: float) -> None:
         from airflow_provider_openai_fusion.triggers.responses import OpenAIResponseTrigger
 
         trigger = OpenAIResponseTrigger(
@@ -304,7 +303,12 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         from airflow.sdk.exceptions import AirflowSensorTimeout
 
         from airflow_provider_openai_fusion._waiting import finish
-        from airflow_provider_openai_fusion.api.responses import check_refusal, output_text, parse_output
+        from airflow_provider_openai_fusion.api.responses import (
+            check_refusal,
+            output_text,
+            parse_output,
+            without_tool_secrets,
+        )
 
         ended = isinstance(event, Mapping) and event.get("status") in self._kind.terminal
         try:
@@ -314,12 +318,13 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
                 self.log_usage(job, self.model)
             response = finish(self._kind, event)
             check_refusal(response)
-            result = {**response, "output_text": output_text(response)}
+            result = {**without_tool_secrets(response), "output_text": output_text(response)}
             if structured is not None:
                 result["output_parsed"] = parse_output(response, structured)
             return result
         except AirflowSensorTimeout:
-            self._cancel()
+            if not event.get("cancelled"):
+                self._cancel()
             raise
         finally:
             if ended and self.background and (store := context.get("task_state_store")) is not None:

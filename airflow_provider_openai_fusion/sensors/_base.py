@@ -28,7 +28,8 @@ class JobSensor(BaseSensorOperator):
     :param on_cancelled: ``fail`` (default) or ``skip`` when the job was cancelled.
     :param deferrable: check once, then wait in the triggerer (default: ``[operators] default_deferrable``).
     :param poke_interval: seconds between checks (also the trigger's poll interval).
-    :param timeout: seconds before the sensor gives up.
+    :param timeout: seconds before the sensor gives up, failing with the job's last status, in every mode
+        (default: the kind's :attr:`default_timeout`, from what the API promises, instead of Airflow's 7 days).
     :param mode: ``poke`` or ``reschedule``, as for any sensor.
     :return: the finished job.
     """
@@ -36,6 +37,7 @@ class JobSensor(BaseSensorOperator):
     template_fields: Sequence[str] = ("job_id", "conn_id")
     ui_color = "#d5f5e3"
     id_example: ClassVar[str] = "a job id"
+    default_timeout: ClassVar[float] = 24 * 3600.0
 
     def __init__(
         self,
@@ -47,6 +49,7 @@ class JobSensor(BaseSensorOperator):
         poke_interval: timedelta | float = 30,
         **kwargs: Any,
     ) -> None:
+        kwargs.setdefault("timeout", self.default_timeout)
         super().__init__(poke_interval=poke_interval, **kwargs)
         self.job_id = job_id
         self.conn_id = conn_id
@@ -86,9 +89,17 @@ class JobSensor(BaseSensorOperator):
         return identifier("job_id", self.job_id, self.id_example)
 
     def execute(self, context: Context) -> Any:
+        from airflow.sdk.exceptions import AirflowSensorTimeout
+
+        vars(self).pop("_watch", None)  # a try follows the job_id rendered for it, with its own error count
         self._checked_job_id()
         if not self.deferrable:
-            return super().execute(context)
+            try:
+                return super().execute(context)
+            except AirflowSensorTimeout as exc:
+                raise AirflowSensorTimeout(
+                    f"{exc} {self.kind.noun} {self.job_id}: {self._watch.last_status()}"
+                ) from None
         done = self.poke(context)
         if done:
             return done.xcom_value

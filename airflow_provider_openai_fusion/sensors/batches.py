@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_openai_fusion import wait_defaults
 from airflow_provider_openai_fusion.sensors._base import JobSensor
 
 if TYPE_CHECKING:
@@ -25,13 +26,15 @@ class OpenAIBatchSensor(JobSensor):
     :param on_cancelled: ``fail`` (default) or ``skip`` when the batch was cancelled.
     :param deferrable: check once, then wait in the triggerer (default: ``[operators] default_deferrable``).
     :param poke_interval: seconds between checks (also the trigger's poll interval).
-    :param timeout: seconds before the sensor gives up.
+    :param timeout: seconds before the sensor gives up, failing with the batch's last status (default: the
+        completion window plus an hour, 25 hours).
     :param mode: ``poke`` or ``reschedule``, as for any sensor.
     :return: the finished batch.
     """
 
     template_fields: Sequence[str] = ("batch_id", "conn_id")
     id_example = "a batch id such as batch_..."
+    default_timeout = wait_defaults.BATCH_TIMEOUT
 
     def __init__(self, *, batch_id: str, **kwargs: Any) -> None:
         super().__init__(job_id=batch_id, **kwargs)

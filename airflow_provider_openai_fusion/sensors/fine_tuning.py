@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_openai_fusion import wait_defaults
 from airflow_provider_openai_fusion.links import FineTuningJobLink
 from airflow_provider_openai_fusion.sensors._base import JobSensor
 
@@ -20,11 +21,13 @@ class OpenAIFineTuningJobSensor(JobSensor):
 
     ``succeeded``: the task succeeds and returns the job (with ``fine_tuned_model``). ``failed``: the task fails
     with the job's error code, message and param. ``cancelled``: the task fails, or is skipped with
-    ``on_cancelled="skip"``. Arguments as for :class:`~airflow_provider_openai_fusion.sensors._base.JobSensor`.
+    ``on_cancelled="skip"``. Arguments as for :class:`~airflow_provider_openai_fusion.sensors._base.JobSensor`;
+    ``timeout`` defaults to 48 hours.
     """
 
     operator_extra_links = (FineTuningJobLink(),)
     id_example = "a fine-tuning job id such as ftjob-..."
+    default_timeout = wait_defaults.FINE_TUNING_JOB_TIMEOUT
 
     @property
     def kind(self) -> JobKind:

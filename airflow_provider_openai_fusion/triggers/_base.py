@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -18,14 +19,16 @@ if TYPE_CHECKING:
 class JobTrigger(BaseTrigger):
     """
     Poll a job until it ends, writing its progress to the log; then yield one event: the job's final status with
-    the job, ``timeout`` past ``deadline``, or ``error`` (``retryable`` when transient errors ran out).
+    the job, ``timeout`` past ``deadline`` (with the job's last status; with ``cancel_on_kill`` the job is cancelled
+    first and the event says ``"cancelled": true``), or ``error`` (``retryable`` when transient errors ran out).
 
     Subclasses set :attr:`kind`.
 
     :param job_id: the job id.
     :param conn_id: the Airflow Connection of type ``openai_fusion``.
     :param poll_interval: seconds between polls.
-    :param deadline: give up at this Unix time; ``None`` waits as long as it takes.
+    :param deadline: give up at this Unix time; ``None``: the kind's default wait from now (see
+        :mod:`~airflow_provider_openai_fusion.wait_defaults`), fixed when the trigger is created.
     :param cursor: the kind's progress cursor (e.g. the newest job event already logged).
     :param cancel_on_kill: cancel the job if a user kills the deferred task.
     """
@@ -46,7 +49,7 @@ class JobTrigger(BaseTrigger):
         self.job_id = job_id
         self.conn_id = conn_id
         self.poll_interval = float(poll_interval)
-        self.deadline = deadline
+        self.deadline = deadline if deadline is not None else time.time() + self.kind.default_timeout
         self.cursor = cursor
         self.cancel_on_kill = cancel_on_kill
 
@@ -75,7 +78,7 @@ class JobTrigger(BaseTrigger):
         try:
             job = await adrive(watch.until_done(self.poll_interval, self.deadline), self.hook.arequest)
         except AirflowSensorTimeout as exc:
-            yield TriggerEvent({"status": "timeout", "job_id": self.job_id, "message": str(exc)})
+            yield TriggerEvent(await self._timed_out(exc))
             return
         except WaitGaveUp as exc:
             yield TriggerEvent(self._error(exc, retryable=True))
@@ -91,9 +94,25 @@ class JobTrigger(BaseTrigger):
     def _error(self, exc: BaseException, *, retryable: bool) -> dict[str, Any]:
         return {"status": "error", "job_id": self.job_id, "message": str(exc), "retryable": retryable}
 
+    async def _timed_out(self, exc: AirflowSensorTimeout) -> dict[str, Any]:
+        """The ``timeout`` event; with ``cancel_on_kill``, the job is cancelled first (a failure is only logged)."""
+        event = {"status": "timeout", "job_id": self.job_id, "message": str(exc)}
+        if not self.cancel_on_kill:
+            return event
+        try:
+            await self._cancel()
+        except Exception as error:
+            self.log.warning("Could not cancel %s %s after the deadline: %s", self.kind.noun, self.job_id, error)
+            return event
+        return {**event, "cancelled": True}
+
+    async def _cancel(self) -> None:
+        """Cancel the job."""
+        job = await self.hook.arequest(self.kind.cancel(self.job_id))
+        self.log.info("Cancelled %s %s (status %s)", self.kind.noun, self.job_id, job.get("status"))
+
     async def on_kill(self) -> None:
         """Cancel the job when a user kills the deferred task and ``cancel_on_kill`` is set."""
         if self.cancel_on_kill:
-            job = await self.hook.arequest(self.kind.cancel(self.job_id))
-            self.log.info("Cancelled %s %s (status %s)", self.kind.noun, self.job_id, job.get("status"))
+            await self._cancel()
             await self.hook.aclose()

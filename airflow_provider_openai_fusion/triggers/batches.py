@@ -50,7 +50,7 @@ class OpenAIBatchTrigger(JobTrigger):
                 watch = Watch(self.kind, batch_id, self.log)
                 batches.append(await adrive(watch.until_done(self.poll_interval, self.deadline), self.hook.arequest))
         except AirflowSensorTimeout as exc:
-            yield TriggerEvent({"status": "timeout", "job_id": self.job_id, "message": str(exc)})
+            yield TriggerEvent(await self._timed_out(exc))
             return
         except WaitGaveUp as exc:
             yield TriggerEvent(self._error(exc, retryable=True))
@@ -62,13 +62,10 @@ class OpenAIBatchTrigger(JobTrigger):
             await self.hook.aclose()
         yield TriggerEvent({"status": ALL_DONE, "job_id": self.job_id, "batch_ids": self.batch_ids, "batches": batches})
 
-    async def on_kill(self) -> None:
-        """Cancel every batch still running when a user kills the deferred task and ``cancel_on_kill`` is set."""
-        if not self.cancel_on_kill:
-            return
+    async def _cancel(self) -> None:
+        """Cancel every batch still running (at the deadline, or when a user kills the deferred task)."""
         for batch_id in self.batch_ids or [self.job_id]:
             batch = await self.hook.arequest(self.kind.retrieve(batch_id))
             if batch.get("status") not in self.kind.terminal:
                 batch = await self.hook.arequest(self.kind.cancel(batch_id))
             self.log.info("Batch %s is %s", batch_id, batch.get("status"))
-        await self.hook.aclose()

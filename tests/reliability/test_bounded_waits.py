@@ -5,16 +5,27 @@ call completes or fails clearly within its bound, counting the requests it took.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
+from airflow.sdk.exceptions import AirflowSensorTimeout
 
+from airflow_provider_openai_fusion._waiting import WaitGaveUp, Watch, drive, wait_deadline
+from airflow_provider_openai_fusion.api.batches import BATCHES
+from airflow_provider_openai_fusion.api.responses import RESPONSES
 from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
 from airflow_provider_openai_fusion.operators.embeddings import OpenAIEmbeddingsOperator
-from tests.reliability.fault_server import FaultServer, Reply, Request, json_reply
+from airflow_provider_openai_fusion.sensors import OpenAIBatchSensor
+from airflow_provider_openai_fusion.triggers import OpenAIFineTuningJobTrigger
+from tests.reliability.fault_server import FaultServer, Reply, Request, json_reply, openai_error
 
+log = logging.getLogger("tests.bounded_waits")
 INPUTS_PER_REQUEST = 2048
 REQUESTS = 8
 
@@ -81,3 +92,85 @@ def test_embeddings_against_tiny_announced_limits_complete_after_a_first_burst_o
     assert server.attempts == REQUESTS + tiny.refused
     assert tiny.refused <= 4, "only the first burst, sent before any answer, may overrun the limit"
     assert elapsed < 60, f"{elapsed:.1f} s for 8 requests at 2 per second: the gate must not stay shut"
+
+
+def _in_progress_for_ever(request: Request) -> Reply:
+    """A job that never ends (and an empty event list); a cancel is answered ``cancelling``."""
+    path = request.target.split("?")[0].rstrip("/").split("/")
+    if path[-1] == "events":
+        return json_reply(200, {"object": "list", "data": [], "has_more": False})
+    status = "cancelling" if request.method == "POST" else "in_progress"
+    job_id = path[-2] if path[-1] == "cancel" else path[-1]
+    return json_reply(200, {"id": job_id, "object": "job", "status": status})
+
+
+def _gets(server: FaultServer) -> int:
+    return sum(1 for request in server.requests if request.method == "GET")
+
+
+def test_a_wait_without_timeout_ends_at_the_kinds_default_deadline_on_a_fake_clock(
+    server: FaultServer, hook_at: Callable[..., OpenAIFusionHook]
+) -> None:
+    """A background response in progress for ever, polled every 30 s with no timeout: 2 hours, 241 looks."""
+    server.script(_in_progress_for_ever)
+    clock = [1_800_000_000.0]
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    deadline = wait_deadline(None, None, RESPONSES.default_timeout, clock=lambda: clock[0])
+    hook = hook_at(server.base_url)
+    with pytest.raises(AirflowSensorTimeout, match="response resp_1 not finished at the deadline, last seen 'in"):
+        drive(Watch(RESPONSES, "resp_1", log).until_done(30.0, deadline, clock=lambda: clock[0]), hook.request, sleep)
+    hook.close()
+    assert server.attempts == _gets(server) == 2 * 3600 // 30 + 1
+
+
+def test_errors_alternating_with_in_progress_end_the_wait(
+    server: FaultServer, hook_at: Callable[..., OpenAIFusionHook]
+) -> None:
+    """503, in_progress, 503, ...: never two errors in a row, but 10 of the last 19 looks failed."""
+    answers = itertools.cycle([openai_error(503, "busy", "server_error", None), None])
+
+    def flaky(request: Request) -> Reply:
+        return next(answers) or _in_progress_for_ever(request)
+
+    server.script(flaky)
+    hook = hook_at(server.base_url, max_retries=0)
+    with pytest.raises(WaitGaveUp, match="gave up after 10 failed checks of the last 19"):
+        drive(Watch(BATCHES, "batch_1", log).until_done(0.001, None), hook.request)
+    hook.close()
+    assert server.attempts == 19
+
+
+def test_a_deferred_wait_cancels_its_job_at_the_deadline_and_reports_the_last_status(
+    server: FaultServer, hook_at: Callable[..., OpenAIFusionHook]
+) -> None:
+    server.script(_in_progress_for_ever)
+    trigger = OpenAIFineTuningJobTrigger(
+        job_id="ftjob-1", conn_id="unused", poll_interval=0.05, deadline=time.time() + 0.5, cancel_on_kill=True
+    )
+    trigger.hook = hook_at(server.base_url)
+
+    async def events() -> list[dict[str, Any]]:
+        return [event.payload async for event in trigger.run()]
+
+    (event,) = asyncio.run(events())
+    assert event["status"] == "timeout" and event["cancelled"] is True
+    assert "last seen 'in_progress'" in event["message"]
+    assert [request.target for request in server.requests if request.method == "POST"] == [
+        "/v1/fine_tuning/jobs/ftjob-1/cancel"
+    ]
+    assert 2 <= _gets(server) <= 2 * (0.5 / 0.05 + 1), "one look and its events page per poll, within the deadline"
+
+
+def test_a_poking_sensor_fails_at_its_timeout_with_the_last_status(
+    server: FaultServer, hook_at: Callable[..., OpenAIFusionHook]
+) -> None:
+    server.script(_in_progress_for_ever)
+    sensor = OpenAIBatchSensor(task_id="wait", batch_id="batch_1", poke_interval=0.05, timeout=0.5)
+    sensor.hook = hook_at(server.base_url)
+    with pytest.raises(AirflowSensorTimeout, match="batch batch_1: last seen 'in_progress'"):
+        sensor.execute({})
+    assert 2 <= server.attempts <= 0.5 / 0.05 + 2
+    assert not [request for request in server.requests if request.method == "POST"], "a sensor cancels nothing"

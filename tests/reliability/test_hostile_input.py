@@ -7,6 +7,7 @@ requests the fault server on 127.0.0.1 saw.
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Callable
 
@@ -29,6 +30,9 @@ from tests.reliability.fault_server import FaultServer, Reply, json_reply
 MODES = ["sync", "async"]
 ESCAPED_KEY = "".join(f"\\u{ord(char):04x}" if char == "-" else char for char in SENTINEL_KEY)
 PERCENT_KEY = SENTINEL_KEY.replace("-", "%2D")
+BASE64_BEARER = base64.b64encode(f"Bearer {SENTINEL_KEY}".encode()).decode()
+ENTITY_KEY = "".join(f"&#{ord(char)};" for char in SENTINEL_KEY)
+DOUBLE_PERCENT_KEY = "".join(f"%25{ord(char):02X}" for char in SENTINEL_KEY)
 INVALID_REQUESTS = {
     "NaN in a JSON body": RequestSpec("POST", "chat/completions", json={"temperature": float("nan")}),
     "a 100,000-character query": RequestSpec("GET", "models", params={"q": "x" * 100_000}),
@@ -101,6 +105,15 @@ ECHOES = {
     ),
     "percent-encoded in a text error": lambda: Reply(403, {"Content-Type": "text/plain"}, PERCENT_KEY.encode()),
     "in the x-request-id header": lambda: Reply(404, {"x-request-id": f"req_{SENTINEL_KEY}"}, b"not found"),
+    "base64 of 'Bearer <key>' in an HTML title": lambda: Reply(
+        502, {"Content-Type": "text/html"}, f"<html><title>Bad token {BASE64_BEARER}</title></html>".encode()
+    ),
+    "as HTML entities in an error message": lambda: json_reply(
+        400, {"error": {"message": f"Bad key {ENTITY_KEY}", "type": "invalid_request_error"}}
+    ),
+    "double percent-encoded in a text error": lambda: Reply(
+        400, {"Content-Type": "text/plain"}, f"key={DOUBLE_PERCENT_KEY}".encode()
+    ),
 }
 
 
@@ -115,8 +128,9 @@ def test_echoes_of_the_key_in_any_form_are_replaced(
         run_both(mode, hook_at(server.base_url), lambda h: h.request(spec), lambda h: h.arequest(spec))
     shown = f"{error.value} {error.value!r} {error.value.request_id}"
     assert "***" in shown
-    for form in (SENTINEL_KEY, ESCAPED_KEY, PERCENT_KEY, SENTINEL_KEY.split("-")[-1]):
+    for form in (SENTINEL_KEY, ESCAPED_KEY, PERCENT_KEY, SENTINEL_KEY.split("-")[-1], BASE64_BEARER, ENTITY_KEY):
         assert form not in shown, form
+    assert DOUBLE_PERCENT_KEY not in shown
 
 
 def test_a_custom_call_text_answer_with_an_escaped_key_is_redacted_in_xcom(
@@ -134,6 +148,11 @@ def test_a_custom_call_text_answer_with_an_escaped_key_is_redacted_in_xcom(
     [
         ("http://api.openai.com/v1", {}, "https only"),
         ("http://api.openai.com/v1", {"allow_insecure_http": True}, "https only"),
+        ("http://api.openai.com./v1", {"allow_insecure_http": True}, "https only"),
+        ("http://api.openai\u3002com/v1", {"allow_insecure_http": True}, "https only"),
+        ("http://API.OpenAI.com/v1", {"allow_insecure_http": True}, "https only"),
+        ("http://evil.localhost:8000/v1", {}, "allow_insecure_http"),
+        ("http://localhost.evil.test:8000/v1", {}, "allow_insecure_http"),
         ("http://10.0.0.5:8000/v1", {}, "allow_insecure_http"),
         ("http://llm.internal:8000/v1", {"allow_insecure_http": "false"}, "allow_insecure_http"),
         ("http://10.0.0.5:8000/v1", {"allow_insecure_http": "maybe"}, "true or false"),

@@ -11,7 +11,7 @@ from typing import Any
 from unittest.mock import ANY
 
 import pytest
-from airflow.sdk.exceptions import AirflowSkipException, TaskDeferred
+from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException, TaskDeferred
 
 from airflow_provider_openai_fusion.exceptions import InvalidArgumentError, JobFailedError
 from airflow_provider_openai_fusion.operators import OpenAIBatchOperator
@@ -123,8 +123,10 @@ def test_waits_and_joins_results_in_input_order(make_hook: Any, tmp_path: Path) 
     result = task.execute(context())
     lines = read(result["path"])
     assert [line["custom_id"] for line in lines] == [f"request-{n}" if n != 5 else "mine" for n in range(8)]
-    assert lines[0] == {"custom_id": "request-0", "status_code": 200, "response": {"echo": chat("q0")}}
-    assert lines[3] == {"custom_id": "request-3", "status_code": 400, "error": api_error()}
+    response = {"status_code": 200, "request_id": "req_request-0", "body": {"echo": chat("q0")}}
+    assert lines[0] == {"id": "batch_req_request-0", "custom_id": "request-0", "response": response, "error": None}
+    assert lines[3]["response"] == {"status_code": 400, "request_id": "req_request-3", "body": {"error": api_error()}}
+    assert lines[3]["error"] is None
     assert result == {
         "batch_ids": ["batch_1"],
         "path": str(tmp_path / "results.jsonl"),
@@ -192,8 +194,13 @@ def test_an_expired_batch_fails_or_keeps_what_completed(make_hook: Any, tmp_path
     api = FakeBatchAPI(ending=("in_progress", "expired"))
     result = operator(make_hook, api, tmp_path, requests=requests, on_expired="partial").execute(context())
     lines = read(result["path"])
-    assert [line.get("status_code") for line in lines] == [200, 200, None, None]
-    assert lines[2] == {"custom_id": "request-2", "error": {"code": "expired"}}
+    assert [(line["response"] or {}).get("status_code") for line in lines] == [200, 200, None, None]
+    assert lines[2] == {
+        "id": None,
+        "custom_id": "request-2",
+        "response": None,
+        "error": {"code": "batch_expired", "message": "the batch expired (no result line)"},
+    }
     assert result["counts"] == {"total": 4, "succeeded": 2, "failed": 0, "expired": 2}
 
 
@@ -292,11 +299,28 @@ def test_killing_the_task_cancels_the_batches_still_running(make_hook: Any, tmp_
     task = Small(task_id="create", endpoint=CHAT, requests=[chat("a"), chat("b")], timeout=0.05, poll_interval=0.01)
     task.output_path = str(tmp_path / "out.jsonl")
     task.hook = make_hook(api)
-    with pytest.raises(Exception, match="still not finished"):
+    with pytest.raises(
+        AirflowSensorTimeout, match="batch batch_1 not finished at the deadline, last seen 'in_progress'"
+    ):
         task.execute(context())
+    cancels = ["/v1/batches/batch_1/cancel", "/v1/batches/batch_2/cancel"]
+    assert [r.url.path for r in api.calls("POST", "/cancel")] == cancels, "the deadline cancels both"
+    api.batches["batch_1"]["status"] = "in_progress"
     api.batches["batch_2"]["status"] = "completed"
     task.on_kill()
-    assert [r.url.path for r in api.calls("POST", "/cancel")] == ["/v1/batches/batch_1/cancel"]
+    assert [r.url.path for r in api.calls("POST", "/cancel")] == [*cancels, "/v1/batches/batch_1/cancel"]
+
+
+def test_without_cancel_on_kill_the_deadline_cancels_nothing(make_hook: Any, tmp_path: Path) -> None:
+    api = FakeBatchAPI(ending=("in_progress",))
+    task = OpenAIBatchOperator(
+        task_id="create", endpoint=CHAT, requests=[chat("a")], timeout=0.05, poll_interval=0.01, cancel_on_kill=False
+    )
+    task.output_path = str(tmp_path / "out.jsonl")
+    task.hook = make_hook(api)
+    with pytest.raises(AirflowSensorTimeout, match="last seen 'in_progress'"):
+        task.execute(context())
+    assert api.calls("POST", "/cancel") == []
 
 
 def test_the_sensor_takes_a_batch_id_and_returns_the_batch(make_hook: Any) -> None:

@@ -49,6 +49,11 @@ def test_defaults_when_only_the_key_is_set() -> None:
         ("api.test:9000", "v1", 8080, "https://api.test:9000/v1"),
         ("api.test", "/v1/", None, "https://api.test/v1"),
         ("localhost:8000", "v1", None, "http://localhost:8000/v1"),
+        ("evil.localhost:8000", "v1", None, "https://evil.localhost:8000/v1"),
+        ("https://API.Test./v1", None, None, "https://api.test/v1"),
+        ("https://api\u3002test/v1", None, None, "https://api.test/v1"),
+        ("https://caf\u00e9.test/v1", None, None, "https://xn--caf-dma.test/v1"),
+        ("http://[::1]:8000/v1", None, None, "http://[::1]:8000/v1"),
     ],
 )
 def test_base_url(host: str, schema: str | None, port: int | None, expected: str) -> None:
@@ -56,13 +61,41 @@ def test_base_url(host: str, schema: str | None, port: int | None, expected: str
 
 
 @pytest.mark.parametrize(
-    "host", ["ftp://api.test/v1", "https://user:pw@api.test/v1", "https://api.test/v1?x=1", "https://api.test/v1#f"]
+    "host",
+    [
+        "ftp://api.test/v1",
+        "https://user:pw@api.test/v1",
+        "https://api.test/v1?x=1",
+        "https://api.test/v1#f",
+        "https://a..b/v1",
+        "https://api.test%2e/v1",
+        "https://api.test:99999/v1",
+    ],
 )
 def test_bad_base_url_names_host(host: str) -> None:
     with raises(ConnectionConfigError) as info:
         _settings(host=host)
     assert info.value.field == "host"
     assert "pw" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("host", "match"),
+    [
+        ("http://api.openai.com./v1", "https only"),
+        ("http://api.openai\u3002com/v1", "https only"),
+        ("http://API.OPENAI.COM/v1", "https only"),
+        ("http://eu.api.openai.com./v1", "https only"),
+        ("http://evil.localhost:8000/v1", "allow_insecure_http"),
+        ("http://localhost.evil.test/v1", "allow_insecure_http"),
+        ("http://127.0.0.1.evil.test/v1", "allow_insecure_http"),
+    ],
+)
+def test_plain_http_to_openai_or_a_remote_look_alike_is_refused(host: str, match: str) -> None:
+    insecure_ok = {} if match == "allow_insecure_http" else {"allow_insecure_http": True}
+    with raises(ConnectionConfigError, match=match) as info:
+        _settings(host=host, extra=insecure_ok)
+    assert info.value.field == "host"
 
 
 @pytest.mark.parametrize(

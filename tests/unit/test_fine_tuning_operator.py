@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -16,6 +17,7 @@ from airflow_provider_openai_fusion.links import JOB_ID_XCOM_KEY, remember_job
 from airflow_provider_openai_fusion.operators import OpenAIManageFineTunesOperator
 from airflow_provider_openai_fusion.operators.fine_tuning import STATE_KEY
 from airflow_provider_openai_fusion.triggers import OpenAIFineTuningJobTrigger
+from airflow_provider_openai_fusion.wait_defaults import FINE_TUNING_JOB_TIMEOUT
 from tests.unit.fine_tuning_fake import RUN_START, FakeFineTuningAPI, context
 from tests.unit.responses_fake import StateStore
 
@@ -108,11 +110,13 @@ def test_create_with_wait_fails_with_the_jobs_error(make_hook: Any) -> None:
 def test_create_with_deferrable_wait_checks_once_then_defers(make_hook: Any) -> None:
     api = FakeFineTuningAPI()
     task = operator(make_hook, api, **CREATE, wait_for_completion=True, deferrable=True)
+    started = time.time()
     with pytest.raises(TaskDeferred) as deferred:
         task.execute(context())
     trigger = deferred.value.trigger
     assert isinstance(trigger, OpenAIFineTuningJobTrigger)
-    assert (trigger.job_id, trigger.cancel_on_kill, trigger.deadline) == ("ftjob-1", True, None)
+    assert (trigger.job_id, trigger.cancel_on_kill) == ("ftjob-1", True)
+    assert started + FINE_TUNING_JOB_TIMEOUT <= trigger.deadline <= time.time() + FINE_TUNING_JOB_TIMEOUT, "48 h"
     assert trigger.cursor == "ev-ftjob-1-2"
     trigger.hook = make_hook(api)
 

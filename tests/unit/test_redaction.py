@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import html
 import logging
+from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import pytest
 
-from airflow_provider_openai_fusion._http.redaction import REDACTED, redact, redact_decoded, redact_headers
+from airflow_provider_openai_fusion._http.redaction import REDACTED, printable, redact, redact_decoded, redact_headers
 from airflow_provider_openai_fusion._http.request import RequestSpec
-from airflow_provider_openai_fusion.exceptions import AuthenticationError, BadRequestError
+from airflow_provider_openai_fusion.exceptions import AuthenticationError, BadRequestError, InternalServerError
 from tests.conftest import SENTINEL_KEY
 from tests.unit.helpers import Script, error, ok, raises, send
 
@@ -123,3 +127,114 @@ def test_a_body_that_cannot_hold_the_key_is_returned_as_decoded() -> None:
     assert redact_decoded(value, b'{"data": [{"embedding": [0.5, 0.25]}]}', SENTINEL_KEY) is value
     utf16 = '{"k": "x"}'.encode("utf-16")
     assert redact_decoded({"k": SENTINEL_KEY}, utf16, SENTINEL_KEY) == {"k": REDACTED}
+
+
+def _b64(text: str, alphabet: str = "standard") -> str:
+    encode = base64.urlsafe_b64encode if alphabet == "url-safe" else base64.b64encode
+    return encode(text.encode()).decode()
+
+
+ECHOED_FORMS = {
+    "base64 alone": _b64(SENTINEL_KEY),
+    "base64 of 'Bearer <key>'": _b64(f"Bearer {SENTINEL_KEY}"),
+    "base64 after 2 bytes": _b64(f"k={SENTINEL_KEY}"),
+    "base64 of a whole header": _b64(f"Authorization: Bearer {SENTINEL_KEY}\r\n"),
+    "url-safe base64": _b64(f"??{SENTINEL_KEY}", "url-safe"),
+    "HTML decimal entities": "".join(f"&#{ord(char)};" for char in SENTINEL_KEY),
+    "HTML hex entities": "".join(f"&#x{ord(char):X};" for char in SENTINEL_KEY),
+    "HTML entities without ';' and zero-padded": "".join(f"&#00{ord(char)}" for char in SENTINEL_KEY),
+    "HTML entities for some characters": "".join(
+        f"&#{ord(char)};" if index % 3 else char for index, char in enumerate(SENTINEL_KEY)
+    ),
+    "percent-encoded": "".join(f"%{ord(char):02x}" for char in SENTINEL_KEY),
+    "percent-encoded dashes only": SENTINEL_KEY.replace("-", "%2D"),
+    "double percent-encoded": "".join(f"%25{ord(char):02x}" for char in SENTINEL_KEY),
+    "triple percent-encoded": "".join(f"%2525{ord(char):02X}" for char in SENTINEL_KEY),
+    "double percent-encoded dashes": SENTINEL_KEY.replace("-", "%252d"),
+}
+
+
+@pytest.mark.parametrize("form", ECHOED_FORMS.values(), ids=ECHOED_FORMS.keys())
+def test_echoed_forms_of_the_key_are_replaced(form: str) -> None:
+    for text in (f"before {form} after", f'{{"echo": "{form}"}}', f"<title>{form}</title>"):
+        redacted = redact(text, SENTINEL_KEY)
+        assert REDACTED in redacted and form not in redacted, redacted
+        assert redact(text.encode(), SENTINEL_KEY) == redacted.encode()
+        assert "SENTINEL" not in html.unescape(unquote(unquote(unquote(redacted))))
+
+
+def test_named_html_entities_are_found() -> None:
+    key = "sk-svcacct_Abc_0123456789/xyz"
+    written = key.replace("_", "&lowbar;").replace("/", "&sol;")
+    assert html.unescape(written) == key
+    assert redact(f"<p>{written}</p>", key) == f"<p>{REDACTED}</p>"
+
+
+@pytest.mark.parametrize("form", ECHOED_FORMS.values(), ids=ECHOED_FORMS.keys())
+def test_dict_keys_are_redacted_too(form: str) -> None:
+    value = {form: {SENTINEL_KEY: [form]}, "plain": "text"}
+    redacted = redact(value, SENTINEL_KEY)
+    [hidden_key, plain] = redacted
+    assert _hidden(hidden_key, form) and _hidden(redacted[hidden_key][REDACTED][0], form)
+    assert plain == "plain" and redacted["plain"] == "text"
+
+
+def _hidden(text: str, form: str) -> bool:
+    return REDACTED in text and form not in text and SENTINEL_KEY not in text
+
+
+@MODES
+@pytest.mark.parametrize(
+    "form",
+    [ECHOED_FORMS[name] for name in ("base64 of 'Bearer <key>'", "HTML hex entities", "double percent-encoded")],
+    ids=["base64", "entities", "double percent"],
+)
+async def test_echoed_forms_never_reach_errors_titles_or_answers(make_hook: Any, form: str, mode: str) -> None:
+    script = Script(
+        error(400, f"Bad header {form}"),
+        httpx.Response(502, text=f"<html><title>Bad {form}</title></html>", headers={"content-type": "text/html"}),
+        httpx.Response(400, text=f"plain {form}"),
+        httpx.Response(200, json={"echo": form, form: 1}, headers={"x-echo": form}),
+    )
+    hook = make_hook(script)
+
+    for cls in (BadRequestError, InternalServerError, BadRequestError):
+        with raises(cls) as info:
+            await send(hook, RequestSpec("GET", "models"), mode)
+        assert _hidden(str(info.value), form)
+    answer = await (hook.asend(RequestSpec("GET", "models")) if mode == "async" else _now(hook.send, "models"))
+    [(key, one)] = [(key, value) for key, value in answer.body.items() if key != "echo"]
+    assert _hidden(answer.body["echo"], form) and _hidden(key, form) and one == 1
+    assert _hidden(answer.headers["x-echo"], form)
+
+
+async def _now(function: Any, path: str) -> Any:
+    return function(RequestSpec("GET", path))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a &amp; b &#60;tag&#62; 100%25 done, %2d",
+        _b64("some other secret entirely, long enough"),
+        "&#115;&#107;-other-key",
+    ],
+)
+def test_lookalike_text_is_left_alone(text: str) -> None:
+    assert redact(text, SENTINEL_KEY) == text
+
+
+def test_printable_escapes_control_characters_for_log_lines() -> None:
+    assert printable("in_progress\x1b[2J\r\nERROR forged\u202e\x85") == (
+        "in_progress\\x1b[2J\\r\\nERROR forged\\u202e\\x85"
+    )
+    assert printable("completed") == "completed"
+    assert printable("x" * 500, limit=10) == "x" * 10 + "..."
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_the_key_in_wide_text_read_as_bytes_is_replaced(encoding: str) -> None:
+    """A text error page in UTF-16 is decoded as UTF-8 with NUL bytes between the key's characters."""
+    body = f"bad key {SENTINEL_KEY}.".encode(encoding)
+    shown = redact(body, SENTINEL_KEY).decode("utf-8", "replace").replace("\x00", "")
+    assert "bad key" in shown and REDACTED in shown and "SENTINEL" not in shown

@@ -34,6 +34,7 @@ ROWS = (
     "batch retry; a planted `completed` batch with the task instance's metadata and the same input digest",
     "batch retry on Airflow 3.2 (no task state store); the planted batch created before the DAG run started",
     "two tries on one batch operator instance, the second re-attaching",
+    "vector-store `add_files` retry after the file batch's first look failed (400)",
 )
 RUN_START = datetime(2033, 5, 18, 3, 0, tzinfo=timezone.utc)
 CREATED = int(RUN_START.timestamp()) + 60
@@ -233,3 +234,30 @@ def test_two_tries_on_one_batch_operator_list_the_batch_once(
     assert submit(server, hook_at, task, task_context(2, shared)) == {"batch_ids": ["batch_1"]}
     looked = "GET batches/batch_1" if store else "GET batches"
     assert sent(server) == ["POST files", "POST batches", looked] and len(fake.batches) == 1
+
+
+def test_a_vector_store_retry_re_attaches_to_the_file_batch_it_recorded(
+    server: FaultServer, hook_at: Callable[..., OpenAIFusionHook], tmp_path: Path
+) -> None:
+    fake, store = FakeVectorStores(), StateStore()
+    fake.add_store("vs_1", "docs", OWNER)
+    (tmp_path / "a.md").write_text("alpha")
+    looks: list[str] = []
+
+    def respond(request: Request) -> Behaviour:
+        if "/file_batches/" in request.target and not looks:
+            looks.append(request.target)
+            return json_reply(400, {"error": {"message": "bad gateway state", "type": "invalid_request_error"}})
+        return playing(fake)(request)
+
+    server.script(respond)
+    operator = OpenAIManageVectorStoresOperator(
+        task_id="t", action="add_files", vector_store_id="vs_1", files=[str(tmp_path / "a.md")], poll_interval=0.01
+    )
+    with pytest.raises(Exception, match="bad gateway state"):
+        run_task(operator, hook_at(server.base_url), task_context(1, store))
+    first = len(server.requests)
+    result = run_task(operator, hook_at(server.base_url), task_context(2, store))
+    assert sent(server)[first:] == ["GET vector_stores/vs_1/file_batches/vsfb_1"] * 2  # the check, then the wait
+    assert result["added"] == [{"filename": "a.md", "file_id": "file-up1"}]
+    assert fake.calls.count("POST files") == fake.calls.count("POST vector_stores/vs_1/file_batches") == 1

@@ -2,7 +2,7 @@
 # Mutation testing (mutmut 3) of the security- and data-critical modules. Not part of scripts/test.sh: it runs
 # the unit tests once per mutant, which takes minutes to an hour per group on a busy 2-core machine.
 #
-#   bash scripts/mutation.sh [GROUP ...]     groups: http http_io ratelimit lifecycle batch_join vector_sync waiting
+#   bash scripts/mutation.sh [GROUP ...]     groups: http http_io ratelimit lifecycle batch_join vector_sync waiting redaction
 #                                            (default: all, in that order)
 #
 # Each group runs in a copy of the repository (build/mutation/<group>/: the package, tests, docs and a
@@ -24,7 +24,9 @@ declare -A SETS=(
 airflow_provider_openai_fusion/_http/hosts.py airflow_provider_openai_fusion/_http/errors.py \
 airflow_provider_openai_fusion/_http/retry.py airflow_provider_openai_fusion/_http/pagination.py\
 |tests/unit/test_request_checks.py tests/unit/test_redaction.py tests/unit/test_core.py tests/unit/test_transport.py \
-tests/unit/test_hook.py tests/unit/test_connection.py tests/unit/test_server_tricks.py"
+tests/unit/test_hook.py tests/unit/test_connection.py tests/unit/test_server_tricks.py tests/unit/test_uploads.py"
+    [redaction]="airflow_provider_openai_fusion/_http/redaction.py|tests/unit/test_redaction.py \
+tests/unit/test_server_tricks.py tests/unit/test_hook.py"
     [http_io]="airflow_provider_openai_fusion/_http/transport.py airflow_provider_openai_fusion/_http/deadline.py\
 |tests/unit/test_transport.py tests/unit/test_hook.py tests/unit/test_redaction.py tests/unit/test_core.py \
 tests/unit/test_uploads.py"
@@ -38,6 +40,7 @@ tests/unit/test_batches_operator.py"
 tests/unit/test_batches_operator.py tests/unit/test_responses_operator.py"
 )
 ORDER=(http http_io ratelimit lifecycle batch_join vector_sync waiting)
+# redaction: a quick re-run of redaction.py alone (it is in http too)
 
 run_group() {
     local group=$1 spec=${SETS[$1]}
@@ -45,6 +48,7 @@ run_group() {
     local work=$ROOT/build/mutation/$group
     rm -rf "$work" && mkdir -p "$work"
     cp -r airflow_provider_openai_fusion tests docs example_dags dev "$work/"
+    cp scripts/mutation_plugin.py "$work/tests/mutation_plugin.py"
     find "$work" -name __pycache__ -prune -exec rm -rf {} +
     {
         sed '/^\[tool.mutmut\]/,$d' pyproject.toml
@@ -54,7 +58,7 @@ run_group() {
         printf 'pytest_add_cli_args_test_selection = [%s]\n' "$(printf '"%s",' $tests | sed 's/,$//')"
         # the CLI round trip (a subprocess per run) tests the connection form, not the mutated modules
         local cli=tests/unit/test_connection.py::test_a_connection_added_with_the_cli_is_usable
-        echo "pytest_add_cli_args = [\"-p\", \"no:cacheprovider\", \"-q\", \"--deselect\", \"$cli\"]"
+        echo "pytest_add_cli_args = [\"-p\", \"no:cacheprovider\", \"-p\", \"tests.mutation_plugin\", \"-q\", \"--deselect\", \"$cli\"]"
         echo 'also_copy = ["dev", "docs", "example_dags"]'
         echo 'use_git_change_detection = false'
     } >"$work/pyproject.toml"

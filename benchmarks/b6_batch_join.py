@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -89,17 +90,18 @@ def join(custom_ids: list[str], files: list[Path], target: Path) -> dict[str, in
 
     counts = Counts()
     with target.open("wb") as out:
-        write_joined(custom_ids, ResultIndex(files).build(), out, counts, "missing")
+        write_joined(custom_ids, ResultIndex(files, custom_ids).build(), out, counts, "missing")
     return counts.as_dict()
 
 
 def check_joined(custom_ids: list[str], target: Path) -> None:
-    """One line per request in input order; the error answers where the error file had them."""
+    """One line per request in input order, in OpenAI's shape; the error answers where the error file had them."""
     with target.open("rb") as joined:
         for n, line in enumerate(joined):
-            head = json.loads(line[: line.index(b',"status_code"')] + b"}")
-            assert head["custom_id"] == custom_ids[n], (n, head)
-            assert (b'"error":' in line[:200]) == (n % ERROR_EVERY == 0), n
+            head = re.match(rb'\{"id": "[^"]*", "custom_id": "([^"]*)", "response": \{"status_code": (\d+)', line)
+            assert head and head.group(1).decode() == custom_ids[n], (n, line[:200])
+            assert (head.group(2) == b"400") == (n % ERROR_EVERY == 0), n
+            assert line.endswith(b'}, "error": null}\n'), n
     assert n == len(custom_ids) - 1
 
 

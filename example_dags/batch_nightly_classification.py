@@ -78,9 +78,10 @@ with DAG(
         answers, failed = {}, []
         with ObjectStoragePath(manifest["path"]).open("r") as lines:
             for line in lines:
-                result = json.loads(line)
-                if "response" in result:
-                    content = result["response"]["choices"][0]["message"]["content"]
+                result = json.loads(line)  # OpenAI's own result line: {"id", "custom_id", "response", "error"}
+                response = result["response"]
+                if result["error"] is None and 200 <= response["status_code"] < 300:
+                    content = response["body"]["choices"][0]["message"]["content"]
                     answers[result["custom_id"]] = json.loads(content)
                 else:
                     failed.append(result["custom_id"])

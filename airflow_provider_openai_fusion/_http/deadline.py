@@ -6,7 +6,9 @@ body one byte at a time never trips them. Here the network backend of both clien
 read and write gets at most the time left of the attempt's :class:`Budget` (set by the driver around each
 attempt, in a context variable, so concurrent async calls each have their own), and once it is spent the next
 operation fails with a timeout, which the retry policy treats like any other timeout. A download's budget grows
-with each chunk (:data:`MIN_DOWNLOAD_RATE`), so a large file that keeps coming is not cut off while a trickle is.
+with each chunk (:data:`MIN_DOWNLOAD_RATE`), so a large file that keeps coming is not cut off while a trickle is;
+but never past its ceiling (:meth:`Budget.limit`: the timeout plus the file's declared size at that rate, at most
+:data:`MAX_DOWNLOAD_SECONDS`), so a stream that never ends cannot extend its own deadline forever.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 import httpcore
 
 MIN_DOWNLOAD_RATE = 64 * 1024
+MAX_DOWNLOAD_SECONDS = 6 * 3600.0
 _BUDGET: ContextVar[Budget | None] = ContextVar("openai_fusion_attempt_budget", default=None)
 
 
@@ -32,15 +35,26 @@ class Budget:
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self.ends = time.monotonic() + seconds
+        self.started = time.monotonic()
+        self.ends = self.started + seconds
+        self.ceiling = float("inf")
+
+    def limit(self, seconds: float) -> None:
+        """
+        Set the most time the attempt may take in all, however much :meth:`extend` adds.
+
+        :param seconds: the ceiling, counted from the attempt's start.
+        """
+        self.ceiling = seconds
+        self.ends = min(self.ends, self.started + seconds)
 
     def extend(self, seconds: float) -> None:
         """
-        Give the attempt more time (a download that keeps arriving).
+        Give the attempt more time (a download that keeps arriving), up to its ceiling.
 
         :param seconds: the extra time.
         """
-        self.ends += seconds
+        self.ends = min(self.ends + seconds, self.started + self.ceiling)
 
     def cap(self, timeout: float | None, error: type[Exception]) -> float | None:
         """
@@ -51,6 +65,8 @@ class Budget:
         """
         left = self.ends - time.monotonic()
         if left <= 0:
+            if self.ends > self.started + self.seconds:
+                raise error(f"the download did not complete within {self.ends - self.started:g} s (its ceiling)")
             raise error(f"the attempt did not complete within its {self.seconds:g} s timeout")
         return left if timeout is None else min(timeout, left)
 

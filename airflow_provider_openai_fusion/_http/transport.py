@@ -8,35 +8,49 @@ streamed to). A sink that breaks mid-body (connection reset, truncated body, sta
 attempt, so downloads restart whole. Every attempt runs within one deadline (``deadline.py``: connect, send, the
 response head and the body), bodies within ``spec.max_bytes`` (decompressed) and a sane compression ratio; a
 request that is not valid HTTP fails at once, never retried, its text never shown; every header, body and
-error text has the API key replaced.
+error text has the API key replaced. Bodies are read raw and decoded here (``decoding.py``: one coding at most, in
+steps of at most 1 MiB), so every size check sees the real bytes before the next step is decoded. A download is
+also bounded by the file's declared size (the file object's ``bytes``, or ``Content-Length``) plus
+:data:`DECLARED_SLACK`, and in time by a ceiling its own chunks cannot extend.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import logging
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import httpx
 
 from airflow_provider_openai_fusion._atomic import AtomicFile
-from airflow_provider_openai_fusion._http.deadline import MIN_DOWNLOAD_RATE, Budget, attempt_budget, bound_transports
+from airflow_provider_openai_fusion._http.deadline import (
+    MAX_DOWNLOAD_SECONDS,
+    MIN_DOWNLOAD_RATE,
+    Budget,
+    attempt_budget,
+    bound_transports,
+)
+from airflow_provider_openai_fusion._http.decoding import ACCEPTED_ENCODINGS, ContentDecoder, codings
 from airflow_provider_openai_fusion._http.errors import MAX_ERROR_BYTES, decode_json
 from airflow_provider_openai_fusion._http.redaction import redact, redact_decoded, redact_headers
 from airflow_provider_openai_fusion._http.request import ClientSettings, RequestSpec, build_headers, request_arguments
 from airflow_provider_openai_fusion._http.retry import RetryState
+from airflow_provider_openai_fusion._http.telemetry import retry_event
 from airflow_provider_openai_fusion.exceptions import APIResponseValidationError, InvalidArgumentError
 
 log = logging.getLogger("airflow_provider_openai_fusion")
 MAX_COMPRESSION_RATIO = 200
 RATIO_CHECKED_AFTER = 8 * 1024 * 1024
+DECLARED_SLACK = 64 * 1024
+"""How many bytes a download may exceed its declared size by (on top of 1 %) before it is refused."""
 PROTOCOL_ERRORS = (httpx.LocalProtocolError, httpx.UnsupportedProtocol, UnicodeEncodeError)
 """Errors of a request that is not valid HTTP, while it is sent: never retried, their text never shown."""
 
@@ -68,10 +82,15 @@ class Sink:
 
     :param decode: ``json``, ``auto`` or ``later``; ignored when ``path`` is set.
     :param path: stream the body to this local file (atomically).
+    :param size: the file's declared size (the file object's ``bytes``): the body may exceed it only by a slack.
+    :param max_seconds: the most seconds a download may take in all, however fast its bytes keep coming; by
+        default the timeout plus the declared size (else the call's cap) at 64 KiB/s, at most 6 hours.
     """
 
     decode: str = "json"
     path: Path | None = None
+    size: int | None = None
+    max_seconds: float | None = None
 
 
 def _too_big(spec: RequestSpec, request_id: str | None) -> APIResponseValidationError:
@@ -128,25 +147,51 @@ async def decode_json_answer(answer: Response, secret: str) -> Response:
 
 class _Reader:
     """
-    Collects a body within the call's byte cap (counted after decompression) and a sane compression ratio; a
-    download's chunks buy it more time (see ``deadline.py``).
+    Decodes a body from its raw bytes (``decoding.py``) within the call's byte cap, the declared size of a download
+    and a sane compression ratio, all counted on the decoded bytes; a download's chunks buy it more time, up to its
+    ceiling (see ``deadline.py``).
     """
 
-    def __init__(self, spec: RequestSpec, response: httpx.Response, budget: Budget, secret: str) -> None:
+    def __init__(self, spec: RequestSpec, sink: Sink, response: httpx.Response, budget: Budget, secret: str) -> None:
         self.spec = spec
         self.response = response
-        self.secret = secret
         self.budget = budget
+        self.download = sink.path is not None
+        self.request_id = redact(response.headers.get("x-request-id"), secret)
+        self.decoder = ContentDecoder(_coding(response), spec.label, self.request_id)
         self.size = 0
+        self.declared = _declared(sink, response) if self.download else None
+        self.limit = spec.max_bytes
+        if self.declared is not None:
+            self.limit = min(self.limit, self.declared + self.declared // 100 + DECLARED_SLACK)
+        if self.download:
+            ceiling = budget.seconds + min(self.limit / MIN_DOWNLOAD_RATE, MAX_DOWNLOAD_SECONDS)
+            budget.limit(sink.max_seconds if sink.max_seconds is not None else ceiling)
 
-    @property
-    def request_id(self) -> str | None:
-        """The answer's ``x-request-id`` (key replaced), for an error."""
-        return cast("str | None", redact(self.response.headers.get("x-request-id"), self.secret))
+    def pieces(self, raw: bytes) -> Iterator[bytes]:
+        """
+        The decoded pieces of one raw chunk, each checked before the next is decoded.
 
-    def check(self, chunk: bytes, download: bool = False) -> bytes:
-        self.size += len(chunk)
-        if self.size > self.spec.max_bytes:
+        :param raw: the chunk as it came off the wire.
+        """
+        for piece in self.decoder.feed(raw):
+            yield self._check(piece)
+        if self.download:
+            self.budget.extend(len(raw) / MIN_DOWNLOAD_RATE)
+
+    def finish(self) -> None:
+        """Check that the body ended where its coding did."""
+        self.decoder.finish()
+
+    def _check(self, piece: bytes) -> bytes:
+        self.size += len(piece)
+        if self.size > self.limit:
+            if self.limit < self.spec.max_bytes:
+                raise APIResponseValidationError(
+                    f"the answer to {self.spec.label} is larger than the {self.declared:,} bytes the file is "
+                    f"declared to hold (more than {self.limit:,} bytes arrived); refused",
+                    request_id=self.request_id,
+                )
             raise _too_big(self.spec, self.request_id)
         if self.size > RATIO_CHECKED_AFTER:
             raw = max(self.response.num_bytes_downloaded, 1)
@@ -156,9 +201,44 @@ class _Reader:
                     f"{self.size:,} (over {MAX_COMPRESSION_RATIO}:1); refused as a decompression bomb",
                     request_id=self.request_id,
                 )
-        if download:
-            self.budget.extend(len(chunk) / MIN_DOWNLOAD_RATE)
-        return chunk
+        return piece
+
+
+def _coding(response: httpx.Response) -> str | None:
+    """The ``Content-Encoding`` left to decode: none once httpx has read the body (an in-memory test transport)."""
+    return None if response.is_stream_consumed else response.headers.get("content-encoding")
+
+
+def _raw(response: httpx.Response) -> Iterator[bytes]:
+    """The body as it came off the wire (or, already read by an in-memory test transport, as it was read)."""
+    return iter((response.content,)) if response.is_stream_consumed else response.iter_raw()
+
+
+async def _araw(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The body as it came off the wire (async); see :func:`_raw`."""
+    if response.is_stream_consumed:
+        yield response.content
+        return
+    async for raw in response.aiter_raw():
+        yield raw
+
+
+def _declared(sink: Sink, response: httpx.Response) -> int | None:
+    """A download's declared size: the file object's, else an unencoded answer's ``Content-Length``."""
+    if sink.size is not None:
+        return sink.size
+    length = response.headers.get("content-length", "")
+    if not codings(response.headers.get("content-encoding")) and length.isdigit():
+        return int(length)
+    return None
+
+
+def _error_reader(spec: RequestSpec, response: httpx.Response) -> ContentDecoder | None:
+    """The decoder of an error answer's body (its first :data:`MAX_ERROR_BYTES`), or ``None`` when it cannot be."""
+    try:
+        return ContentDecoder(_coding(response), spec.label, None, step=MAX_ERROR_BYTES)
+    except APIResponseValidationError:
+        return None  # an unknown coding: the error is mapped from its status alone
 
 
 def _after_error(state: RetryState, response: httpx.Response, body: bytes, secret: str) -> float:
@@ -195,6 +275,7 @@ def _log_attempt(request: httpx.Request, state: RetryState) -> None:
 
 
 def _log_retry(spec: RequestSpec, state: RetryState, delay: float, reason: str) -> None:
+    retry_event(reason, delay, state.retries_done)
     log.warning(
         "Retrying %s %s in %.2f s (retry %d of %d) after: %s",
         spec.method,
@@ -211,7 +292,7 @@ def _client_options(settings: ClientSettings) -> dict[str, Any]:
     return {
         "verify": _tls_context(),
         "timeout": httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
-        "headers": build_headers(settings),
+        "headers": {**build_headers(settings), "Accept-Encoding": ACCEPTED_ENCODINGS},
         "follow_redirects": False,
     }
 
@@ -243,18 +324,31 @@ class SyncDriver:
 
     def _read(self, spec: RequestSpec, sink: Sink, response: httpx.Response, budget: Budget) -> Response:
         secret = self._settings.api_key
-        reader = _Reader(spec, response, budget, secret)
+        reader = _Reader(spec, sink, response, budget, secret)
         if sink.path is None:
-            body = b"".join(reader.check(chunk) for chunk in response.iter_bytes())
+            body = b"".join(piece for raw in _raw(response) for piece in reader.pieces(raw))
+            reader.finish()
             return _decoded(spec, sink, response, body, secret)
         target = AtomicFile(sink.path)
         try:
-            for chunk in response.iter_bytes():  # as read (64 KiB): re-chunking to 1 MiB halves the throughput
-                target.handle.write(reader.check(chunk, download=True))
+            for raw in _raw(response):  # as read (64 KiB): re-chunking to 1 MiB halves the throughput
+                for piece in reader.pieces(raw):
+                    target.handle.write(piece)
+            reader.finish()
         except BaseException:
             target.discard()
             raise
         return Response(response.status_code, dict(_headers(response, secret).items()), path=target.commit())
+
+    def _error_body(self, spec: RequestSpec, response: httpx.Response) -> bytes:
+        decoder, body = _error_reader(spec, response), b""
+        if decoder is not None:
+            with contextlib.suppress(APIResponseValidationError):  # corrupt: what was decoded is kept
+                for raw in _raw(response):
+                    body += b"".join(decoder.feed(raw))
+                    if len(body) >= MAX_ERROR_BYTES:
+                        break
+        return body
 
     def send(self, spec: RequestSpec, sink: Sink) -> Response:
         """
@@ -273,11 +367,7 @@ class SyncDriver:
                     try:
                         if response.status_code < 300:
                             return self._read(spec, sink, response, budget)
-                        body = b""
-                        for chunk in response.iter_bytes():
-                            body += chunk
-                            if len(body) >= MAX_ERROR_BYTES:
-                                break
+                        body = self._error_body(spec, response)
                         delay = _after_error(state, response, body, self._settings.api_key)
                         reason = f"HTTP {response.status_code}"
                     finally:
@@ -309,18 +399,31 @@ class AsyncDriver:
 
     async def _read(self, spec: RequestSpec, sink: Sink, response: httpx.Response, budget: Budget) -> Response:
         secret = self._settings.api_key
-        reader = _Reader(spec, response, budget, secret)
+        reader = _Reader(spec, sink, response, budget, secret)
         if sink.path is None:
-            body = b"".join([reader.check(chunk) async for chunk in response.aiter_bytes()])
+            body = b"".join([piece async for raw in _araw(response) for piece in reader.pieces(raw)])
+            reader.finish()
             return _decoded(spec, sink, response, body, secret)
         target = AtomicFile(sink.path)
         try:
-            async for chunk in response.aiter_bytes():
-                target.handle.write(reader.check(chunk, download=True))
+            async for raw in _araw(response):
+                for piece in reader.pieces(raw):
+                    target.handle.write(piece)
+            reader.finish()
         except BaseException:
             target.discard()
             raise
         return Response(response.status_code, dict(_headers(response, secret).items()), path=target.commit())
+
+    async def _error_body(self, spec: RequestSpec, response: httpx.Response) -> bytes:
+        decoder, body = _error_reader(spec, response), b""
+        if decoder is not None:
+            with contextlib.suppress(APIResponseValidationError):  # corrupt: what was decoded is kept
+                async for raw in _araw(response):
+                    body += b"".join(decoder.feed(raw))
+                    if len(body) >= MAX_ERROR_BYTES:
+                        break
+        return body
 
     async def send(self, spec: RequestSpec, sink: Sink) -> Response:
         """
@@ -339,11 +442,7 @@ class AsyncDriver:
                     try:
                         if response.status_code < 300:
                             return await self._read(spec, sink, response, budget)
-                        body = b""
-                        async for chunk in response.aiter_bytes():
-                            body += chunk
-                            if len(body) >= MAX_ERROR_BYTES:
-                                break
+                        body = await self._error_body(spec, response)
                         delay = _after_error(state, response, body, self._settings.api_key)
                         reason = f"HTTP {response.status_code}"
                     finally:

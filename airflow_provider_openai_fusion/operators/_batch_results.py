@@ -1,38 +1,56 @@
 """
 Joining a batch's output and error files back into input order, with memory bounded by the number of requests of
-one batch (never by the size of the results).
+one batch (never by the size of the results), and every line checked before it is trusted.
 
-The API writes result lines in any order. :class:`ResultIndex` reads the downloaded files once and keeps, per
-``custom_id``, only where its line is (file, offset, length) and, for a line in OpenAI's usual layout
-(``{"id", "custom_id", "response": {"status_code", "request_id", "body"}, "error": null}``), where its body starts
-and ends. :func:`write_joined` then writes one line per request in input order, reading each line back with
-``pread``: a body in the usual layout is copied as bytes (no JSON parsing of 1,536 floats), any other line is parsed
-and rewritten. 50,000 embeddings of 1,536 dimensions (about 1.5 GB of JSON) are joined in a few MiB of memory.
+A joined line is OpenAI's own result line, ``{"id", "custom_id", "response": {"status_code", "request_id",
+"body"}, "error"}``, so a parser written for OpenAI's output file reads it unchanged. A request without a usable
+line gets a line of the same shape written here: ``{"id": null, "custom_id", "response": null, "error": {"code",
+"message"}}`` with the code ``batch_expired`` or ``batch_cancelled`` (it never ran), ``missing`` (a completed
+batch without its line), ``result_line_too_large`` or ``result_line_invalid`` (see below).
+
+:class:`ResultIndex` maps the downloaded files (``mmap``) and finds each line with ``bytes.find``; it keeps only
+the lines of the custom ids of the input (a line for any other id is counted and skipped), at most one per id,
+each at most ``max_line_bytes`` long. A line in OpenAI's usual layout (``{"id", "custom_id", "response":
+{"status_code", "request_id", "body"}, "error": null}``) is checked to be one JSON object whose ``custom_id`` and
+``status_code`` are the ones its head says: its body must be one JSON value (so no key can follow it), found
+without parsing its numbers: the span around the middle of the body free of quotes and brackets is set aside and
+what remains, with a ``0`` in its place, must parse as one object. Such lines are copied as bytes, runs of lines
+already in input order as one range. Any other line (another key order, an ``error`` object) is parsed, if it is
+at most :data:`MAX_PARSED_LINE_BYTES`, and refused if a key repeats at any level. 50,000 embeddings of 1,536
+dimensions (about 1.5 GB of JSON) are joined in a few MiB of memory.
 """
 
 from __future__ import annotations
 
-import errno
-import io
 import json
+import mmap
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 CHUNK = 4 << 20
-HEAD = 4096
-TAIL = 256
-# OpenAI's layout of a result line; its body is copied as bytes when the line matches this and _SUFFIX.
+MAX_LINE_BYTES = 64 << 20
+"""The longest result line kept by default (an embeddings request of 2,048 inputs of 1,536 dimensions is ~60 MB)."""
+MAX_PARSED_LINE_BYTES = 8 << 20
+"""The longest line parsed as JSON (a line in another layout than OpenAI's usual one)."""
+SHORT_BODY = 4096
+"""Bodies up to this size are checked by parsing them whole."""
+DROP_EVERY = 16 << 20
+"""How many bytes of a mapped file are read before the pages behind are let go (keeps the RSS flat)."""
+NEVER_RAN = {"batch_expired": "expired", "batch_cancelled": "cancelled"}
+# OpenAI's usual layout of a result line, up to its body, and from the end of its body.
 _PREFIX = re.compile(
     rb'\{\s*"id"\s*:\s*"[^"\\]*"\s*,\s*"custom_id"\s*:\s*("(?:[^"\\]|\\.)*")\s*,\s*"response"\s*:\s*\{\s*'
     rb'"status_code"\s*:\s*(\d{3})\s*,\s*"request_id"\s*:\s*(?:"[^"\\]*"|null)\s*,\s*"body"\s*:\s*(?=\{)'
 )
 _SUFFIX = re.compile(rb'\}\s*\}\s*,\s*"error"\s*:\s*null\s*\}\s*\Z')
-_USUAL_SUFFIXES = (b'}}, "error": null}\n', b'}},"error":null}\n')
-NEVER_RAN = {"batch_expired": "expired", "batch_cancelled": "cancelled"}
+_USUAL_SUFFIXES = (b'}}, "error": null}\n', b'}},"error":null}\n', b'}}, "error": null}', b'}},"error":null}')
+_ANY_ID = re.compile(rb'"custom_id"\s*:\s*("(?:[^"\\]|\\.)*")')
+_SPECIALS = (b'"', b"[", b"]", b"{", b"}")
+COPY, PARSE, TOO_LARGE, INVALID = range(4)
 
 
 @dataclass
@@ -52,80 +70,224 @@ class Counts:
 @dataclass
 class ResultIndex:
     """
-    Where each request's result line is in the downloaded files.
+    Where the result line of each asked-for ``custom_id`` is in the downloaded files.
 
     :param files: the output and error files of one batch.
-    :param chunk_size: how much of a file is read at once.
+    :param custom_ids: the custom ids of the batch's input: lines for any other id are skipped.
+    :param max_line_bytes: the longest line kept; a longer one becomes its request's ``result_line_too_large``.
     """
 
     files: Sequence[Path]
-    chunk_size: int = CHUNK
-    # custom_id -> (file number, offset, length, body start, body end, status code); body start -1: parse the line
-    lines: dict[str, tuple[int, int, int, int, int, int]] = field(default_factory=dict)
+    custom_ids: Iterable[str]
+    max_line_bytes: int = MAX_LINE_BYTES
+    # custom_id -> (file number, offset, length, kind, status code); kind: COPY, PARSE, TOO_LARGE or INVALID
+    lines: dict[str, tuple[int, int, int, int, int]] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
     duplicates: int = 0
+    unexpected: int = 0
 
     def build(self) -> ResultIndex:
-        """Read each file once, in large chunks, and record where every ``custom_id``'s line is."""
-        buffer = bytearray(self.chunk_size)
+        """Map each file once and record where every asked-for ``custom_id``'s line is."""
+        wanted = dict.fromkeys(self.custom_ids)
         for number, path in enumerate(self.files):
-            with path.open("rb", buffering=0) as reader:
-                fd = reader.fileno()
-                base, pending = 0, -1
-                while read := reader.readinto(buffer):
-                    pos = 0
-                    while (newline := buffer.find(b"\n", pos, read)) >= 0:
-                        end = newline + 1
-                        if pending >= 0:
-                            self._add_by_reading(number, fd, pending, base + end)
-                            pending = -1
-                        else:
-                            self._add(number, base, buffer, pos, end)
-                        pos = end
-                    if pos < read and pending < 0:
-                        pending = base + pos
-                    base += read
-                if pending >= 0:
-                    self._add_by_reading(number, fd, pending, base)
+            with path.open("rb") as reader:
+                size = os.fstat(reader.fileno()).st_size
+                if not size:
+                    continue
+                with mmap.mmap(reader.fileno(), 0, access=mmap.ACCESS_READ) as view:
+                    view.madvise(mmap.MADV_SEQUENTIAL)
+                    self._scan(number, view, size, wanted)
         return self
 
-    def _add(self, number: int, base: int, chunk: bytearray, start: int, end: int) -> None:
-        """Index the line ``chunk[start:end]`` (at ``base + start`` in its file)."""
-        match = _PREFIX.match(chunk, start, end)
-        body_end = _body_end(chunk, start, end) if match else -1
-        if match and body_end > match.end():
-            entry = (number, base + start, end - start, match.end() - start, body_end - start, int(match.group(2)))
-            self._record(_text(match.group(1)), entry)
-        elif chunk[start:end].strip():
-            entry = (number, base + start, end - start, -1, -1, 0)
-            self._record(_parse(bytes(chunk[start:end])).get("custom_id"), entry)
+    def _scan(self, number: int, view: mmap.mmap, size: int, wanted: dict[str, None]) -> None:
+        find, lines, record = view.find, self.lines, self._record
+        prefix, dropped, start = _PREFIX.match, 0, 0
+        while start < size:
+            end = find(b"\n", start, start + DROP_EVERY)
+            end = _long_line_end(view, start, size) if end < 0 else end + 1
+            match = prefix(view, start, end)
+            if match is not None:
+                quoted = match.group(1)
+                custom_id = quoted[1:-1].decode() if b"\\" not in quoted else json.loads(quoted)
+                if custom_id not in wanted:
+                    self.unexpected += 1
+                elif custom_id in lines:
+                    self.duplicates += 1
+                else:
+                    record(custom_id, _usual(view, number, start, end, match, self.max_line_bytes))
+            elif end - start > 1 or view[start] not in b"\n \r\t":
+                self._other(number, view, start, end, wanted)
+            start = end
+            if start - dropped >= DROP_EVERY:
+                keep = start - start % mmap.PAGESIZE
+                view.madvise(mmap.MADV_DONTNEED, dropped, keep - dropped)
+                dropped = keep
 
-    def _add_by_reading(self, number: int, fd: int, start: int, end: int) -> None:
-        """Index a line that crossed a chunk boundary, reading its head and tail back from the file."""
-        length = end - start
-        head = os.pread(fd, min(length, HEAD), start)
-        tail_start = max(length - TAIL, 0)
-        tail = os.pread(fd, length - tail_start, start + tail_start)
-        match = _PREFIX.match(head)
-        suffix = _SUFFIX.search(tail) if match else None
-        if match and suffix and match.end() <= tail_start + suffix.start():
-            entry = (number, start, length, match.end(), tail_start + suffix.start() + 1, int(match.group(2)))
-            self._record(_text(match.group(1)), entry)
-        else:
-            self._record(_parse(os.pread(fd, length, start)).get("custom_id"), (number, start, length, -1, -1, 0))
-
-    def _record(self, custom_id: Any, entry: tuple[int, int, int, int, int, int]) -> None:
-        if not isinstance(custom_id, str):
-            return
-        if custom_id in self.lines:
-            self.duplicates += 1
-            return
+    def _record(self, custom_id: str, found: tuple[tuple[int, int, int, int, int], str | None]) -> None:
+        entry, reason = found
         self.lines[custom_id] = entry
+        if reason:
+            self.reasons[custom_id] = reason
+
+    def _other(self, number: int, view: mmap.mmap, start: int, end: int, wanted: dict[str, None]) -> None:
+        """A line not in the usual layout: parsed when small enough, else an error row for the id its head names."""
+        length = end - start
+        if length <= min(MAX_PARSED_LINE_BYTES, self.max_line_bytes):
+            line, reason = _parse(view[start:end])
+            custom_id = line.get("custom_id") if line else None
+            if not isinstance(custom_id, str):
+                return
+            kind, status = (INVALID, 0) if reason else (PARSE, 0)
+        else:
+            ids = _ANY_ID.findall(view, start, min(end, start + 4096))
+            if len(ids) != 1:
+                return
+            custom_id = json.loads(ids[0])
+            kind, status = TOO_LARGE, 0
+            reason = f"the result line is {length:,} bytes and not in OpenAI's usual layout; at most " + (
+                f"{MAX_PARSED_LINE_BYTES:,} bytes of such a line are read"
+            )
+        if custom_id not in wanted:
+            self.unexpected += 1
+        elif custom_id in self.lines:
+            self.duplicates += 1
+        else:
+            self._record(custom_id, ((number, start, length, kind, status), reason))
+
+
+def _long_line_end(view: mmap.mmap, start: int, size: int) -> int:
+    """The end of a line longer than :data:`DROP_EVERY`, found window by window, each let go once searched."""
+    window = start + DROP_EVERY
+    while window < size:
+        end = view.find(b"\n", window, window + DROP_EVERY)
+        low = window - window % mmap.PAGESIZE
+        view.madvise(mmap.MADV_DONTNEED, low, min(DROP_EVERY, size - low))
+        if end >= 0:
+            return end + 1
+        window += DROP_EVERY
+    return size
+
+
+def _usual(
+    view: mmap.mmap, number: int, start: int, end: int, match: re.Match[bytes], max_line_bytes: int
+) -> tuple[tuple[int, int, int, int, int], str | None]:
+    """Index a line whose head is in the usual layout: copy it as is only if its body is one JSON value."""
+    length, status = end - start, int(match.group(2))
+    if length > max_line_bytes:
+        reason = f"the result line is {length:,} bytes, over the {max_line_bytes:,}-byte cap of a line"
+        return (number, start, length, TOO_LARGE, status), reason
+    body_end = _body_end(view, start, end)
+    if body_end < 0 or not _one_value(view, match.end(), body_end):
+        if length <= MAX_PARSED_LINE_BYTES:
+            return (number, start, length, PARSE, status), None
+        reason = "the result line's body is not one JSON object (a key after it would change the line)"
+        return (number, start, length, INVALID, status), reason
+    return (number, start, length, COPY, status), None
+
+
+def _body_end(view: mmap.mmap, start: int, end: int) -> int:
+    """Where the body of the line ``view[start:end]`` ends (after its closing brace), or -1."""
+    tail = view[max(start, end - 20) : end]
+    for suffix in _USUAL_SUFFIXES:
+        if tail.endswith(suffix):
+            return end - len(suffix) + 1
+    found = _SUFFIX.search(view, max(start, end - 256), end)
+    return found.start() + 1 if found else -1
+
+
+def _one_value(view: mmap.mmap, start: int, end: int) -> bool:
+    """
+    Whether ``view[start:end]`` is one JSON object, nothing after it. A long body is checked without parsing its
+    bulk: the span around its middle with no quote and no bracket cannot open, close or name anything, so the body
+    is one object exactly when it is one with that span replaced by ``0``.
+    """
+    if end - start <= SHORT_BODY:
+        return _is_object(view[start:end])
+    middle = (start + end) // 2
+    left = max(view.rfind(char, start, middle) for char in _SPECIALS)
+    right = min((found for char in _SPECIALS if (found := view.find(char, middle, end)) >= 0), default=-1)
+    if left < 0 or right < 0 or view[right - 1] == 0x5C:  # a backslash before the right edge would escape it
+        return _is_object(view[start:end]) if end - start <= MAX_PARSED_LINE_BYTES else False
+    return _is_object(view[start : left + 1] + b"0" + view[right:end])
+
+
+def _is_object(text: bytes) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        repeated = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        raise ValueError(f"the key {repeated[:80]!r} appears twice in one object")
+    return value
+
+
+def _parse(line: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """A line parsed (``None`` if it is not a JSON object), and the reason it cannot be trusted, if any."""
+    try:
+        value = json.loads(line, object_pairs_hook=_unique_keys)
+    except ValueError as exc:
+        if "appears twice" not in str(exc):
+            return None, None
+        try:
+            loose = json.loads(line)
+        except ValueError:
+            return None, None
+        return (loose if isinstance(loose, dict) else None), f"the result line is refused: {exc}"
+    except RecursionError:
+        return None, None
+    return (value if isinstance(value, dict) else None), None
+
+
+def count(line: Mapping[str, Any], counts: Counts) -> None:
+    """
+    Count one result line (OpenAI's shape): an ``error`` that says it never ran is ``expired``, any other
+    ``error`` or a non-2xx status ``failed``, else ``succeeded``.
+
+    :param line: the line.
+    :param counts: the counts to add to.
+    """
+    error = line.get("error")
+    if isinstance(error, Mapping):
+        if str(error.get("code")) in NEVER_RAN:
+            counts.expired += 1
+        else:
+            counts.failed += 1
+        return
+    response = line.get("response")
+    status = response.get("status_code") if isinstance(response, Mapping) else None
+    if isinstance(status, int) and 200 <= status < 300:
+        counts.succeeded += 1
+    else:
+        counts.failed += 1
+
+
+def error_line(custom_id: str, code: str, message: str) -> dict[str, Any]:
+    """
+    The line of a request without a usable result line, in OpenAI's shape.
+
+    :param custom_id: the request's custom id.
+    :param code: ``batch_expired``, ``batch_cancelled``, ``missing``, ``result_line_too_large`` or
+        ``result_line_invalid``.
+    :param message: what happened.
+    """
+    return {"id": None, "custom_id": custom_id, "response": None, "error": {"code": code, "message": message}}
+
+
+def _dump(value: Mapping[str, Any]) -> bytes:
+    return (json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
 
 class _Output:
     """
-    A write buffer that result bodies are read into straight from the downloaded file (``preadv``), so each byte
-    is copied once in and once out, as in a plain streamed copy.
+    A write buffer that copied lines are read into straight from the downloaded file (``preadv``), so each byte
+    is copied once in and once out, as in a plain streamed copy; a range larger than the buffer goes through the
+    kernel (``copy_file_range``) where it can.
 
     :param out: the output file.
     """
@@ -136,25 +298,27 @@ class _Output:
         self.view = memoryview(self.buffer)
         self.pos = 0
 
-    def _room(self, size: int) -> bool:
-        if self.pos + size > len(self.buffer):
-            self.flush()
-        return size <= len(self.buffer)
-
     def put(self, data: bytes) -> None:
-        if not self._room(len(data)):
+        if self.pos + len(data) > CHUNK:
+            self.flush()
+        if len(data) > CHUNK:
             self.out.write(data)
             return
         self.view[self.pos : self.pos + len(data)] = data
         self.pos += len(data)
 
     def put_from(self, fd: int, size: int, offset: int) -> None:
-        if not self._room(size):
-            self.out.write(os.pread(fd, size, offset))
-            return
+        if self.pos + size > CHUNK:
+            self.flush()
+        while size > CHUNK:
+            self.put_from(fd, CHUNK, offset)
+            self.flush()
+            size, offset = size - CHUNK, offset + CHUNK
         if os.preadv(fd, [self.view[self.pos : self.pos + size]], offset) != size:
             raise OSError(f"a downloaded result file is shorter than indexed (at byte {offset})")
         self.pos += size
+        if self.buffer[self.pos - 1] != 0x0A:  # the file's last line has no newline
+            self.put(b"\n")
 
     def flush(self) -> None:
         if self.pos:
@@ -162,111 +326,8 @@ class _Output:
             self.pos = 0
 
 
-class _KernelOutput:
-    """
-    Writes straight to the output file's descriptor; bodies are copied file to file inside the kernel
-    (``copy_file_range``: no copy through this process at all), and, where the kernel cannot, read and written.
-
-    :param target: the output file's descriptor, positioned where the lines go.
-    """
-
-    def __init__(self, target: int) -> None:
-        self.target = target
-        self.pending = bytearray()
-        self.in_kernel = True
-
-    def put(self, data: bytes) -> None:
-        self.pending += data
-
-    def put_from(self, fd: int, size: int, offset: int) -> None:
-        self.flush()
-        while size and self.in_kernel:
-            try:
-                copied = os.copy_file_range(fd, self.target, size, offset)
-            except OSError as exc:
-                if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL):
-                    raise
-                self.in_kernel = False
-                break
-            if not copied:
-                raise OSError(f"a downloaded result file is shorter than indexed (at byte {offset})")
-            size, offset = size - copied, offset + copied
-        if size:
-            self._write(os.pread(fd, size, offset))
-
-    def _write(self, data: bytes | bytearray) -> None:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self.target, view) :]
-
-    def flush(self) -> None:
-        if self.pending:
-            self._write(self.pending)
-            self.pending = bytearray()
-
-
-def _body_end(chunk: bytearray, start: int, end: int) -> int:
-    """Where the body of the line ``chunk[start:end]`` ends (after its closing brace), or -1."""
-    for suffix in _USUAL_SUFFIXES:
-        if chunk.endswith(suffix, start, end):
-            return end - len(suffix) + 1
-    found = _SUFFIX.search(chunk, max(start, end - TAIL), end)
-    return found.start() + 1 if found else -1
-
-
-def _text(quoted: bytes) -> Any:
-    """A JSON string's value (``quoted`` with its quotes); most custom ids have no escapes to decode."""
-    return quoted[1:-1].decode() if b"\\" not in quoted else json.loads(quoted)
-
-
-def _quoted(text: str) -> bytes:
-    """``text`` as a JSON string."""
-    if text.isprintable() and '"' not in text and "\\" not in text:
-        return b'"%s"' % text.encode()
-    return json.dumps(text, ensure_ascii=False).encode()
-
-
-def _parse(line: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(line)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def convert(line: Mapping[str, Any], counts: Counts) -> dict[str, Any]:
-    """
-    One result line of the API as one line of the joined output; counts it.
-
-    :param line: ``{"custom_id", "response": {"status_code", "body"}, "error"}`` as the API writes it.
-    :param counts: the counts to add to.
-    """
-    custom_id = line.get("custom_id")
-    error = line.get("error")
-    if isinstance(error, Mapping):
-        never_ran = NEVER_RAN.get(str(error.get("code")))
-        if never_ran:
-            counts.expired += 1
-            return {"custom_id": custom_id, "error": {**error, "code": never_ran}}
-        counts.failed += 1
-        return {"custom_id": custom_id, "error": dict(error)}
-    response: Mapping[str, Any] = line["response"] if isinstance(line.get("response"), Mapping) else {}
-    status = response.get("status_code")
-    body = response.get("body")
-    if isinstance(status, int) and 200 <= status < 300:
-        counts.succeeded += 1
-        return {"custom_id": custom_id, "status_code": status, "response": body}
-    counts.failed += 1
-    detail = body.get("error", body) if isinstance(body, Mapping) else body
-    return {"custom_id": custom_id, "status_code": status, "error": detail}
-
-
-def _dump(value: Mapping[str, Any]) -> bytes:
-    return (json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-
-
 def write_joined(
-    custom_ids: Sequence[str], index: ResultIndex, out: IO[bytes], counts: Counts, missing: str = "expired"
+    custom_ids: Sequence[str], index: ResultIndex, out: IO[bytes], counts: Counts, missing: str = "missing"
 ) -> None:
     """
     Write one line per request of ``custom_ids``, in that order, from the indexed files.
@@ -275,48 +336,136 @@ def write_joined(
     :param index: where their result lines are.
     :param out: the output file.
     :param counts: the counts to add to.
-    :param missing: the error code of a request without a result line: ``expired`` or ``cancelled`` (never ran);
-        for a completed batch, ``missing``.
+    :param missing: the error code of a request without a result line: ``batch_expired`` or ``batch_cancelled``
+        (never ran); for a completed batch, ``missing``.
     """
     handles = [os.open(path, os.O_RDONLY) for path in index.files]
-    target = _descriptor(out)
-    buffered: _Output | _KernelOutput = _Output(out) if target is None else _KernelOutput(target)
+    buffered = _Output(out)
+    run: list[int] = []  # the run of lines being copied as one range: file number, offset, length
     try:
         for custom_id in custom_ids:
             counts.total += 1
             entry = index.lines.get(custom_id)
-            if entry is None:
-                counts.expired += missing in NEVER_RAN.values()
-                counts.failed += missing not in NEVER_RAN.values()
-                buffered.put(_dump({"custom_id": custom_id, "error": {"code": missing}}))
+            if entry is not None and entry[3] == COPY:
+                number, offset, length, _, status = entry
+                counts.succeeded += 200 <= status < 300
+                counts.failed += not 200 <= status < 300
+                if run and run[0] == number and run[1] + run[2] == offset:
+                    run[2] += length
+                    continue
+                if run:
+                    buffered.put_from(handles[run[0]], run[2], run[1])
+                run = [number, offset, length]
                 continue
-            number, offset, length, start, end, status = entry
-            if start >= 0 and 200 <= status < 300:
-                buffered.put(b'{"custom_id":%s,"status_code":%d,"response":' % (_quoted(custom_id), status))
-                buffered.put_from(handles[number], end - start, offset + start)
-                buffered.put(b"}\n")
-                counts.succeeded += 1
-                continue
-            line = _parse(os.pread(handles[number], length, offset))
-            buffered.put(_dump(convert(line, counts)))
+            if run:
+                buffered.put_from(handles[run[0]], run[2], run[1])
+                run = []
+            buffered.put(_dump(_line_of(custom_id, entry, index, handles, counts, missing)))
+        if run:
+            buffered.put_from(handles[run[0]], run[2], run[1])
         buffered.flush()
     finally:
         for handle in handles:
             os.close(handle)
-    if target is not None:
-        out.seek(0, os.SEEK_END)
 
 
-def _descriptor(out: IO[bytes]) -> int | None:
-    """The output's file descriptor, flushed and ready for direct writes; ``None`` for an in-memory file."""
-    if not hasattr(os, "copy_file_range"):
-        return None
+def _line_of(
+    custom_id: str,
+    entry: tuple[int, int, int, int, int] | None,
+    index: ResultIndex,
+    handles: list[int],
+    counts: Counts,
+    missing: str,
+) -> dict[str, Any]:
+    """The line written for a request whose result line is not copied as is (and counts it)."""
+    if entry is None:
+        counts.expired += missing in NEVER_RAN
+        counts.failed += missing not in NEVER_RAN
+        never_ran = {"batch_expired": "the batch expired", "batch_cancelled": "the batch was cancelled"}
+        text = never_ran.get(missing, "the batch completed without a result line for this request")
+        return error_line(custom_id, missing, text + " (no result line)")
+    number, offset, length, kind, _ = entry
+    if kind == PARSE:
+        line, reason = _parse(os.pread(handles[number], length, offset))
+        if line is not None and reason is None and line.get("custom_id") == custom_id:
+            count(line, counts)
+            return line
+        entry_reason = reason or "the result line is not a JSON object with this custom_id"
+    else:
+        entry_reason = index.reasons.get(custom_id, "the result line cannot be read")
+    counts.failed += 1
+    code = "result_line_too_large" if kind == TOO_LARGE else "result_line_invalid"
+    return error_line(custom_id, code, entry_reason)
+
+
+def line_cap(endpoint: str) -> int:
+    """
+    The longest result line a request to ``endpoint`` can produce: an embeddings request of up to 2,048 inputs
+    gets :data:`MAX_LINE_BYTES`, any other request (at most 128k output tokens) 16 MiB.
+
+    :param endpoint: the batch's endpoint.
+    """
+    return MAX_LINE_BYTES if endpoint.endswith("/embeddings") else 16 << 20
+
+
+def input_custom_ids(hook: Any, input_file_id: str, folder: Path) -> list[str]:
+    """
+    The custom ids of a batch's input file, in order, read from its download (for a join that has only the batch
+    and its ``input_file_id``); the file is deleted afterwards.
+
+    :param hook: the :class:`~airflow_provider_openai_fusion.hooks.openai_fusion.OpenAIFusionHook`.
+    :param input_file_id: the batch's ``input_file_id``.
+    :param folder: where the file is downloaded.
+    """
+    from airflow_provider_openai_fusion.api.batches import result_file
+    from airflow_provider_openai_fusion.api.files import retrieve_file
+
+    declared = hook.request(retrieve_file(input_file_id)).get("bytes")
+    size = declared if isinstance(declared, int) and not isinstance(declared, bool) else None
+    path = hook.download(result_file(input_file_id), folder / "input.jsonl", size=size)
     try:
-        target = out.fileno()
-    except (OSError, ValueError, io.UnsupportedOperation):
-        return None
-    out.flush()
-    return target
+        with path.open("rb") as lines:
+            found = [json.loads(line).get("custom_id") for line in lines if line.strip()]
+    finally:
+        path.unlink()
+    return [str(custom_id) for custom_id in found]
+
+
+def join_batch(
+    hook: Any, batch: Mapping[str, Any], custom_ids: Sequence[str], folder: Path, out: IO[bytes], counts: Counts
+) -> ResultIndex:
+    """
+    Download one batch's output and error files into ``folder`` and write its results in input order to ``out``.
+    Each file is bounded by its declared size and by what the batch's requests can produce (their number times
+    the endpoint's :func:`line_cap`); the files are deleted afterwards.
+
+    :param hook: the :class:`~airflow_provider_openai_fusion.hooks.openai_fusion.OpenAIFusionHook`.
+    :param batch: the batch object (``id``, ``endpoint``, ``status``, ``output_file_id``, ``error_file_id``).
+    :param custom_ids: the custom ids of its input file, in order.
+    :param folder: where the files are downloaded.
+    :param out: the output file.
+    :param counts: the counts to add to.
+    """
+    import dataclasses
+
+    from airflow_provider_openai_fusion.api.batches import result_file
+    from airflow_provider_openai_fusion.api.files import retrieve_file
+
+    cap = line_cap(str(batch.get("endpoint") or ""))
+    paths = []
+    for key in ("output_file_id", "error_file_id"):
+        if batch.get(key):
+            declared = hook.request(retrieve_file(batch[key])).get("bytes")
+            spec = result_file(batch[key])
+            spec = dataclasses.replace(spec, max_bytes=min(spec.max_bytes, cap * max(len(custom_ids), 1)))
+            size = declared if isinstance(declared, int) and not isinstance(declared, bool) else None
+            paths.append(hook.download(spec, folder / f"{key}.jsonl", size=size))
+    index = ResultIndex(paths, custom_ids, cap).build()
+    never_ran = {"expired": "batch_expired", "cancelled": "batch_cancelled"}
+    write_joined(custom_ids, index, out, counts, never_ran.get(str(batch.get("status")), "missing"))
+    for path in paths:
+        path.unlink()
+    return index
 
 
 def sum_usage(total: dict[str, Any], usage: Any) -> dict[str, Any]:

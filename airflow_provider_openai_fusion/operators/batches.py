@@ -35,13 +35,20 @@ class OpenAIBatchOperator(OpenAIFusionBaseOperator):
     Every request body is validated with the endpoint's own request schema before anything is uploaded (an error
     names the request and the field); custom ids are assigned when missing (``request-<index>``) and duplicates
     refused. Inputs past the API's limits (50,000 requests, 200 MB, 50,000 embedding inputs a batch) are split into
-    several batches. Each batch carries metadata naming the task instance and its part of the input, so a retry of
-    the task re-attaches to the batches an earlier try submitted instead of paying twice.
+    several batches. Each batch carries metadata naming the task instance and its part of the input, and its id
+    (with its input file's) goes to the task instance's ``task_state_store`` (Airflow 3.3+) as soon as it exists,
+    so a retry of the task re-attaches to the batches an earlier try submitted instead of paying twice, and to no
+    other batch. On Airflow 3.2 a retry finds them by metadata, requiring the same part digest, endpoint and
+    window and a ``created_at`` at or after the DAG run's start.
 
-    Output lines: ``{"custom_id", "status_code", "response"}``, ``{"custom_id", "status_code", "error"}``, or, for a
-    request that never ran (an expired batch with ``on_expired="partial"``), ``{"custom_id", "error": {"code":
-    "expired"}}``; a request a completed batch has no result line for gets ``{"code": "missing"}`` (counted as
-    failed). A failed batch fails the task with its validation errors; a cancelled one fails it.
+    Output lines have OpenAI's own result-line shape, so a parser written for OpenAI's output file reads them:
+    ``{"id", "custom_id", "response": {"status_code", "request_id", "body"}, "error"}``, error answers included
+    (``status_code`` 4xx/5xx, the error in ``body``). A request without a usable result line gets ``{"id": null,
+    "custom_id", "response": null, "error": {"code", "message"}}``: ``batch_expired`` (an expired batch with
+    ``on_expired="partial"``, counted as expired), ``missing`` (a completed batch without its line),
+    ``result_line_too_large`` or ``result_line_invalid`` (a line past the cap, or not one JSON object with this
+    ``custom_id``), all counted as failed. A failed batch fails the task with its validation errors; a cancelled
+    one fails it.
 
     :param endpoint: ``/v1/responses``, ``/v1/chat/completions``, ``/v1/embeddings``, ``/v1/completions`` or
         ``/v1/moderations``. (templated)
@@ -56,7 +63,7 @@ class OpenAIBatchOperator(OpenAIFusionBaseOperator):
     :param wait_for_completion: wait for the batches and write the results; else return their ids at once.
     :param deferrable: wait in the triggerer instead of a worker slot (default: ``[operators]
         default_deferrable``).
-    :param poll_interval: seconds between checks while waiting.
+    :param poll_interval: seconds between checks while waiting (default 60).
     :param timeout: seconds to wait for the batches before cancelling them (with ``cancel_on_kill``) and failing
         with their last status (default: the task's ``execution_timeout``, else the completion window plus an
         hour: 25 hours).
@@ -378,20 +385,19 @@ class OpenAIBatchOperator(OpenAIFusionBaseOperator):
 
     def _join(self, batch: dict[str, Any], part: Part, folder: Path, out: Any, counts: Any) -> None:
         """Stream one batch's output and error files down, then write its results in input order."""
-        from airflow_provider_openai_fusion.api.batches import result_file
-        from airflow_provider_openai_fusion.operators._batch_results import ResultIndex, write_joined
+        from airflow_provider_openai_fusion.operators._batch_results import join_batch
 
-        files = [
-            self.hook.download(result_file(batch[key]), folder / f"{key}.jsonl")
-            for key in ("output_file_id", "error_file_id")
-            if batch.get(key)
-        ]
-        index = ResultIndex(files).build()
-        if index.duplicates:
-            self.log.warning("Batch %s: %d repeated result lines; kept the first", batch["id"], index.duplicates)
-        write_joined(part.custom_ids, index, out, counts, "expired" if batch["status"] == "expired" else "missing")
-        for file in files:
-            file.unlink()
+        folder.mkdir()
+        index = join_batch(self.hook, batch, part.custom_ids, folder, out, counts)
+        if index.duplicates or index.unexpected:
+            self.log.warning(
+                "Batch %s: %d repeated result lines (kept the first), %d for custom ids not in the input (skipped)",
+                batch["id"],
+                index.duplicates,
+                index.unexpected,
+            )
+        for custom_id, reason in list(index.reasons.items())[:5]:
+            self.log.warning("Batch %s: the result of %r is an error row: %s", batch["id"], custom_id, reason)
 
     def on_kill(self) -> None:
         """Cancel the batches this task submitted that are still running, when ``cancel_on_kill`` is set."""

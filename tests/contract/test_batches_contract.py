@@ -1,9 +1,14 @@
-"""Batches against the stand-in behind prism proxy --errors: each ending, the join in input order, re-attach."""
+"""
+Batches against the stand-in behind ``prism proxy --errors``: the requests and answers of each ending, the join
+in input order and re-attach have the shapes of OpenAI's spec. The endings themselves (which batch completes,
+fails or expires, and when) are the stand-in's scripted behaviour, not OpenAI's.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +22,7 @@ from airflow_provider_openai_fusion.operators import OpenAIBatchOperator
 from airflow_provider_openai_fusion.sensors import OpenAIBatchSensor
 from tests.conftest import ROOT, AirflowHome, Stack, connection_json
 from tests.unit.fine_tuning_fake import context
+from tests.unit.responses_fake import StateStore
 
 # The session's stand-in starts in the first test that needs it (up to 120 s).
 pytestmark = [pytest.mark.contract, pytest.mark.timeout(300)]
@@ -51,9 +57,10 @@ def test_a_chat_batch_comes_back_in_input_order_with_per_request_errors(hook: Op
     result, lines = run(tmp_path, requests, metadata={"team": "search"})
     ids = [line["custom_id"] for line in lines]
     assert ids == [f"request-{n}" if n != 5 else "orphan" for n in range(12)]
-    assert lines[0]["status_code"] == 200
-    assert lines[0]["response"]["choices"][0]["message"]["content"].endswith("question 0")
-    assert lines[5]["status_code"] == 400 and "tool" in lines[5]["error"]["message"]
+    assert lines[0]["response"]["status_code"] == 200 and lines[0]["error"] is None
+    assert lines[0]["response"]["body"]["choices"][0]["message"]["content"].endswith("question 0")
+    assert lines[5]["response"]["status_code"] == 400
+    assert "tool" in lines[5]["response"]["body"]["error"]["message"]
     assert result["counts"] == {"total": 12, "succeeded": 11, "failed": 1, "expired": 0}
     assert result["usage"]["input_tokens"] > 0 and result["usage"]["total_tokens"] >= result["usage"]["input_tokens"]
     batch = hook.request(batches.retrieve_batch(result["batch_ids"][0]))
@@ -79,7 +86,7 @@ def test_splitting_past_the_limits_gives_several_batches_joined_in_order(
     lines = [json.loads(line) for line in Path(result["path"]).read_text().splitlines()]
     assert len(result["batch_ids"]) == 3
     assert [line["custom_id"] for line in lines] == [f"request-{n}" for n in range(10)]
-    assert all(len(line["response"]["data"][0]["embedding"]) == 8 for line in lines)
+    assert all(len(line["response"]["body"]["data"][0]["embedding"]) == 8 for line in lines)
     assert result["counts"] == {"total": 10, "succeeded": 10, "failed": 0, "expired": 0}
 
 
@@ -87,7 +94,7 @@ def test_a_responses_batch(hook: OpenAIFusionHook, tmp_path: Path) -> None:
     requests = [{"model": "gpt-4o-mini", "input": f"Say {word}"} for word in ("one", "two", "three")]
     result, lines = run(tmp_path, requests, endpoint="/v1/responses")
     assert [line["custom_id"] for line in lines] == ["request-0", "request-1", "request-2"]
-    assert all(line["response"]["object"] == "response" for line in lines)
+    assert all(line["response"]["body"]["object"] == "response" for line in lines)
     assert result["counts"]["succeeded"] == 3
 
 
@@ -130,18 +137,20 @@ def test_cancel_and_the_sensor(hook: OpenAIFusionHook, tmp_path: Path) -> None:
         sensor.execute(context())
 
 
-def test_a_retry_re_attaches_instead_of_submitting_again(hook: OpenAIFusionHook, tmp_path: Path) -> None:
-    requests = [chat(f"retry {n}") for n in range(3)]
+@pytest.mark.parametrize("store", [StateStore, None], ids=["task state store", "metadata (Airflow 3.2)"])
+def test_a_retry_re_attaches_instead_of_submitting_again(hook: OpenAIFusionHook, tmp_path: Path, store: Any) -> None:
+    requests = [chat(f"retry {n} {tmp_path.name}") for n in range(3)]
+    started, shared = datetime.now(timezone.utc) - timedelta(seconds=5), store() if store else None
     first = OpenAIBatchOperator(
         task_id="batch", endpoint="/v1/chat/completions", requests=requests, wait_for_completion=False
-    ).execute(context())
+    ).execute(context(store=shared, run_start=started))
     retried = OpenAIBatchOperator(
         task_id="batch",
         endpoint="/v1/chat/completions",
         requests=requests,
         output_path=tmp_path / "out.jsonl",
         poll_interval=0.05,
-    ).execute(context(try_number=2))
+    ).execute(context(try_number=2, store=shared, run_start=started))
     assert retried["batch_ids"] == first["batch_ids"]
     assert retried["counts"]["succeeded"] == 3
 

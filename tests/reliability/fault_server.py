@@ -181,6 +181,46 @@ class Trickle(Behaviour):
         return True
 
 
+@dataclass
+class Endless(Behaviour):
+    """
+    A 200 answer in chunked framing that never ends: ``chunk`` every ``interval`` seconds until the client hangs
+    up; ``sent`` counts the body bytes written.
+    """
+
+    chunk: bytes = b"x" * 8192
+    interval: float = 0.0
+    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/octet-stream"})
+    sent: int = 0
+
+    async def act(self, writer: asyncio.StreamWriter) -> bool:
+        lines = ["HTTP/1.1 200 OK", "Transfer-Encoding: chunked"]
+        lines += [f"{name}: {value}" for name, value in self.headers.items()]
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        frame = b"%x\r\n%s\r\n" % (len(self.chunk), self.chunk)
+        while not writer.transport.is_closing():
+            writer.write(frame)
+            await writer.drain()
+            self.sent += len(self.chunk)
+            await asyncio.sleep(self.interval)
+        return False
+
+
+@dataclass(frozen=True)
+class Streamed(Behaviour):
+    """A 200 answer of ``body`` sent 1 MiB at a time, so the server holds no second copy of a large body."""
+
+    body: bytes
+
+    async def act(self, writer: asyncio.StreamWriter) -> bool:
+        writer.write(_head(200, {"Content-Type": "application/octet-stream"}, len(self.body)))
+        view = memoryview(self.body)
+        for start in range(0, len(view), 1 << 20):
+            writer.write(view[start : start + (1 << 20)])
+            await writer.drain()
+        return True
+
+
 def gzip_reply(payload: bytes, content_type: str = "application/json", **headers: str) -> Reply:
     """An answer whose body is ``payload`` gzip-compressed (``Content-Encoding: gzip``)."""
     names = {name.replace("_", "-"): value for name, value in headers.items()}

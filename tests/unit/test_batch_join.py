@@ -1,4 +1,7 @@
-"""The join of a batch's result files into input order: every layout, lines across read chunks, counts, usage."""
+"""
+The join of a batch's result files into input order: OpenAI's line shape kept, every layout, only asked-for ids,
+line caps, checked spans, counts, usage.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from airflow_provider_openai_fusion.api.batch_input import request_items, write_
 from airflow_provider_openai_fusion.operators._batch_results import (
     Counts,
     ResultIndex,
-    convert,
+    error_line,
     sum_usage,
     write_joined,
 )
@@ -32,58 +35,108 @@ def result(custom_id: str, body: Any, status: int = 200, compact: bool = False) 
     return json.dumps(line, separators=(",", ":") if compact else (", ", ": "), ensure_ascii=compact)
 
 
-def expected(custom_ids: list[str], lines: list[str], missing: str) -> list[dict[str, Any]]:
-    """The reference: every line parsed and converted."""
-    by_id = {json.loads(line)["custom_id"]: json.loads(line) for line in lines}
-    counts = Counts()
-    return [
-        convert(by_id[cid], counts) if cid in by_id else {"custom_id": cid, "error": {"code": missing}}
-        for cid in custom_ids
-    ]
+def join(tmp_path: Path, custom_ids: list[str], *contents: str, missing: str = "missing", **options: Any) -> Any:
+    paths = []
+    for number, content in enumerate(contents):
+        paths.append(tmp_path / f"file{number}.jsonl")
+        paths[-1].write_text(content)
+    index = ResultIndex(paths, custom_ids, **options).build()
+    counts, out = Counts(), io.BytesIO()
+    write_joined(custom_ids, index, out, counts, missing)
+    return [json.loads(line) for line in out.getvalue().splitlines()], counts, index, out.getvalue()
 
 
-@pytest.mark.parametrize("to_file", [True, False], ids=["file (kernel copy)", "in memory"])
-@pytest.mark.parametrize("chunk_size", [64, 1000, 1 << 20])
-def test_the_join_matches_parsing_every_line_whatever_the_layout_and_chunking(
-    tmp_path: Path, chunk_size: int, to_file: bool
-) -> None:
-    bodies = {cid: {"value": n, "vector": [0.5 * n] * 30, "text": f"{cid} \u2028 {{}}"} for n, cid in enumerate(IDS)}
+def test_the_join_keeps_openais_line_shape_whatever_the_layout(tmp_path: Path) -> None:
+    bodies = {cid: {"value": n, "vector": [0.5 * n] * 3000, "text": f"{cid} \u2028 {{}}"} for n, cid in enumerate(IDS)}
     lines = [result(cid, body, compact=n % 2 == 1) for n, (cid, body) in enumerate(bodies.items())]
-    lines[2] = json.dumps({"custom_id": IDS[2], "error": None, "response": {"status_code": 200, "body": {"x": 1}}})
+    other_order = {"custom_id": IDS[2], "error": None, "response": {"status_code": 200, "body": {"x": 1}}}
+    lines[2] = json.dumps(other_order)
     lines.append(result("failed", {"error": {"message": "no", "code": "bad"}}, 400))
-    lines.append(json.dumps({"id": "r", "custom_id": "gone", "response": None, "error": {"code": "batch_expired"}}))
+    gone = {"id": "r", "custom_id": "gone", "response": None, "error": {"code": "batch_expired", "message": "late"}}
+    lines.append(json.dumps(gone))
     random.Random(1).shuffle(lines)
-    output = tmp_path / "output.jsonl"
-    output.write_text("\n".join(lines[:6]) + "\n\n")
-    errors = tmp_path / "errors.jsonl"
-    errors.write_text("\n".join(lines[6:]))  # no newline at the end
     custom_ids = ["failed", *IDS, "gone", "never-ran"]
-    index = ResultIndex([output, errors], chunk_size=chunk_size).build()
-    counts = Counts()
-    with (tmp_path / "joined.jsonl").open("w+b") if to_file else io.BytesIO() as out:
-        out.write(b"kept\n")
-        write_joined(custom_ids, index, out, counts, "expired")
-        out.write(b"after\n")
-        out.seek(0)
-        written = out.read().split(b"\n")
-    assert written[0] == b"kept" and written[-2:] == [b"after", b""]
-    joined = [json.loads(line) for line in written[1:-2]]
-    assert joined == expected(custom_ids, lines, "expired")
+    joined, counts, _, _ = join(
+        tmp_path,
+        custom_ids,
+        "\n".join(lines[:6]) + "\n\n",
+        "\n".join(lines[6:]),  # no newline at the end
+        missing="batch_expired",
+    )
+    by_id = {json.loads(line)["custom_id"]: json.loads(line) for line in lines}
+    assert [line["custom_id"] for line in joined] == custom_ids
+    assert joined[:-1] == [by_id[cid] for cid in custom_ids[:-1]]
+    assert joined[-1] == error_line("never-ran", "batch_expired", "the batch expired (no result line)")
     assert counts.as_dict() == {"total": 10, "succeeded": 7, "failed": 1, "expired": 2}
-    assert joined[-2] == {"custom_id": "gone", "error": {"code": "expired"}}
+
+
+def test_lines_already_in_order_are_copied_byte_for_byte(tmp_path: Path) -> None:
+    lines = [result(f"r{n}", {"vector": [n / 3] * 2000}) for n in range(20)]
+    content = "\n".join(lines) + "\n"
+    _, counts, _, raw = join(tmp_path, [f"r{n}" for n in range(20)], content)
+    assert raw == content.encode()
+    assert counts.succeeded == 20
+
+
+def test_only_the_asked_for_ids_are_indexed(tmp_path: Path) -> None:
+    lines = [result(f"x{n}", {"n": n}) for n in range(1000)] + [result("mine", {"n": -1})]
+    joined, _, index, _ = join(tmp_path, ["mine"], "\n".join(lines) + "\n")
+    assert list(index.lines) == ["mine"] and index.unexpected == 1000
+    assert joined[0]["response"]["body"] == {"n": -1}
 
 
 def test_a_repeated_line_is_written_once_and_counted(tmp_path: Path) -> None:
-    output = tmp_path / "output.jsonl"
-    output.write_text(result("a", {"n": 1}) + "\n" + result("a", {"n": 2}) + "\n")
-    index = ResultIndex([output]).build()
-    out = io.BytesIO()
-    write_joined(["a", "b"], index, out, Counts(), "missing")
+    joined, _, index, _ = join(tmp_path, ["a", "b"], result("a", {"n": 1}) + "\n" + result("a", {"n": 2}) + "\n")
     assert index.duplicates == 1
-    assert [json.loads(line) for line in out.getvalue().splitlines()] == [
-        {"custom_id": "a", "status_code": 200, "response": {"n": 1}},
-        {"custom_id": "b", "error": {"code": "missing"}},
-    ]
+    assert joined[0]["response"]["body"] == {"n": 1}
+    assert joined[1] == error_line(
+        "b", "missing", "the batch completed without a result line for this request (no result line)"
+    )
+
+
+@pytest.mark.parametrize("size", [100, 20_000], ids=["short body", "long body"])
+def test_a_key_injected_after_the_body_cannot_change_the_id_or_status(tmp_path: Path, size: int) -> None:
+    """
+    The body closes early and the server adds ``custom_id`` and ``response`` keys: a JSON parser would read the
+    line as ``b`` with status 500. The line is not copied; it becomes ``a``'s error row.
+    """
+    vector = ", ".join(["0.25"] * (size // 6))
+    line = (
+        '{"id": "x", "custom_id": "a", "response": {"status_code": 200, "request_id": "r", "body": {"data": ['
+        + vector
+        + ']}}, "custom_id": "b", "response": {"status_code": 500, "body": {"v": ['
+        + vector
+        + ']}}, "error": null}'
+    )
+    assert json.loads(line)["custom_id"] == "b"
+    joined, counts, _, _ = join(tmp_path, ["a", "b"], line + "\n")
+    assert joined[0]["custom_id"] == "a" and joined[0]["error"]["code"] == "result_line_invalid"
+    assert "appears twice" in joined[0]["error"]["message"]
+    assert joined[1]["error"]["code"] == "missing"
+    assert counts.as_dict() == {"total": 2, "succeeded": 0, "failed": 2, "expired": 0}
+
+
+def test_an_escaped_duplicate_key_is_caught_too(tmp_path: Path) -> None:
+    line = (
+        '{"id": "x", "custom_id": "a", "response": {"status_code": 200, "request_id": "r", "body": {"k": 1}}, '
+        '"error": null, "custom\\u005fid": "b"}'
+    )
+    joined, counts, _, _ = join(tmp_path, ["a", "b"], line + "\n")
+    assert [row["error"]["code"] for row in joined] == ["result_line_invalid", "missing"]
+    assert counts.succeeded == 0
+
+
+def test_an_oversized_line_is_its_requests_error_row(tmp_path: Path) -> None:
+    big = result("big", {"vector": [0.5] * 50_000})
+    other = json.dumps({"custom_id": "other", "response": {"status_code": 200, "body": {"t": "y" * 50_000}}})
+    joined, counts, _, _ = join(
+        tmp_path, ["big", "small", "other"], "\n".join([big, result("small", {}), other]) + "\n", max_line_bytes=4096
+    )
+    assert joined[0]["error"]["code"] == "result_line_too_large"
+    assert f"{len(big) + 1:,} bytes, over the 4,096-byte cap" in joined[0]["error"]["message"]
+    assert joined[1]["response"]["body"] == {}
+    assert joined[2]["error"]["code"] == "result_line_too_large"
+    assert counts.as_dict() == {"total": 3, "succeeded": 1, "failed": 2, "expired": 0}
 
 
 def test_usage_sums_nested_counts() -> None:
@@ -112,3 +165,34 @@ def test_parts_split_at_each_limit_and_are_the_same_bytes_every_time(tmp_path: P
     again = write_parts("/v1/embeddings", request_items(texts), tmp_path / "d", argument="requests", max_requests=2)
     assert [part.digest for part in again] == [part.digest for part in by_count]
     assert by_count[0].path.read_text().splitlines()[0].startswith('{"custom_id":"request-0","method":"POST"')
+
+
+def test_a_join_needs_only_the_batch_and_its_input_file(tmp_path: Path, make_hook: Any) -> None:
+    """What a results-only caller has: the batch object and its ``input_file_id`` (no operator state)."""
+    import httpx
+
+    from airflow_provider_openai_fusion.operators._batch_results import input_custom_ids, join_batch
+
+    inputs = b"".join(
+        b'{"custom_id": "q%d", "method": "POST", "url": "/v1/chat/completions", "body": {}}\n' % n for n in range(3)
+    )
+    output = (result("q2", {"n": 2}) + "\n" + result("q0", {"n": 0}) + "\n").encode()
+    contents = {"file-in": inputs, "file-out": output}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        file_id = request.url.path.split("/")[3]
+        assert request.method == "GET", request
+        if request.url.path.endswith("/content"):
+            return httpx.Response(200, content=contents[file_id])
+        return httpx.Response(200, json={"id": file_id, "object": "file", "bytes": len(contents[file_id])})
+
+    hook = make_hook(answer)
+    batch = {"id": "b", "endpoint": "/v1/chat/completions", "status": "completed", "output_file_id": "file-out"}
+    custom_ids = input_custom_ids(hook, "file-in", tmp_path)
+    counts, out = Counts(), io.BytesIO()
+    join_batch(hook, batch, custom_ids, tmp_path, out, counts)
+    joined = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [line["custom_id"] for line in joined] == ["q0", "q1", "q2"]
+    assert joined[1]["error"]["code"] == "missing"
+    assert counts.as_dict() == {"total": 3, "succeeded": 2, "failed": 1, "expired": 0}
+    assert list(tmp_path.iterdir()) == []

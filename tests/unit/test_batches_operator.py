@@ -123,8 +123,10 @@ def test_waits_and_joins_results_in_input_order(make_hook: Any, tmp_path: Path) 
     result = task.execute(context())
     lines = read(result["path"])
     assert [line["custom_id"] for line in lines] == [f"request-{n}" if n != 5 else "mine" for n in range(8)]
-    assert lines[0] == {"custom_id": "request-0", "status_code": 200, "response": {"echo": chat("q0")}}
-    assert lines[3] == {"custom_id": "request-3", "status_code": 400, "error": api_error()}
+    response = {"status_code": 200, "request_id": "req_request-0", "body": {"echo": chat("q0")}}
+    assert lines[0] == {"id": "batch_req_request-0", "custom_id": "request-0", "response": response, "error": None}
+    assert lines[3]["response"] == {"status_code": 400, "request_id": "req_request-3", "body": {"error": api_error()}}
+    assert lines[3]["error"] is None
     assert result == {
         "batch_ids": ["batch_1"],
         "path": str(tmp_path / "results.jsonl"),
@@ -192,8 +194,13 @@ def test_an_expired_batch_fails_or_keeps_what_completed(make_hook: Any, tmp_path
     api = FakeBatchAPI(ending=("in_progress", "expired"))
     result = operator(make_hook, api, tmp_path, requests=requests, on_expired="partial").execute(context())
     lines = read(result["path"])
-    assert [line.get("status_code") for line in lines] == [200, 200, None, None]
-    assert lines[2] == {"custom_id": "request-2", "error": {"code": "expired"}}
+    assert [(line["response"] or {}).get("status_code") for line in lines] == [200, 200, None, None]
+    assert lines[2] == {
+        "id": None,
+        "custom_id": "request-2",
+        "response": None,
+        "error": {"code": "batch_expired", "message": "the batch expired (no result line)"},
+    }
     assert result["counts"] == {"total": 4, "succeeded": 2, "failed": 0, "expired": 2}
 
 

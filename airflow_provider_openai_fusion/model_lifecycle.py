@@ -374,7 +374,7 @@ class Verdict:
 
     :param model: the model id.
     :param shutdown: the shutdown date.
-    :param replacement: the replacement, when the table knows one (``GET /models`` never names one).
+    :param replacement: the replacement, when the table knows one and the server is OpenAI's.
     :param source: ``"server"`` (the connection's ``GET /models``) or ``"table"`` (:data:`RETIREMENTS`).
     """
 
@@ -390,14 +390,15 @@ def verdict_of(
     """
     The shutdown of ``model`` from the merged data: the server's ``shutdown_date`` (``live``: model id → date or
     ``None``) wins when it gives one; otherwise the table, at OpenAI's base URL only. A fine-tuned model follows
-    its own server date, else its base model's.
+    its own server date, else its base model's. The replacement comes from the table, at OpenAI's base URL only
+    (``GET /models`` names none, and OpenAI's advice may not fit another server's models).
 
     :param model: a model id.
     :param base_url: the connection's base URL.
     :param today: the day to judge by (for the replacement chain).
     :param live: the server's dates, or ``None`` when the server published nothing.
     """
-    replacement = replacement_of(model, today)
+    replacement = replacement_of(model, today) if is_openai(base_url) else None
     for name in dict.fromkeys((model, base_model_of(model))):
         published = (live or {}).get(name)
         if published is not None:

@@ -53,8 +53,11 @@ class FakeVectorStores:
         parts = path.split("/")
         if (method, path) == ("POST", "files"):
             file_id = f"file-up{len(self.files) + 1}"
-            self.files[file_id] = {"id": file_id, "object": "file", "bytes": 1, "purpose": "assistants"}
+            content = body[body.index(b"\r\n\r\n", body.index(b'name="file"')) + 4 : body.rindex(b"\r\n--")]
+            self.files[file_id] = {"id": file_id, "object": "file", "bytes": len(content), "purpose": "assistants"}
             return 200, self.files[file_id]
+        if method == "GET" and parts[0] == "files":
+            return (200, self.files[parts[1]]) if parts[1] in self.files else _missing(parts[1])
         if method == "DELETE" and parts[0] == "files":
             if self.files.pop(parts[1], None) is None:
                 return _missing(parts[1])

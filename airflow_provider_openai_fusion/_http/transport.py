@@ -43,6 +43,7 @@ from airflow_provider_openai_fusion._http.errors import MAX_ERROR_BYTES, decode_
 from airflow_provider_openai_fusion._http.redaction import redact, redact_decoded, redact_headers
 from airflow_provider_openai_fusion._http.request import ClientSettings, RequestSpec, build_headers, request_arguments
 from airflow_provider_openai_fusion._http.retry import RetryState
+from airflow_provider_openai_fusion._http.telemetry import retry_event
 from airflow_provider_openai_fusion.exceptions import APIResponseValidationError, InvalidArgumentError
 
 log = logging.getLogger("airflow_provider_openai_fusion")
@@ -274,6 +275,7 @@ def _log_attempt(request: httpx.Request, state: RetryState) -> None:
 
 
 def _log_retry(spec: RequestSpec, state: RetryState, delay: float, reason: str) -> None:
+    retry_event(reason, delay, state.retries_done)
     log.warning(
         "Retrying %s %s in %.2f s (retry %d of %d) after: %s",
         spec.method,

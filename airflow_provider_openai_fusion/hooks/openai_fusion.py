@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,8 @@ if TYPE_CHECKING:
     import httpx
 
     from airflow_provider_openai_fusion._http.request import ClientSettings, RequestSpec
-    from airflow_provider_openai_fusion._http.transport import AsyncDriver, Response, SyncDriver
+    from airflow_provider_openai_fusion._http.telemetry import CallSpan
+    from airflow_provider_openai_fusion._http.transport import AsyncDriver, Response, Sink, SyncDriver
     from airflow_provider_openai_fusion.pricing import Price
 
 
@@ -73,6 +75,13 @@ class OpenAIFusionHook(BaseHook):
         self._max_retries = max_retries
         self._transport = transport
         self._admin = admin
+        from airflow_provider_openai_fusion._http.calls import CallLog
+
+        self.calls = CallLog()
+        """
+        What this hook's calls did (ids, models, usage; never content), kept while OpenLineage is on or an
+        OpenTelemetry SDK is installed (else calls are sent with neither, at no cost).
+        """
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(conn_id={self.conn_id!r})"
@@ -173,6 +182,65 @@ class OpenAIFusionHook(BaseHook):
         if "_async" in self.__dict__:
             await self.__dict__.pop("_async").aclose()
 
+    @contextmanager
+    def _observed(self, spec: RequestSpec) -> Iterator[CallSpan]:
+        """One call inside its OpenTelemetry span; its record goes to :attr:`calls` however it ends."""
+        from airflow_provider_openai_fusion._http.telemetry import call_span
+
+        settings = self.settings
+        with call_span(
+            spec.method,
+            spec.path,
+            spec.json,
+            spec.data,
+            settings.base_url,
+            settings.api_key,
+            self.calls.add,
+            self._traced,
+        ) as call:
+            yield call
+
+    def _answered(self, call: CallSpan, spec: RequestSpec, answer: Response) -> Response:
+        body = spec.json if spec.json is not None else spec.data
+        call.answered(answer.status_code, answer.headers, answer.body, body, self.settings.api_key)
+        return answer
+
+    @cached_property
+    def _lineage_on(self) -> bool:
+        """Whether OpenLineage will ask for this task's lineage: its provider is installed and configured."""
+        try:
+            from airflow.providers.openlineage.conf import is_disabled
+        except ImportError:
+            return False
+        return not is_disabled()
+
+    @cached_property
+    def _observing(self) -> bool:
+        """
+        Whether calls are observed: for lineage, or because an OpenTelemetry SDK is installed (Airflow installs its
+        own before the task runs, so one look per hook suffices).
+        """
+        return self._lineage_on or self._traced
+
+    @cached_property
+    def _traced(self) -> bool:
+        """Whether an OpenTelemetry SDK is installed, so that spans and metrics go somewhere."""
+        from airflow_provider_openai_fusion._http.telemetry import sdk_installed
+
+        return sdk_installed()
+
+    def _send(self, spec: RequestSpec, sink: Sink) -> Response:
+        if not self._observing:
+            return self._sync.send(spec, sink)
+        with self._observed(spec) as call:
+            return self._answered(call, spec, self._sync.send(spec, sink))
+
+    async def _asend(self, spec: RequestSpec, sink: Sink) -> Response:
+        if not self._observing:
+            return await self._async.send(spec, sink)
+        with self._observed(spec) as call:
+            return self._answered(call, spec, await self._async.send(spec, sink))
+
     def send(self, spec: RequestSpec) -> Response:
         """
         Send one call and return the whole answer: status, headers and the body, decoded (JSON checked against
@@ -180,7 +248,7 @@ class OpenAIFusionHook(BaseHook):
 
         :param spec: the call.
         """
-        return _checked(spec, self._sync.send(spec, _sink(spec, "auto")))
+        return _checked(spec, self._send(spec, _sink(spec, "auto")))
 
     async def asend(self, spec: RequestSpec) -> Response:
         """
@@ -189,7 +257,7 @@ class OpenAIFusionHook(BaseHook):
         :param spec: the call.
         """
         await self.aget_settings()
-        return _checked(spec, await self._async.send(spec, _sink(spec, "auto")))
+        return _checked(spec, await self._asend(spec, _sink(spec, "auto")))
 
     def send_once(self, spec: RequestSpec, *, timeout: float) -> Response:
         """
@@ -214,7 +282,7 @@ class OpenAIFusionHook(BaseHook):
 
         :param spec: the call.
         """
-        return _checked(spec, self._sync.send(spec, _sink(spec))).body
+        return _checked(spec, self._send(spec, _sink(spec))).body
 
     async def arequest(self, spec: RequestSpec) -> Any:
         """
@@ -223,7 +291,7 @@ class OpenAIFusionHook(BaseHook):
         :param spec: the call.
         """
         await self.aget_settings()
-        return _checked(spec, await self._async.send(spec, _sink(spec))).body
+        return _checked(spec, await self._asend(spec, _sink(spec))).body
 
     def download(
         self, spec: RequestSpec, path: Path, *, size: int | None = None, max_seconds: float | None = None
@@ -240,7 +308,7 @@ class OpenAIFusionHook(BaseHook):
             declared size (else the call's cap) at 64 KiB/s, at most 6 hours.
         """
         sink = _sink(spec, path=path, size=size, max_seconds=max_seconds)
-        return self._sync.send(spec, sink).path  # type: ignore[return-value]
+        return self._send(spec, sink).path  # type: ignore[return-value]
 
     async def adownload(
         self, spec: RequestSpec, path: Path, *, size: int | None = None, max_seconds: float | None = None
@@ -255,7 +323,7 @@ class OpenAIFusionHook(BaseHook):
         """
         await self.aget_settings()
         sink = _sink(spec, path=path, size=size, max_seconds=max_seconds)
-        return (await self._async.send(spec, sink)).path  # type: ignore[return-value]
+        return (await self._asend(spec, sink)).path  # type: ignore[return-value]
 
     def paginate(self, spec: RequestSpec, limit: int | None = None) -> list[dict[str, Any]]:
         """
@@ -289,23 +357,32 @@ class OpenAIFusionHook(BaseHook):
         return pages.result()
 
     def bulk(
-        self, specs: Sequence[RequestSpec], max_concurrency: int, tokens: Sequence[int] | None = None
+        self,
+        specs: Sequence[RequestSpec],
+        max_concurrency: int,
+        tokens: Sequence[int] | None = None,
+        *,
+        return_errors: bool = False,
     ) -> list[Any]:
         """
         Send many calls concurrently and return their JSON answers (checked against each call's response schema)
         in the order of ``specs``. At most ``max_concurrency`` are in flight, and they are paced by the limits the
         server announces (``x-ratelimit-*`` for requests and tokens) so that it has no reason to answer 429. The
-        first failure cancels the calls still running.
+        first failure cancels the calls still running, unless ``return_errors``.
 
         :param specs: the calls.
         :param max_concurrency: the most calls in flight at once.
         :param tokens: each call's estimated tokens (prompt plus the most it may generate), for the token limit.
+        :param return_errors: a call that fails with a provider error (an API error after its retries, a bad
+            answer) gets that error in its place of the result, and the other calls go on.
         """
         import asyncio
 
-        return asyncio.run(self._bulk(specs, max_concurrency, tokens or [0] * len(specs)))
+        return asyncio.run(self._bulk(specs, max_concurrency, tokens or [0] * len(specs), return_errors))
 
-    async def _bulk(self, specs: Sequence[RequestSpec], max_concurrency: int, tokens: Sequence[int]) -> list[Any]:
+    async def _bulk(
+        self, specs: Sequence[RequestSpec], max_concurrency: int, tokens: Sequence[int], return_errors: bool = False
+    ) -> list[Any]:
         import asyncio
 
         from airflow_provider_openai_fusion._http.ratelimit import RateLimitGate
@@ -316,16 +393,28 @@ class OpenAIFusionHook(BaseHook):
         gate = RateLimitGate()
         held: list[float] = []
 
-        async def send(spec: RequestSpec, cost: int) -> Any:
-            async with slots:
-                ticket = await gate.acquire(cost)
-                answer = await self._async.send(spec, Sink("later"))
-                gate.observe(ticket, answer.headers)
-            if ticket.waited:
-                held.append(ticket.waited)
-            return _checked(spec, await decode_json_answer(answer, secret)).body
+        observing = self._observing
 
-        tasks = [asyncio.ensure_future(send(spec, cost)) for spec, cost in zip(specs, tokens, strict=True)]
+        async def send(spec: RequestSpec, cost: int) -> Any:
+            with ExitStack() as observed:
+                async with slots:
+                    ticket = await gate.acquire(cost)
+                    call = observed.enter_context(self._observed(spec)) if observing else None
+                    answer = await self._async.send(spec, Sink("later"))
+                    gate.observe(ticket, answer.headers)
+                if ticket.waited:
+                    held.append(ticket.waited)
+                decoded = _checked(spec, await decode_json_answer(answer, secret))
+                return (self._answered(call, spec, decoded) if call else decoded).body
+
+        async def kept(spec: RequestSpec, cost: int) -> Any:
+            try:
+                return await send(spec, cost)
+            except OpenAIFusionError as exc:
+                return exc
+
+        call = kept if return_errors else send
+        tasks = [asyncio.ensure_future(call(spec, cost)) for spec, cost in zip(specs, tokens, strict=True)]
         try:
             return list(await asyncio.gather(*tasks))
         except BaseException:

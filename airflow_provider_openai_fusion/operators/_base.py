@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from functools import cached_property
@@ -14,6 +15,22 @@ if TYPE_CHECKING:
 
 DEFAULT_CONN_ID = "openai_fusion_default"
 LOGGED_CHARS = 200
+PATHS_READ = ("file", "files", "image", "mask", "input_path")
+"""The operator arguments that may name files a task reads (local paths or ``ObjectStoragePath`` URIs)."""
+PATHS_WRITTEN = ("output_path",)
+"""The operator arguments that name what a task writes."""
+
+
+def _paths(operator: Any, names: Sequence[str]) -> list[str]:
+    """The paths and URIs among the values of ``names`` (file ids, which hold no ``/``, are left out)."""
+    found = []
+    for name in names:
+        value = getattr(operator, name, None)
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            text = os.fspath(item) if isinstance(item, os.PathLike) else item
+            if isinstance(text, str) and ("/" in text or os.sep in text or os.path.exists(text)):
+                found.append(text.strip())
+    return found
 
 
 def short(text: Any) -> str:
@@ -121,6 +138,63 @@ class OpenAIFusionBaseOperator(BaseOperator):
         self.conn_id = conn_id
         self.max_cost_usd = max_cost_usd
         self.max_run_cost_usd = max_run_cost_usd
+
+    def pre_execute(self, context: Any) -> None:
+        """
+        Start each try with a fresh hook, so that nothing of an earlier try (clients, the calls it recorded) is
+        carried into this one.
+
+        :param context: the task's context.
+        """
+        self.__dict__.pop("hook", None)
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any) -> Any:
+        """
+        Resume after a trigger's event; the jobs the event carries are recorded as this try's work (for lineage: the
+        try that resumes runs in a new process, without the calls made before deferring).
+
+        :param next_method: the method to resume in.
+        :param next_kwargs: its keyword arguments (``event``).
+        :param context: the task's context.
+        """
+        from airflow_provider_openai_fusion._http.calls import job_record
+
+        event = (next_kwargs or {}).get("event")
+        jobs = [event.get("job"), *(event.get("batches") or ())] if isinstance(event, dict) else []
+        for job in jobs:
+            if isinstance(job, dict) and isinstance(job.get("object"), str):
+                self.hook.calls.add(job_record(job))
+        return super().resume_execution(next_method, next_kwargs, context)
+
+    def _lineage(self, written: bool) -> Any:
+        from airflow_provider_openai_fusion._ledger import task_usage
+        from airflow_provider_openai_fusion.lineage import operator_lineage
+
+        hook = self.__dict__.get("hook")
+        records = list(hook.calls) if hook is not None else []
+        base_url = hook.settings.base_url if records else ""
+        written_paths = _paths(self, PATHS_WRITTEN) if written else []
+        calls = hook.calls.calls if hook is not None else 0
+        costs = [row.get("cost_usd") for row in task_usage()]
+        cost = sum(costs) if costs and None not in costs else None
+        return operator_lineage(records, calls, base_url, _paths(self, PATHS_READ), written_paths, cost)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """
+        OpenLineage: the files and OpenAI objects the task read and wrote, and its ``openai_fusion`` run facet
+        (models, ids, usage; never content). Called by ``apache-airflow-providers-openlineage`` when installed.
+
+        :param task_instance: the finished task instance.
+        """
+        return self._lineage(written=True)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        """
+        OpenLineage for a failed try: what it read, the OpenAI objects it made before failing, the run facet.
+
+        :param task_instance: the failed task instance.
+        """
+        return self._lineage(written=False)
 
     @cached_property
     def hook(self) -> OpenAIFusionHook:

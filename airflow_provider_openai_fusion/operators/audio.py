@@ -164,10 +164,15 @@ class OpenAIManageAudioOperator(OpenAIFusionBaseOperator):
         from airflow_provider_openai_fusion.api._base import choice
 
         if self.via is None:
-            return "transcribe+text" if self.text_model else "translations"
-        via = choice("via", self.via, VIAS)
+            via = "transcribe+text" if self.text_model else "translations"
+        else:
+            via = choice("via", self.via, VIAS)
         if via == "translations" and self.text_model is not None:
             raise InvalidArgumentError("text_model", "does not apply to via='translations'")
+        if via == "translations" and self.target_language != "English":
+            raise InvalidArgumentError(
+                "target_language", "via='translations' translates into English only; use via='transcribe+text'"
+            )
         return via
 
     def announce_endpoint(self, name: str) -> None:

@@ -35,8 +35,11 @@ class OpenAIBatchOperator(OpenAIFusionBaseOperator):
     Every request body is validated with the endpoint's own request schema before anything is uploaded (an error
     names the request and the field); custom ids are assigned when missing (``request-<index>``) and duplicates
     refused. Inputs past the API's limits (50,000 requests, 200 MB, 50,000 embedding inputs a batch) are split into
-    several batches. Each batch carries metadata naming the task instance and its part of the input, so a retry of
-    the task re-attaches to the batches an earlier try submitted instead of paying twice.
+    several batches. Each batch carries metadata naming the task instance and its part of the input, and its id
+    (with its input file's) goes to the task instance's ``task_state_store`` (Airflow 3.3+) as soon as it exists,
+    so a retry of the task re-attaches to the batches an earlier try submitted instead of paying twice, and to no
+    other batch. On Airflow 3.2 a retry finds them by metadata, requiring the same part digest, endpoint and
+    window and a ``created_at`` at or after the DAG run's start.
 
     Output lines have OpenAI's own result-line shape, so a parser written for OpenAI's output file reads them:
     ``{"id", "custom_id", "response": {"status_code", "request_id", "body"}, "error"}``, error answers included

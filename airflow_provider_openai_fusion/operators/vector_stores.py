@@ -15,6 +15,7 @@ from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOpera
 
 if TYPE_CHECKING:
     from airflow_provider_openai_fusion._waiting import Watch
+    from airflow_provider_openai_fusion.operators._vector_store_record import FileBatchRecord
 
 ACTIONS = ("create", "get", "list", "delete", "add_files", "sync", "search")
 _ARGUMENTS = ("vector_store_id", "name", "files", "query", "max_num_results", "filters", "limit", "advanced")
@@ -234,6 +235,7 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
         from airflow_provider_openai_fusion.api import vector_stores as api
         from airflow_provider_openai_fusion.operators._io import is_uri, local_input
         from airflow_provider_openai_fusion.operators._upload import check_upload, content_hash, delete_files
+        from airflow_provider_openai_fusion.operators._vector_store_record import FileBatchRecord
 
         per_file = self._per_file_fields()
         with ExitStack() as stack:
@@ -251,6 +253,10 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
             hashes = {name: content_hash(path) for name, path in local.items()}
             wanted = {**hashes, **{file_id: file_id for file_id in ids}}
             store_id = self._store_id(action)
+            request = {"action": action, "vector_store_id": store_id, "files": wanted, "per_file": per_file}
+            mine = FileBatchRecord(context, request)
+            if (resumed := self._recorded_batch(mine)) is not None:
+                return self._wait(context, *resumed)
             if action == "sync":
                 plan = api.plan_sync(wanted, self.hook.paginate(api.list_store_files(store_id)))
             else:
@@ -260,22 +266,24 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
                     "files", f"{len(plan.add)} files to add; a file batch takes at most {api.MAX_BATCH_FILES}"
                 )
             added: list[dict[str, Any]] = []
+            state = {
+                "vector_store_id": store_id,
+                "added": added,
+                "removed": [_entry(store_file) for store_file in plan.remove],
+                "unchanged": [{"filename": name, "file_id": file_id} for name, file_id in plan.unchanged],
+                "replaced": plan.replaced,
+                "unmanaged": [_entry(store_file) for store_file in plan.unmanaged],
+                "sync": action == "sync",
+            }
             try:
                 for name in plan.add:
-                    added.append(self._upload(name, local.get(name), hashes.get(name)))
+                    added.append(self._upload(name, local.get(name), hashes.get(name), mine))
                 batch = self._create_batch(store_id, added, per_file) if added else None
             except BaseException:
                 delete_files(self.hook, [item["file_id"] for item in added if item["filename"]], self.log)
                 raise
-        state = {
-            "vector_store_id": store_id,
-            "added": added,
-            "removed": [_entry(store_file) for store_file in plan.remove],
-            "unchanged": [{"filename": name, "file_id": file_id} for name, file_id in plan.unchanged],
-            "replaced": plan.replaced,
-            "unmanaged": [_entry(store_file) for store_file in plan.unmanaged],
-            "sync": action == "sync",
-        }
+            if batch is not None:
+                mine.keep_batch({**state, "batch_id": batch["id"]})
         files_count = api.files_count
         self.log.info(
             "Vector store %s: %s to add, %s to remove, %s unchanged, %s not created by this provider (left alone)",
@@ -287,14 +295,43 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
         )
         return self._settle(state, None) if batch is None else self._wait(context, state, batch)
 
-    def _upload(self, name: str, path: Path | None, content: str | None) -> dict[str, Any]:
+    def _upload(self, name: str, path: Path | None, content: str | None, mine: FileBatchRecord) -> dict[str, Any]:
+        """Upload a file (or reuse the one an earlier try of this task instance uploaded), recording it at once."""
+        from airflow_provider_openai_fusion.api.files import retrieve_file
+        from airflow_provider_openai_fusion.exceptions import NotFoundError
         from airflow_provider_openai_fusion.operators._upload import upload
 
         if path is None:
             return {"filename": None, "file_id": name}
+        if (earlier := mine.earlier_upload(name, content)) is not None:
+            try:
+                found = self.hook.request(retrieve_file(earlier))
+            except NotFoundError:
+                found = {}
+            if found.get("bytes") == path.stat().st_size:
+                self.log.info("Using %s, uploaded as %s by an earlier try", name, earlier)
+                return {"filename": name, "file_id": earlier, "sha256": content}
         uploaded = upload(self.hook, path, PURPOSE, self.log)
+        mine.keep_upload(name, content, str(uploaded["id"]))
         self.log.info("Uploaded %s as %s", name, uploaded.get("id"))
         return {"filename": name, "file_id": uploaded["id"], "sha256": content}
+
+    def _recorded_batch(self, mine: FileBatchRecord) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The file batch an earlier try of this task instance created for the same request, unless it ended badly."""
+        from airflow_provider_openai_fusion.api.vector_stores import FILE_BATCHES, batch_job_id
+        from airflow_provider_openai_fusion.exceptions import NotFoundError
+
+        state = mine.state
+        if not state or not state.get("batch_id"):
+            return None
+        try:
+            batch = self.hook.request(FILE_BATCHES.retrieve(batch_job_id(state["vector_store_id"], state["batch_id"])))
+        except NotFoundError:
+            return None
+        if batch.get("status") not in ("in_progress", "completed"):
+            return None
+        self.log.info("Re-attaching to file batch %s created by an earlier try", batch.get("id"))
+        return state, batch
 
     def _per_file_fields(self) -> dict[str, Any]:
         """The fields ``advanced`` adds to each file of a batch (``chunking_strategy``), checked before anything."""
@@ -352,7 +389,7 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
                 self.defer(trigger=trigger, method_name="execute_complete")
         else:
             batch = drive(watch.until_done(self.poll_interval, deadline), self.hook.request)
-        return self._settle(state, finish(FILE_BATCHES, event_for(FILE_BATCHES, batch)))
+        return self._settle_once(context, state, finish(FILE_BATCHES, event_for(FILE_BATCHES, batch)))
 
     def execute_complete(self, context: Context, event: Any = None) -> Any:
         """
@@ -370,7 +407,17 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
         state = ti.xcom_pull(task_ids=ti.task_id, key=STATE_XCOM_KEY, map_indexes=ti.map_index)
         if not isinstance(state, dict):
             raise AirflowException(f"the state saved in XCom {STATE_XCOM_KEY!r} before deferring is missing")
-        return self._settle(state, finish(FILE_BATCHES, resumed(FILE_BATCHES, event, self.hook.request)))
+        return self._settle_once(context, state, finish(FILE_BATCHES, resumed(FILE_BATCHES, event, self.hook.request)))
+
+    def _settle_once(self, context: Context, state: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:
+        """Settle a batch that ended, then forget it: a later try of this task instance starts afresh."""
+        from airflow_provider_openai_fusion.operators._ownership import forget
+        from airflow_provider_openai_fusion.operators._vector_store_record import STATE_KEY
+
+        try:
+            return self._settle(state, batch)
+        finally:
+            forget(context, STATE_KEY)
 
     def _settle(self, state: dict[str, Any], batch: dict[str, Any] | None) -> dict[str, Any]:
         """

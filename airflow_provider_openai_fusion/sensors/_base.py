@@ -93,6 +93,7 @@ class JobSensor(BaseSensorOperator):
     def execute(self, context: Context) -> Any:
         from airflow.sdk.exceptions import AirflowSensorTimeout
 
+        vars(self).pop("_watch", None)  # a try follows the job_id rendered for it, with its own error count
         self._checked_job_id()
         if not self.deferrable:
             try:

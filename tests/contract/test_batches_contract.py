@@ -1,9 +1,14 @@
-"""Batches against the stand-in behind prism proxy --errors: each ending, the join in input order, re-attach."""
+"""
+Batches against the stand-in behind ``prism proxy --errors``: the requests and answers of each ending, the join
+in input order and re-attach have the shapes of OpenAI's spec. The endings themselves (which batch completes,
+fails or expires, and when) are the stand-in's scripted behaviour, not OpenAI's.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +22,7 @@ from airflow_provider_openai_fusion.operators import OpenAIBatchOperator
 from airflow_provider_openai_fusion.sensors import OpenAIBatchSensor
 from tests.conftest import ROOT, AirflowHome, Stack, connection_json
 from tests.unit.fine_tuning_fake import context
+from tests.unit.responses_fake import StateStore
 
 # The session's stand-in starts in the first test that needs it (up to 120 s).
 pytestmark = [pytest.mark.contract, pytest.mark.timeout(300)]
@@ -131,18 +137,20 @@ def test_cancel_and_the_sensor(hook: OpenAIFusionHook, tmp_path: Path) -> None:
         sensor.execute(context())
 
 
-def test_a_retry_re_attaches_instead_of_submitting_again(hook: OpenAIFusionHook, tmp_path: Path) -> None:
-    requests = [chat(f"retry {n}") for n in range(3)]
+@pytest.mark.parametrize("store", [StateStore, None], ids=["task state store", "metadata (Airflow 3.2)"])
+def test_a_retry_re_attaches_instead_of_submitting_again(hook: OpenAIFusionHook, tmp_path: Path, store: Any) -> None:
+    requests = [chat(f"retry {n} {tmp_path.name}") for n in range(3)]
+    started, shared = datetime.now(timezone.utc) - timedelta(seconds=5), store() if store else None
     first = OpenAIBatchOperator(
         task_id="batch", endpoint="/v1/chat/completions", requests=requests, wait_for_completion=False
-    ).execute(context())
+    ).execute(context(store=shared, run_start=started))
     retried = OpenAIBatchOperator(
         task_id="batch",
         endpoint="/v1/chat/completions",
         requests=requests,
         output_path=tmp_path / "out.jsonl",
         poll_interval=0.05,
-    ).execute(context(try_number=2))
+    ).execute(context(try_number=2, store=shared, run_start=started))
     assert retried["batch_ids"] == first["batch_ids"]
     assert retried["counts"]["succeeded"] == 3
 

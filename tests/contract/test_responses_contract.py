@@ -1,4 +1,8 @@
-"""The Responses API against the stand-in behind prism proxy --errors: every ending, structured output, cancel."""
+"""
+The Responses API against the stand-in behind ``prism proxy --errors``: every ending, structured output and
+cancel, with requests and answers in the shapes of OpenAI's spec. The answers' text, refusals and background
+timing are the stand-in's own behaviour (triggered by magic inputs), not a model's.
+"""
 
 from __future__ import annotations
 

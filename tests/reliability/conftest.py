@@ -13,6 +13,10 @@ from tests.conftest import SENTINEL_KEY, connection_json
 from tests.reliability.fault_server import FaultServer, running_fault_server
 
 CONN_ID = "openai_fusion_reliability"
+SLACK = 5.0
+"""Seconds added to every wall-clock upper bound: on a loaded 2-core CI machine a wait runs late, never early.
+Upper bounds are kept only where time is the point (a deadline cuts a trickle or a stall that would last 10 s or
+more); lower bounds need no slack."""
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ the number of attempts the server saw (or, for a refused connection, the retries
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import time
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from airflow_provider_openai_fusion.exceptions import (
 )
 from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
 from tests.conftest import ROOT, SENTINEL_KEY
-from tests.reliability.conftest import run_both
+from tests.reliability.conftest import SLACK, run_both
 from tests.reliability.fault_server import (
     FaultServer,
     Reply,
@@ -66,7 +67,11 @@ def http_date_in(seconds: float) -> Callable[[Request], Reply]:
 
 @dataclass(frozen=True)
 class Case:
-    """One row of the matrix."""
+    """
+    One row of the matrix. ``delays``: the range of each retry's pause, as the transport logs it (what the code
+    decided: exact, whatever the machine's load); ``wait``: the wall-clock window of the whole call, whose upper
+    end gets :data:`~tests.reliability.conftest.SLACK`.
+    """
 
     fault: str
     script: tuple[Responder, ...]
@@ -77,21 +82,44 @@ class Case:
     wait: tuple[float, float] | None = None
     request_id: str | None = None
     refused: bool = False
+    delays: tuple[tuple[float, float], ...] | None = None
 
 
 CASES = [
-    Case("429 with Retry-After: 1 (seconds), then 200", (Reply(429, {"Retry-After": "1"}), OK), 2, wait=(0.95, 1.9)),
-    Case("429 with retry-after-ms: 150, then 200", (Reply(429, {"retry-after-ms": "150"}), OK), 2, wait=(0.14, 0.9)),
-    Case("429 with Retry-After as an HTTP date 2 s ahead, then 200", (http_date_in(2), OK), 2, wait=(0.9, 2.7)),
-    Case("429 every time", (fast(429),), 3, RateLimitError, request_id="req_429"),
-    *(Case(f"{status} twice, then 200", (fast(status), fast(status), OK), 3) for status in (500, 502, 503, 504)),
+    Case(
+        "429 with Retry-After: 1 (seconds), then 200",
+        (Reply(429, {"Retry-After": "1"}), OK),
+        2,
+        wait=(0.95, 1.9),
+        delays=((1.0, 1.0),),
+    ),
+    Case(
+        "429 with retry-after-ms: 150, then 200",
+        (Reply(429, {"retry-after-ms": "150"}), OK),
+        2,
+        wait=(0.14, 0.9),
+        delays=((0.15, 0.15),),
+    ),
+    Case(
+        "429 with Retry-After as an HTTP date 2 s ahead, then 200",
+        (http_date_in(2), OK),
+        2,
+        wait=(0.9, 2.7),
+        delays=((0.5, 2.0),),
+    ),
+    Case("429 every time", (fast(429),), 3, RateLimitError, request_id="req_429", delays=((0.01, 0.01),) * 2),
+    *(
+        Case(f"{status} twice, then 200", (fast(status), fast(status), OK), 3, delays=((0.01, 0.01),) * 2)
+        for status in (500, 502, 503, 504)
+    ),
     Case(
         "503 twice without Retry-After (exponential backoff 0.5 s, 1 s, jitter -25 %), then 200",
         (Reply(503), Reply(503), OK),
         3,
         wait=(1.1, 2.2),
+        delays=((0.375, 0.5), (0.75, 1.0)),
     ),
-    Case("503 every time", (fast(503),), 3, InternalServerError, request_id="req_503"),
+    Case("503 every time", (fast(503),), 3, InternalServerError, request_id="req_503", delays=((0.01, 0.01),) * 2),
     Case("connection refused", (), 2, APIConnectionError, max_retries=1, refused=True),
     Case("connection reset before the response, once", (ResetBeforeResponse(), OK), 2),
     Case("connection reset before the response, every time", (ResetBeforeResponse(),), 2, APIConnectionError, 1),
@@ -215,8 +243,12 @@ def test_fault(
         assert server.attempts == case.attempts
         assert all(request.json() == BODY for request in server.requests), "every attempt re-sends the whole body"
     assert len(retries) + 1 == case.attempts
+    if case.delays is not None:
+        delays = [float(re.search(r" in ([\d.]+) s \(retry", message).group(1)) for message in retries]
+        assert len(delays) == len(case.delays)
+        assert all(low <= delay <= high for delay, (low, high) in zip(delays, case.delays, strict=True)), delays
     low, high = case.wait or (0.0, 4.0)
-    assert low <= elapsed <= high, f"waited {elapsed:.2f} s, expected {low}-{high} s"
+    assert low <= elapsed <= high + SLACK, f"waited {elapsed:.2f} s, expected {low}-{high} s (+{SLACK} s slack)"
     assert SENTINEL_KEY not in str(error) + caplog.text
 
 

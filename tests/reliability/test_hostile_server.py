@@ -32,7 +32,7 @@ from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
 from airflow_provider_openai_fusion.operators.custom import OpenAICustomAPICallOperator
 from airflow_provider_openai_fusion.operators.images import OpenAIGenerateImageOperator
 from airflow_provider_openai_fusion.sensors.fine_tuning import OpenAIFineTuningJobSensor
-from tests.reliability.conftest import run_both
+from tests.reliability.conftest import SLACK, run_both
 from tests.reliability.fault_server import FaultServer, Reply, Request, Stall, Trickle, gzip_reply, json_reply
 
 MODES = ["sync", "async"]
@@ -67,7 +67,7 @@ def test_a_trickle_is_cut_at_the_attempt_deadline(
     hook = hook_at(server.base_url, timeout=1.0, max_retries=0)
     elapsed, error = _timed(lambda: run_both(mode, hook, lambda h: h.request(SPEC), lambda h: h.arequest(SPEC)))
     assert isinstance(error, APITimeoutError), error
-    assert 0.9 <= elapsed <= 1.8, elapsed
+    assert 0.9 <= elapsed <= 1.0 + SLACK, elapsed
     assert server.attempts == 1
 
 
@@ -79,7 +79,7 @@ def test_a_trickle_is_retried_each_time_within_its_own_deadline(
     hook = hook_at(server.base_url, timeout=0.8, max_retries=1)
     started = time.monotonic()
     assert run_both(mode, hook, lambda h: h.request(SPEC), lambda h: h.arequest(SPEC)) == {"id": "m1"}
-    assert 0.8 <= time.monotonic() - started <= 2.5
+    assert 0.8 <= time.monotonic() - started <= 1.6 + SLACK
     assert server.attempts == 2
 
 
@@ -92,15 +92,13 @@ def test_a_gzip_bomb_is_refused_by_its_ratio(
     is decoded in steps of at most 1 MiB (test_bounded_bytes.py holds the tighter bound).
     """
     server.script(dataclasses.replace(gzip_reply(b"", x_request_id="req_bomb"), body=_bomb()))
-    elapsed, error = _timed(
-        lambda: run_both(mode, hook_at(server.base_url), lambda h: h.request(SPEC), lambda h: h.arequest(SPEC))
-    )
-    assert isinstance(error, APIResponseValidationError), error
+    with pytest.raises(APIResponseValidationError) as raised:
+        run_both(mode, hook_at(server.base_url), lambda h: h.request(SPEC), lambda h: h.arequest(SPEC))
+    error = raised.value
     assert "decompression bomb" in str(error) and error.request_id == "req_bomb"
     expanded = int(re.search(r"to more than ([\d,]+)", str(error)).group(1).replace(",", ""))
     assert 8 * MiB < expanded <= 64 * 1024 * 1032, "refused within one read past 8 MiB of output"
     assert server.attempts == 1
-    assert elapsed < 5
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -173,7 +171,6 @@ def test_a_listing_that_never_ends_stops_at_the_page_cap(
 ) -> None:
     counter = itertools.count()
     server.script(lambda request: json_reply(200, {"data": [{"id": f"m{next(counter)}"}], "has_more": True}))
-    started = time.monotonic()
     with pytest.raises(APIResponseValidationError, match="still had more after 1000 pages"):
         run_both(
             mode,
@@ -182,7 +179,6 @@ def test_a_listing_that_never_ends_stops_at_the_page_cap(
             lambda h: h.apaginate(models.list_models()),
         )
     assert server.attempts == 1000
-    assert time.monotonic() - started < 20
 
 
 def test_one_look_at_a_fine_tuning_job_reads_at_most_50_event_pages(
@@ -217,7 +213,7 @@ def test_error_pages_are_read_up_to_64_kib_and_parsed_in_linear_time(
     assert isinstance(error, InternalServerError) and error.request_id == "req_slow", error
     assert "HTTP 502 with an HTML page" in str(error)
     assert len(str(error)) < 2500
-    assert elapsed < 1.5, elapsed
+    assert elapsed < 1.5 + SLACK, elapsed
 
 
 def _failing(server: FaultServer) -> None:
@@ -276,5 +272,5 @@ def test_an_upload_the_server_never_reads_is_cut_at_the_attempt_deadline(
     hook = hook_at(server.base_url, timeout=1.0, max_retries=0)
     elapsed, error = _timed(lambda: run_both(mode, hook, lambda h: h.request(spec), lambda h: h.arequest(spec)))
     assert isinstance(error, APITimeoutError), error
-    assert 0.9 <= elapsed <= 1.8, elapsed
+    assert 0.9 <= elapsed <= 1.0 + SLACK, elapsed
     assert server.attempts == 1

@@ -93,14 +93,14 @@ def test_past_near_and_null_dates_refuse_warn_and_stay_silent_with_one_read_a_da
     assert (reads(server), chats(server)) == (2, 4)
 
 
-def test_the_server_date_wins_over_the_table_and_the_table_still_names_the_replacement(
+def test_the_server_date_wins_at_any_server_and_names_no_openai_replacement_there(
     server: FaultServer, hook_at: Callable[..., Any]
 ) -> None:
     early = [{"id": "gpt-4o-mini", "object": "model", "created": 1, "owned_by": "o", "shutdown_date": "2026-12-05"}]
     server.script(serve(lambda: json_reply(200, {"object": "list", "data": early})))
     with pytest.raises(ModelRetiredError) as info:
         chat(hook_at, server, "gpt-4o-mini")
-    assert (info.value.shutdown, info.value.replacement) == ("2026-12-05", "gpt-6-luna")
+    assert (info.value.shutdown, info.value.replacement) == ("2026-12-05", None)
     assert chats(server) == 0
 
 

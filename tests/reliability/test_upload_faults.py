@@ -123,31 +123,40 @@ def test_a_part_that_fails_after_the_retries_cancels_the_upload(
 def test_parts_are_completed_in_file_order_whatever_order_they_finish_in(
     server: FaultServer, hook_at: Callable[..., OpenAIFusionHook], tmp_path: Path
 ) -> None:
+    """Part A is answered only once B, C and D have been (an event, not a pause): the completion lists A first."""
     path, _ = big_file(tmp_path)
     answered: list[str] = []
+    others_answered = asyncio.Event()
 
-    def slow_first_part(request: Request) -> Behaviour:
+    def record(part: str) -> None:
+        answered.append(part)
+        if sorted(answered) == list("BCD"):
+            others_answered.set()
+
+    def first_part_last(request: Request) -> Behaviour:
         if not request.target.endswith("/parts"):
             return uploads_api()(request)
         part = letter(request)
-        return Delayed(uploads_api()(request), 0.5 if part == "A" else 0.0, lambda: answered.append(part))
+        return After(uploads_api()(request), others_answered if part == "A" else None, lambda: record(part))
 
-    server.script(slow_first_part)
+    server.script(first_part_last)
     upload(hook_at(server.base_url), path)
     complete = next(request for request in server.requests if request.target.endswith("/complete"))
     assert complete.json()["part_ids"] == ["part_A", "part_B", "part_C", "part_D"]
-    assert sorted(answered) == list("ABCD") and answered[-1] == "A"
+    assert answered == [*answered[:3], "A"] and sorted(answered) == list("ABCD")
 
 
 @dataclass(frozen=True)
-class Delayed(Behaviour):
-    """Another behaviour, after a pause; ``then`` runs just before it answers."""
+class After(Behaviour):
+    """Another behaviour, once ``event`` is set (at most 30 s: a missed event fails instead of hanging); ``then``
+    runs just before it answers."""
 
     inner: Behaviour
-    seconds: float
+    event: asyncio.Event | None
     then: Callable[[], None]
 
     async def act(self, writer: asyncio.StreamWriter) -> bool:
-        await asyncio.sleep(self.seconds)
+        if self.event is not None:
+            await asyncio.wait_for(self.event.wait(), 30)
         self.then()
         return await self.inner.act(writer)

@@ -96,6 +96,7 @@ def test_rejects_bad_input_before_any_request(make_hook: Any, tmp_path: Path) ->
         ({"operation": "translate", "via": "endpoint"}, "via", "must be one of"),
         ({"operation": "translate", "via": "translations", "text_model": "m"}, "text_model", "does not apply"),
         ({"operation": "translate", "via": "transcribe+text"}, "text_model", "is required with via="),
+        ({"operation": "translate", "model": "w", "target_language": "German"}, "target_language", "English only"),
         (
             {"operation": "translate", "text_model": "m", "advanced": {"response_format": "srt"}},
             "advanced.response_format",

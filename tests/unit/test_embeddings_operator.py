@@ -24,15 +24,31 @@ def vector_of(text: str) -> list[float]:
     return [float(len(text)), float(sum(map(ord, text)) % 97)]
 
 
-class Server:
-    """An async MockTransport handler answering /embeddings like the API, recording each request's inputs."""
+YIELDS = 10_000
+"""The most times a held answer yields to the event loop waiting for the others (a bound, not a delay)."""
 
-    def __init__(self, delay: float = 0.0, headers: dict[str, str] | None = None, base64_vectors: bool = False):
-        self.delay = delay
+
+class Server:
+    """
+    An async MockTransport handler answering /embeddings like the API, recording each request's inputs. With
+    ``overlap``, each answer is held until that many requests are in flight (or all ``expected`` have arrived),
+    then the later arrivals are answered first: ordering by counts and yields, not by sleeps.
+    """
+
+    def __init__(
+        self,
+        overlap: int = 1,
+        expected: int = 1,
+        headers: dict[str, str] | None = None,
+        base64_vectors: bool = False,
+    ):
+        self.overlap = overlap
+        self.expected = expected
         self.headers = headers or {}
         self.base64_vectors = base64_vectors
         self.bodies: list[dict[str, Any]] = []
         self.times: list[float] = []
+        self.answered: list[int] = []
         self.in_flight = 0
         self.max_in_flight = 0
 
@@ -40,9 +56,16 @@ class Server:
         body = json.loads(await request.aread())
         self.bodies.append(body)
         self.times.append(time.monotonic())
+        arrived = len(self.bodies)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        await asyncio.sleep(self.delay / len(self.bodies))
+        for _ in range(YIELDS):
+            if self.in_flight >= self.overlap or arrived >= self.expected:
+                break
+            await asyncio.sleep(0)
+        for _ in range(self.expected - arrived):
+            await asyncio.sleep(0)
+        self.answered.append(arrived)
         self.in_flight -= 1
         data = [
             {"object": "embedding", "index": i, "embedding": self._encode(vector_of(text))}
@@ -79,9 +102,10 @@ def test_one_text_is_one_request_and_a_response_shaped_result(make_hook) -> None
 
 def test_many_texts_are_split_at_2048_and_merged_in_input_order(make_hook) -> None:
     texts = [f"text {i}" for i in range(5000)]
-    server = Server(delay=0.05)
+    server = Server(overlap=3, expected=3)
     result = operator(make_hook, server, input=texts, dimensions=2).execute({})
     assert [len(body["input"]) for body in server.bodies] == [2048, 2048, 904]
+    assert server.answered == [3, 2, 1], "answered last request first"
     assert [item["index"] for item in result["data"]] == list(range(5000))
     assert all(item["embedding"] == vector_of(texts[item["index"]]) for item in result["data"])
     assert result["usage"] == {"prompt_tokens": 5000, "total_tokens": 5000}
@@ -89,7 +113,7 @@ def test_many_texts_are_split_at_2048_and_merged_in_input_order(make_hook) -> No
 
 def test_requests_are_concurrent_within_max_concurrency(make_hook) -> None:
     texts = ["x" * 450_000] * 10
-    server = Server(delay=0.2)
+    server = Server(overlap=2, expected=5)
     result = operator(make_hook, server, input=texts, max_concurrency=2).execute({})
     assert [len(body["input"]) for body in server.bodies] == [2] * 5
     assert server.max_in_flight == 2

@@ -273,3 +273,17 @@ def test_format_event_shows_level_message_and_metrics() -> None:
     event = {"level": "warn", "message": "Step 2", "type": "metrics", "data": {"step": 2, "train_loss": 0.1}}
     assert format_event(event) == "[warn] Step 2 | step=2, train_loss=0.1"
     assert format_event({"level": "info", "message": "hi", "type": "message", "data": {}}) == "[info] hi"
+
+
+def test_two_tries_on_one_sensor_instance_follow_each_try_s_job(make_hook: Any) -> None:
+    api = FakeFineTuningAPI()
+    api.add_job("ftjob-1")
+    api.add_job("ftjob-2")
+    task = sensor(make_hook, api, deferrable=True)
+    with pytest.raises(TaskDeferred) as first:
+        task.execute(context(1))
+    task.job_id = "ftjob-2"  # the next try renders another job id (the upstream task ran again)
+    with pytest.raises(TaskDeferred) as second:
+        task.execute(context(2))
+    assert (first.value.trigger.job_id, second.value.trigger.job_id) == ("ftjob-1", "ftjob-2")
+    assert second.value.trigger.cursor == "ev-ftjob-2-2"

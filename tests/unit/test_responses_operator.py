@@ -301,3 +301,14 @@ def test_a_failed_cancel_keeps_the_timeout_as_the_tasks_error(make_hook: Any, ca
     with pytest.raises(AirflowSensorTimeout):
         operator(make_hook, handler, background=True, timeout=0.01, poll_interval=0.02).execute(context(StateStore()))
     assert "Could not cancel response resp_1" in logged(capsys, caplog)
+
+
+def test_a_second_try_on_one_instance_killed_before_creating_cancels_nothing(make_hook: Any) -> None:
+    api = FakeResponsesAPI(("queued", "completed"))
+    task = operator(make_hook, api, background=True)
+    assert task.execute(context(StateStore(), 1))["status"] == "completed"
+    task.max_input_tokens = 1
+    with pytest.raises(InvalidArgumentError, match="over the limit of 1"):
+        task.execute(context(StateStore(), 2))
+    task.on_kill()
+    assert api.calls("POST", "/cancel") == []

@@ -14,9 +14,11 @@ from airflow.sdk.exceptions import TaskDeferred
 from airflow_provider_openai_fusion.api.vector_stores import plan_sync
 from airflow_provider_openai_fusion.exceptions import BadRequestError, InvalidArgumentError
 from airflow_provider_openai_fusion.operators import OpenAIManageVectorStoresOperator
+from airflow_provider_openai_fusion.operators._vector_store_record import STATE_KEY as VECTOR_STORE_STATE_KEY
 from airflow_provider_openai_fusion.operators.vector_stores import STATE_XCOM_KEY
 from airflow_provider_openai_fusion.triggers import OpenAIVectorStoreFileBatchTrigger
 from tests.unit.helpers import error, ok, raises
+from tests.unit.responses_fake import StateStore, context
 from tests.vector_stores_fake import OWNER, FakeVectorStores
 
 STORE = {"id": "vs_1", "object": "vector_store", "name": "docs", "status": "completed"}
@@ -359,3 +361,71 @@ def test_stores_the_provider_creates_carry_its_mark(make_hook: Any, tmp_path: Pa
     assert [body.get("metadata") for body in fake.bodies if "files" not in body] == [{"team": "x", **OWNER}, OWNER]
     again = fake_vector_stores(make_hook, fake, action="sync", name="docs", files=[str(tmp_path / "a.md")])
     assert again.execute({})["unchanged"] == [{"filename": "a.md", "file_id": "file-up1"}]
+
+
+def failing_once(fake: FakeVectorStores, call: str, status: int = 503) -> Any:
+    """A handler playing ``fake`` that answers the first request ``call`` (``"METHOD path"``) with ``status``."""
+    failed: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path.removeprefix("/v1/")
+        if f"{request.method} {path}" == call and not failed:
+            failed.append(call)
+            return error(status, "try again later")
+        status_code, payload = fake.answer(request.method, path, request.read())
+        return httpx.Response(status_code, json=payload)
+
+    return handler
+
+
+def attach_operator(make_hook: Any, handler: Any, tmp_path: Path) -> OpenAIManageVectorStoresOperator:
+    (tmp_path / "a.md").write_text("alpha")
+    operator = OpenAIManageVectorStoresOperator(
+        task_id="t", action="add_files", vector_store_id="vs_1", files=[str(tmp_path / "a.md")], poll_interval=0.001
+    )
+    operator.hook = make_hook(handler)
+    return operator
+
+
+def test_a_retry_re_attaches_to_the_file_batch_its_earlier_try_recorded(make_hook: Any, tmp_path: Path) -> None:
+    fake, store = FakeVectorStores(), StateStore()
+    fake.add_store("vs_1", "docs", OWNER)
+    operator = attach_operator(
+        make_hook, failing_once(fake, "GET vector_stores/vs_1/file_batches/vsfb_1", 400), tmp_path
+    )
+    with raises(Exception, match="try again later"):
+        operator.execute(context(store, 1))
+    assert store.values[VECTOR_STORE_STATE_KEY]["state"]["batch_id"] == "vsfb_1"
+    result = operator.execute(context(store, 2))
+    assert result["added"] == [{"filename": "a.md", "file_id": "file-up1"}]
+    assert [call for call in fake.calls if call.startswith("POST")] == [
+        "POST files",
+        "POST vector_stores/vs_1/file_batches",
+    ]
+    assert VECTOR_STORE_STATE_KEY not in store.values  # settled: a later clear starts afresh
+
+
+def test_a_retry_reuses_the_upload_of_a_try_that_died_before_its_file_batch(make_hook: Any, tmp_path: Path) -> None:
+    fake, store = FakeVectorStores(), StateStore()
+    fake.add_store("vs_1", "docs", OWNER)
+    handler = failing_once(fake, "POST vector_stores/vs_1/file_batches")
+    operator = attach_operator(make_hook, handler, tmp_path)
+    with raises(Exception, match="try again later"):
+        operator.execute(context(store, 1))
+    assert fake.calls[-1] == "DELETE files/file-up1"  # a failing try removes what it uploaded...
+    fake.files["file-up1"] = {"id": "file-up1", "object": "file", "bytes": 5}  # ...unless it dies first
+    assert operator.execute(context(store, 2))["added"] == [{"filename": "a.md", "file_id": "file-up1"}]
+    assert fake.calls.count("POST files") == 1
+    fake.calls.clear()
+    assert operator.execute(context(StateStore(), 3))["added"] == [{"filename": "a.md", "file_id": "file-up2"}]
+    assert fake.calls[:1] == ["POST files"]  # nothing recorded for this task instance: nothing reused
+
+
+def test_two_syncs_on_one_instance_share_nothing(make_hook: Any, tmp_path: Path) -> None:
+    fake = FakeVectorStores()
+    (tmp_path / "a.md").write_text("alpha")
+    operator = fake_vector_stores(make_hook, fake, action="sync", name="docs", files=[str(tmp_path / "a.md")])
+    first = operator.execute(context(StateStore(), 1))
+    second = operator.execute(context(StateStore(), 2))
+    assert [item["filename"] for item in first["added"]] == ["a.md"] and second["added"] == []
+    assert second["unchanged"] == [{"filename": "a.md", "file_id": "file-up1"}]

@@ -17,7 +17,7 @@ def _layer(layer: str) -> list[dict[str, Any]]:
 
 def get_provider_info() -> dict[str, Any]:
     """Return the provider's metadata: connection type and form, hooks, operators, sensors, triggers, the webhook
-    plugin and its asset URI scheme."""
+    plugin and its asset URI scheme, and the ``[openai_fusion]`` config section."""
     return {
         "package-name": "airflow-provider-openai-fusion",
         "name": "OpenAI Fusion",
@@ -36,6 +36,22 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": _layer("sensors"),
         "triggers": _layer("triggers"),
         "extra-links": [f"{_PACKAGE}.links.FineTuningJobLink"],
+        "config": {
+            "openai_fusion": {
+                "description": "Settings of the OpenAI Fusion provider.",
+                "options": {
+                    "live_model_dates": {
+                        "description": "Read the shutdown_date of GET /models from each task's connection (once per "
+                        "worker process, connection and day, bounded to 3 seconds) and let it win over the "
+                        "provider's retirement table. False: the table alone decides.",
+                        "version_added": "0.2.0",
+                        "type": "boolean",
+                        "example": "False",
+                        "default": "True",
+                    }
+                },
+            }
+        },
         "asset-uris": [{"schemes": ["openai-fusion"], "handler": f"{_PACKAGE}.webhooks.assets.normalize_uri"}],
         "plugins": [
             {"name": "openai_fusion_webhooks", "plugin-class": f"{_PACKAGE}.webhooks.plugin.OpenAIFusionWebhooksPlugin"}

@@ -104,8 +104,10 @@ with DAG(
         with ObjectStoragePath(manifest["path"]).open("r") as lines:
             for line in lines:
                 result = json.loads(line)
-                if "response" in result:
-                    body = result["response"].get("body", result["response"])
+                response = result.get("response") or {}
+                body = response.get("body", response)  # OpenAI's line shape, or the flat one
+                status = response.get("status_code", result.get("status_code"))
+                if isinstance(status, int) and 200 <= status < 300 and isinstance(body, dict):
                     labels[result["custom_id"]] = json.loads(body["choices"][0]["message"]["content"])
                 else:
                     failed.append(result["custom_id"])

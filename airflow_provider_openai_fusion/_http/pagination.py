@@ -44,7 +44,9 @@ class Pages:
         :param page: a list answer (``data``, ``has_more``, optionally ``last_id``).
         """
         self.pages += 1
-        data = page.get("data") if isinstance(page, Mapping) else None
+        if not isinstance(page, Mapping):
+            raise APIResponseValidationError(f"the answer to {self.spec.label} is not a list page (a JSON object)")
+        data = page.get("data")
         data = data if isinstance(data, list) else []
         self.items += data
         if not page.get("has_more") or not data or (self.limit is not None and len(self.items) >= self.limit):

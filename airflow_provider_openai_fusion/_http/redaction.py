@@ -81,31 +81,29 @@ def _char_forms(char: str) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _forms(secret: str) -> tuple[tuple[str, ...], re.Pattern[str], re.Pattern[str]]:
+def _forms(secret: str) -> tuple[tuple[str, ...], re.Pattern[str]]:
     """
-    The key and its base64 runs; a pattern of all of them with any character written in another form; and the
-    same pattern with up to three NUL bytes after each character (the key in UTF-16 or UTF-32 text read as
-    bytes). Each pattern starts with a look-ahead at the first characters it can match, which makes a scan four
-    times faster.
+    The key and its base64 runs, and a pattern of all of them with any character written in another form; the
+    pattern starts with a look-ahead at the first characters it can match, which makes a scan four times faster.
     """
     plain = (secret, *_base64_runs(secret.encode()))
     starts = re.escape("".join(sorted({text[0] for text in plain} | set(_MARKS))))
-
-    def pattern(joint: str) -> re.Pattern[str]:
-        forms = "|".join(joint.join(_char_forms(char) for char in text) for text in plain)
-        return re.compile(f"(?=[{starts}])(?:{forms})", re.IGNORECASE)
-
-    return plain, pattern(""), pattern("\x00{0,3}")
+    pattern = "|".join("".join(_char_forms(char) for char in text) for text in plain)
+    return plain, re.compile(f"(?=[{starts}])(?:{pattern})", re.IGNORECASE)
 
 
 def _redact_text(text: str, secret: str) -> str:
-    plain, escaped, wide = _forms(secret)
+    plain, escaped = _forms(secret)
     for form in plain:
         text = text.replace(form, REDACTED)
     if any(mark in text for mark in _MARKS):
         text = escaped.sub(REDACTED, text)
     if "\x00" in text:
-        text = wide.sub(REDACTED, text)
+        # UTF-16 or UTF-32 text read as bytes: the key, in any form, with NUL bytes between its characters. The
+        # text loses its NUL bytes only when the key was found in it.
+        squeezed = text.replace("\x00", "")
+        redacted = _redact_text(squeezed, secret)
+        text = redacted if redacted != squeezed else text
     return text
 
 

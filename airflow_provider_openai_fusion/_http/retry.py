@@ -50,18 +50,19 @@ def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) ->
         try:
             delay = float(value)
         except ValueError:
-            parsed = email.utils.parsedate_to_datetime(value) if _looks_like_date(value) else None
-            delay = parsed.timestamp() - (time.time() if now is None else now) if parsed else None
+            parsed = _http_date(value)
+            delay = parsed - (time.time() if now is None else now) if parsed is not None else None
     if delay is None or not math.isfinite(delay) or delay < 0 or delay > MAX_RETRY_AFTER:
         return None
     return delay
 
 
-def _looks_like_date(value: str) -> bool:
+def _http_date(value: str) -> float | None:
+    """An HTTP date as Unix seconds, or ``None`` for anything else (a 32nd of January, hour 99, year 10**20)."""
     try:
-        return email.utils.parsedate_tz(value) is not None
-    except (TypeError, ValueError):
-        return False
+        return email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, OverflowError, IndexError):
+        return None
 
 
 def backoff_seconds(retries_done: int, rng: random.Random | None = None) -> float:

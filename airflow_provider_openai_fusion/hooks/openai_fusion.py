@@ -357,23 +357,32 @@ class OpenAIFusionHook(BaseHook):
         return pages.result()
 
     def bulk(
-        self, specs: Sequence[RequestSpec], max_concurrency: int, tokens: Sequence[int] | None = None
+        self,
+        specs: Sequence[RequestSpec],
+        max_concurrency: int,
+        tokens: Sequence[int] | None = None,
+        *,
+        return_errors: bool = False,
     ) -> list[Any]:
         """
         Send many calls concurrently and return their JSON answers (checked against each call's response schema)
         in the order of ``specs``. At most ``max_concurrency`` are in flight, and they are paced by the limits the
         server announces (``x-ratelimit-*`` for requests and tokens) so that it has no reason to answer 429. The
-        first failure cancels the calls still running.
+        first failure cancels the calls still running, unless ``return_errors``.
 
         :param specs: the calls.
         :param max_concurrency: the most calls in flight at once.
         :param tokens: each call's estimated tokens (prompt plus the most it may generate), for the token limit.
+        :param return_errors: a call that fails with a provider error (an API error after its retries, a bad
+            answer) gets that error in its place of the result, and the other calls go on.
         """
         import asyncio
 
-        return asyncio.run(self._bulk(specs, max_concurrency, tokens or [0] * len(specs)))
+        return asyncio.run(self._bulk(specs, max_concurrency, tokens or [0] * len(specs), return_errors))
 
-    async def _bulk(self, specs: Sequence[RequestSpec], max_concurrency: int, tokens: Sequence[int]) -> list[Any]:
+    async def _bulk(
+        self, specs: Sequence[RequestSpec], max_concurrency: int, tokens: Sequence[int], return_errors: bool = False
+    ) -> list[Any]:
         import asyncio
 
         from airflow_provider_openai_fusion._http.ratelimit import RateLimitGate
@@ -398,7 +407,14 @@ class OpenAIFusionHook(BaseHook):
                 decoded = _checked(spec, await decode_json_answer(answer, secret))
                 return (self._answered(call, spec, decoded) if call else decoded).body
 
-        tasks = [asyncio.ensure_future(send(spec, cost)) for spec, cost in zip(specs, tokens, strict=True)]
+        async def kept(spec: RequestSpec, cost: int) -> Any:
+            try:
+                return await send(spec, cost)
+            except OpenAIFusionError as exc:
+                return exc
+
+        call = kept if return_errors else send
+        tasks = [asyncio.ensure_future(call(spec, cost)) for spec, cost in zip(specs, tokens, strict=True)]
         try:
             return list(await asyncio.gather(*tasks))
         except BaseException:

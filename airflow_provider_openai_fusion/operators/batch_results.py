@@ -120,22 +120,19 @@ class OpenAIBatchResultsOperator(OpenAIFusionBaseOperator):
         return {"batch_ids": [b["id"] for b in batches], "path": path, "counts": counts.as_dict(), "usage": usage}
 
     def _join(self, batch: dict[str, Any], folder: Path, out: Any, counts: Any) -> None:
-        """Download the batch's input (for the order) and result files, then write its results in input order."""
-        from airflow_provider_openai_fusion.api.batches import result_file
-        from airflow_provider_openai_fusion.operators._batch_results import ResultIndex, write_joined
+        """Read the batch's input order from its input file, then join its results (the batch operator's join)."""
+        from airflow_provider_openai_fusion.operators._batch_results import input_custom_ids, join_batch
 
-        custom_ids = input_order(self.hook.download(result_file(batch["input_file_id"]), folder / "input.jsonl"))
-        files = [
-            self.hook.download(result_file(batch[key]), folder / f"{key}.jsonl")
-            for key in ("output_file_id", "error_file_id")
-            if batch.get(key)
-        ]
-        index = ResultIndex(files).build()
-        if index.duplicates:
-            self.log.warning("Batch %s: %d repeated result lines; kept the first", batch["id"], index.duplicates)
-        write_joined(custom_ids, index, out, counts, "expired" if batch["status"] == "expired" else "missing")
-        for file in [folder / "input.jsonl", *files]:
-            file.unlink()
+        index = join_batch(
+            self.hook, batch, input_custom_ids(self.hook, batch["input_file_id"], folder), folder, out, counts
+        )
+        if index.duplicates or index.unexpected:
+            self.log.warning(
+                "Batch %s: %d repeated result lines (kept the first), %d for custom ids not in the input (skipped)",
+                batch["id"],
+                index.duplicates,
+                index.unexpected,
+            )
 
 
 def batch_id_list(value: Any) -> list[str]:
@@ -157,24 +154,3 @@ def batch_id_list(value: Any) -> list[str]:
     if len(set(ids)) != len(ids):
         raise InvalidArgumentError("batch_id", "names a batch twice")
     return [i.strip() for i in ids]
-
-
-def input_order(path: Path) -> list[str]:
-    """
-    The ``custom_id`` of every line of a batch input file, in order (only the ids are kept in memory).
-
-    :param path: the downloaded input file.
-    """
-    ids = []
-    with path.open("rb") as lines:
-        for number, raw in enumerate(lines, start=1):
-            if not raw.strip():
-                continue
-            try:
-                custom_id = json.loads(raw).get("custom_id")
-            except (ValueError, AttributeError):
-                custom_id = None
-            if not isinstance(custom_id, str):
-                raise InvalidArgumentError("batch_id", f"line {number} of the batch's input file has no custom_id")
-            ids.append(custom_id)
-    return ids

@@ -67,6 +67,16 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
     :param prompt_cache_key: groups requests sharing a prompt prefix for better cache hits (cached input tokens are
         billed at the cached rate). (templated)
     :param prompt_cache_retention: ``in_memory`` or ``24h``.
+    :param items: bulk mode: one response per item, sent concurrently at the rate limit's speed, answers written
+        to ``output_path``. An item is the ``input`` (text or input items) or a request object (fields merged over
+        the named arguments, e.g. ``{"custom_id": "doc-1", "input": "..."}``). Not with ``background``,
+        ``max_input_tokens`` or ``previous_response_id``. (templated)
+    :param items_path: bulk mode: a JSON-lines file of items (local path or ``ObjectStoragePath`` URI). (templated)
+    :param output_path: bulk mode: the JSON-lines file of answers, one line per item in input order, in the Batch
+        API's output shape. (templated)
+    :param on_error: bulk mode: ``fail`` (default: the task fails once the output is written, and its retry sends
+        only the failed items) or ``record`` (failed items stay as error lines; the task succeeds).
+    :param max_concurrency: bulk mode: the most requests in flight (default 8, at most 64).
     :param conn_id: the Airflow Connection of type ``openai_fusion``. (templated)
     :return: the API response plus ``output_text`` and, with ``text_format``, ``output_parsed``.
     """
@@ -82,14 +92,23 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         "metadata",
         "advanced",
         "prompt_cache_key",
+        "items",
+        "items_path",
+        "output_path",
     )
-    template_fields_renderers = {"input": "json", "tools": "json", "metadata": "json", "advanced": "json"}
+    template_fields_renderers = {
+        "input": "json",
+        "tools": "json",
+        "metadata": "json",
+        "advanced": "json",
+        "items": "json",
+    }
 
     def __init__(
         self,
         *,
         model: str,
-        input: Any,
+        input: Any = None,
         instructions: str | None = None,
         text_format: Any = None,
         tools: list[dict[str, Any]] | str | None = None,
@@ -109,9 +128,19 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         flex_fallback: bool = False,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: str | None = None,
+        items: list[Any] | str | None = None,
+        items_path: str | None = None,
+        output_path: str | None = None,
+        on_error: str = "fail",
+        max_concurrency: int = 8,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.items = items
+        self.items_path = items_path
+        self.output_path = output_path
+        self.on_error = on_error
+        self.max_concurrency = max_concurrency
         self.service_tier = service_tier
         self.flex_fallback = flex_fallback
         self.prompt_cache_key = prompt_cache_key
@@ -141,8 +170,11 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         from airflow_provider_openai_fusion import _budget
         from airflow_provider_openai_fusion._waiting import event_for
         from airflow_provider_openai_fusion.api.responses import create_response
+        from airflow_provider_openai_fusion.operators._bulk import bulk_requested
         from airflow_provider_openai_fusion.operators._tiers import send_tiered
 
+        if bulk_requested(self.items, self.items_path):
+            return self._execute_bulk()
         self._response_id = None  # a kill of this try must not cancel what an earlier try of this instance made
         body, structured = self._request()
         self.check_model(body["model"])
@@ -170,21 +202,27 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
 
     def _request(self) -> tuple[dict[str, Any], StructuredFormat | None]:
         """The request body and the structured format, every argument checked before any request."""
+        from airflow_provider_openai_fusion.api._base import request_body, required
+        from airflow_provider_openai_fusion.api.responses import CreateResponseRequest
+
+        required("input", self.input, "the Responses API")
+        named, advanced, structured = self._named()
+        return request_body(CreateResponseRequest, named, advanced), structured
+
+    def _named(self) -> tuple[dict[str, Any], dict[str, Any], StructuredFormat | None]:
+        """The named request fields, ``advanced`` and the structured format, checked (``input`` may be unset)."""
         from airflow_provider_openai_fusion.api._base import (
             json_list,
             json_object,
             positive_int,
             positive_number,
-            request_body,
             required,
             text_or_list,
         )
         from airflow_provider_openai_fusion.api._structured import structured_format
-        from airflow_provider_openai_fusion.api.responses import CreateResponseRequest
         from airflow_provider_openai_fusion.operators._tiers import tier_fields
 
         required("model", self.model, "the Responses API")
-        required("input", self.input, "the Responses API")
         if not self.wait_for_completion and not self.background:
             raise InvalidArgumentError("wait_for_completion", "False applies to background responses: set background")
         self.poll_interval = positive_number("poll_interval", self.poll_interval)
@@ -216,7 +254,24 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
                 self.service_tier, self.prompt_cache_key, self.prompt_cache_retention, bool(self.flex_fallback)
             ),
         }
-        return request_body(CreateResponseRequest, named, advanced), structured
+        return named, advanced, structured
+
+    def _execute_bulk(self) -> dict[str, Any]:
+        from airflow_provider_openai_fusion import _budget
+        from airflow_provider_openai_fusion.api._base import request_body, text_or_list
+        from airflow_provider_openai_fusion.api.responses import CreateResponseRequest, create_response
+        from airflow_provider_openai_fusion.operators._bulk import execute_bulk
+
+        for name in ("background", "max_input_tokens", "previous_response_id"):
+            if getattr(self, name):
+                raise InvalidArgumentError(name, "applies to a single response, not to bulk mode (items)")
+        named, advanced, _ = self._named()
+
+        def build(item: Any) -> dict[str, Any]:
+            fields = item if isinstance(item, dict) else {"input": text_or_list(item)}
+            return request_body(CreateResponseRequest, {**named, **fields}, advanced)
+
+        return execute_bulk(self, build, create_response, lambda body: _budget.response(body, None), "responses")
 
     def _check_input_tokens(self, body: dict[str, Any]) -> int | None:
         """Count the input (POST /responses/input_tokens, free) when a limit or a budget needs it; check the limit."""
@@ -302,23 +357,24 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         """
         from airflow.sdk.exceptions import AirflowSensorTimeout
 
-        from airflow_provider_openai_fusion._waiting import finish
+        from airflow_provider_openai_fusion._waiting import finish, resumed
         from airflow_provider_openai_fusion.api.responses import (
             check_refusal,
-            output_text,
             parse_output,
+            short_output_text,
             without_tool_secrets,
         )
 
         ended = isinstance(event, Mapping) and event.get("status") in self._kind.terminal
         try:
+            event = resumed(self._kind, event, self.hook.request)
             if ended and isinstance(event.get("job"), Mapping):
                 job = event["job"]
                 self.log.info("Response %s %s", job.get("id"), job.get("status"))
                 self.log_usage(job, self.model)
             response = finish(self._kind, event)
             check_refusal(response)
-            result = {**without_tool_secrets(response), "output_text": output_text(response)}
+            result = {**without_tool_secrets(response), "output_text": short_output_text(response, self.log)}
             if structured is not None:
                 result["output_parsed"] = parse_output(response, structured)
             return result

@@ -8,7 +8,7 @@ import path from 'node:path';
 
 const input = JSON.parse(process.env.CONNECTION_FORM_INPUT);
 const EXTRA_FIELDS = ['organization_id', 'project_id', 'timeout', 'max_retries'];
-const HELP_FIELDS = [...EXTRA_FIELDS, 'allow_insecure_http'];
+const HELP_FIELDS = [...EXTRA_FIELDS, 'allow_insecure_http', 'webhook_secret'];
 const HIDDEN_FIELDS = ['login', 'port', 'schema'];
 
 // launch() starts Chromium with a fresh temporary profile of its own, removed on close.
@@ -48,6 +48,7 @@ async function run(page) {
   const standardShot = await dialog.screenshot({ animations: 'disabled' });
   await openSection(dialog, 'Extra Fields');
   result.helpTexts = await readHelpTexts(dialog);
+  result.webhookSecretType = await field(dialog, 'webhook_secret').getAttribute('type');
   await field(dialog, 'organization_id').fill(input.organizationId);
   await field(dialog, 'project_id').fill(input.projectId);
   await field(dialog, 'timeout').fill(String(input.timeout));

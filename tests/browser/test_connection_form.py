@@ -113,6 +113,7 @@ def test_connection_form_adds_tests_edits_and_feeds_a_task(
     assert empty["passwordType"] == "password"
     (conn_type,) = get_provider_info()["connection-types"]
     assert page["helpTexts"] == {name: spec["description"] for name, spec in conn_type["conn-fields"].items()}
+    assert page["webhookSecretType"] == "password", "the webhook secret is masked like the key"
 
     right = page["rightKeyTest"]
     assert (right["httpStatus"], right["status"]) == (200, True), right

@@ -1,4 +1,8 @@
-"""Batches against the stand-in behind prism proxy --errors: each ending, the join in input order, re-attach."""
+"""
+Batches against the stand-in behind ``prism proxy --errors``: the requests and answers of each ending, the join
+in input order and re-attach have the shapes of OpenAI's spec. The endings themselves (which batch completes,
+fails or expires, and when) are the stand-in's scripted behaviour, not OpenAI's.
+"""
 
 from __future__ import annotations
 

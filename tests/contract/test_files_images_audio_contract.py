@@ -1,6 +1,7 @@
 """
 Images, audio and files through a real Airflow, and through the hook, against the stand-in behind
-``prism proxy --errors`` (every request and answer checked against OpenAI's spec).
+``prism proxy --errors``: every request and answer has the shape of OpenAI's spec. The image and audio bytes
+and the transcripts are the stand-in's own, not what OpenAI's models would produce.
 """
 
 from __future__ import annotations

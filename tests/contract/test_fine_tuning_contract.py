@@ -1,4 +1,8 @@
-"""Fine-tuning against the stand-in behind prism proxy --errors: the example DAG, and each job outcome."""
+"""
+Fine-tuning against the stand-in behind ``prism proxy --errors``: the example DAG and each job outcome send and
+accept what OpenAI's spec describes. The outcomes and their timing are the stand-in's scripted behaviour, not
+OpenAI's (which stopped accepting new jobs for most models; see docs/models.md).
+"""
 
 from __future__ import annotations
 

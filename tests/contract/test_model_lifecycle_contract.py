@@ -1,6 +1,7 @@
 """
 The retirement checks and the usage line against the stand-in behind ``prism proxy --errors``: the stand-in is
 not OpenAI's base URL, so nothing is refused there, while Get models warns of the shutdown dates it answers.
+The shapes are OpenAI's spec; the dates are the stand-in's, not OpenAI's schedule (docs/models.md has that).
 """
 
 from __future__ import annotations

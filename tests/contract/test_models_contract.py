@@ -1,6 +1,7 @@
 """
 ``/models`` with ``shutdown_date`` (past, near and null) through ``prism proxy --errors``: Prism turns an answer
-off the spec into a 500 and flags it in ``sl-violations``, so a clean 200 here is an answer the contract accepts.
+off the spec into a 500 and flags it in ``sl-violations``, so a clean 200 here is an answer whose shape the spec
+accepts (the dates are the stand-in's, not OpenAI's).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""The Responses API against the stand-in behind prism proxy --errors: every ending, structured output, cancel."""
+"""
+The Responses API against the stand-in behind ``prism proxy --errors``: every ending, structured output and
+cancel, with requests and answers in the shapes of OpenAI's spec. The answers' text, refusals and background
+timing are the stand-in's own behaviour (triggered by magic inputs), not a model's.
+"""
 
 from __future__ import annotations
 
@@ -146,7 +150,7 @@ def test_the_trigger_waits_with_the_async_client(hook: OpenAIFusionHook) -> None
             return event.payload
 
     event = asyncio.run(first_event())
-    assert event["status"] == "completed" and event["job"]["output"][0]["content"][0]["text"]
+    assert event == {"status": "completed", "job_id": created["id"]}  # ids only; the task reads the response again
 
 
 def test_the_trigger_cancels_on_kill(hook: OpenAIFusionHook) -> None:

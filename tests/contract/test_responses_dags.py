@@ -1,4 +1,7 @@
-"""The two Responses example DAGs through ``airflow dags test`` against the stand-in behind Prism."""
+"""
+The two Responses example DAGs through ``airflow dags test`` against the stand-in behind Prism: the DAGs run and
+their calls have the shapes of OpenAI's spec; the extracted values are the stand-in's answers, not a model's.
+"""
 
 from __future__ import annotations
 

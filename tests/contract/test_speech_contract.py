@@ -1,4 +1,7 @@
-"""Text to speech against the stand-in behind ``prism proxy --errors``: every format lands as a file."""
+"""
+Text to speech against the stand-in behind ``prism proxy --errors``: a request OpenAI's spec accepts, for every
+format, lands as a file with that format's magic bytes (the stand-in's audio, not OpenAI's voices).
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
 """
 The text and data operators against the stand-in behind ``prism proxy --errors``: Prism answers 422 to an
-off-spec request and 500 to an off-spec response, so a green task here is green against OpenAI's contract.
+off-spec request and 500 to an off-spec response, so a green task here means its request and answer have the
+shapes of OpenAI's published spec. It says nothing of OpenAI's behaviour: the completions, embeddings and
+moderation results are the stand-in's (echoed or computed) values.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """
 Large uploads and vector stores against the stand-in behind ``prism proxy --errors``: every request and answer
-checked against OpenAI's spec. The single-request limit and the part size are lowered so that a small file takes
-the Uploads API path.
+has the shape of OpenAI's spec. File processing, its timing and search results are the stand-in's behaviour.
+The single-request limit and the part size are lowered so that a small file takes the Uploads API path.
 """
 
 from __future__ import annotations

@@ -69,6 +69,11 @@ def test_retry_after_is_read(headers: httpx.Headers, expected: float) -> None:
         _headers(retry_after_ms=str(int(MAX_RETRY_AFTER * 1000) + 1)),
         _headers(Retry_After=formatdate(NOW - 5, usegmt=True)),
         _headers(Retry_After=formatdate(NOW + MAX_RETRY_AFTER + 5, usegmt=True)),
+        _headers(Retry_After="Mon, 32 Jan 2024 10:00:00 GMT"),
+        _headers(Retry_After="Mon, 1 Jan 2024 99:99:99 GMT"),
+        _headers(Retry_After="1 Jan 99999999999999999999 10:00:00"),
+        _headers(Retry_After="Mon, 1 Jan 2024 10:00:00 +9999"),
+        _headers(Retry_After=""),
     ],
 )
 def test_retry_after_falls_back_to_backoff(headers: httpx.Headers) -> None:

@@ -91,3 +91,10 @@ def test_a_fine_tuned_model_follows_its_base_model_s_server_date(
         "replacement is gpt-6-luna"
     ) in logged
     assert server.paths == ["/v1/models", "/v1/chat/completions"]
+
+
+def test_the_switch_is_a_documented_config_option() -> None:
+    from airflow_provider_openai_fusion.get_provider_info import get_provider_info
+
+    option = get_provider_info()["config"]["openai_fusion"]["options"]["live_model_dates"]
+    assert (option["type"], option["default"]) == ("boolean", "True")

@@ -173,3 +173,30 @@ async def test_a_repeated_cursor_ends_the_listing_after_two_pages(make_hook: Any
 
 async def _sync(function: Any, *args: Any) -> Any:
     return function(*args)
+
+
+@MODES
+async def test_endless_new_cursors_end_at_the_page_cap(make_hook: Any, mode: str) -> None:
+    served = iter(range(2_000))
+
+    def endless(request: httpx.Request) -> httpx.Response:
+        number = next(served)
+        if number > 1_000:
+            raise httpx.ConnectError("the listing ran past its cap")
+        return httpx.Response(200, json={"data": [{"id": f"file-{number}"}], "has_more": True})
+
+    hook = make_hook(endless)
+    spec = RequestSpec("GET", "files", listing=True)
+    with raises(APIResponseValidationError, match="still had more after 1000 pages"):
+        await (hook.apaginate(spec) if mode == "async" else _sync(hook.paginate, spec))
+    assert next(served) == 1_000
+
+
+@MODES
+@pytest.mark.parametrize("page", [None, [], "text", 3])
+async def test_a_listing_page_that_is_not_an_object_is_an_api_error(make_hook: Any, page: Any, mode: str) -> None:
+    """Found by the property test: a ``null`` page raised AttributeError instead of the provider's error."""
+    hook = make_hook(Script(ok(page) if page is not None else httpx.Response(200, content=b"null")))
+    spec = RequestSpec("GET", "files", listing=True)
+    with raises(APIResponseValidationError, match="is not a list page"):
+        await (hook.apaginate(spec) if mode == "async" else _sync(hook.paginate, spec))

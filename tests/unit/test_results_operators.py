@@ -81,7 +81,7 @@ def test_several_batches_are_joined_in_the_order_given_including_an_xcom(make_ho
         finish(api, batch_id)
     got = results(make_hook, api, tmp_path / "out.jsonl", batch_id=json.dumps({"batch_ids": second + first}))
     lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
-    bodies = [line["response"]["echo"]["messages"][0]["content"] for line in lines]
+    bodies = [line["response"]["body"]["echo"]["messages"][0]["content"] for line in lines]
     assert bodies == ["b1", "a1", "a2"]
     assert got["counts"]["total"] == 3
 

@@ -307,7 +307,11 @@ class OpenAIFusionBaseOperator(BaseOperator):
         tier = (answer.get("service_tier") if isinstance(answer, dict) else None) or tier
         cost, unknown = ledger.add(model, usage or Usage(), tier, calls, self.hook.prices)
         line = usage_line(model, answer.get("usage")) if isinstance(answer, dict) else None
-        line = line or f"Usage of {model or 'the default model'}: {calls} call(s)"
+        if line is None:
+            used = usage or Usage()
+            what = f"{used.images} image(s)" if used.images else f"{calls} call(s)"
+            what = f"{used.audio_minutes:.2f} minute(s) of audio" if used.audio_minutes else what
+            line = f"Usage of {model or 'the default model'}: {what}"
         self.log.info("%s, tier %s, %s", line, tier or "default", cost_text(cost))
         if unknown:
             self.log.warning(

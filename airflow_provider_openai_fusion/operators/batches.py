@@ -332,6 +332,7 @@ class OpenAIBatchOperator(OpenAIFusionBaseOperator):
     def _results(self, batches: list[dict[str, Any]], parts: list[Part]) -> dict[str, Any]:
         """Fail on a batch that ended without results; else join every batch's results in input order."""
         from airflow_provider_openai_fusion._atomic import AtomicFile
+        from airflow_provider_openai_fusion._ledger import batch_model
         from airflow_provider_openai_fusion.api.batches import batch_failure
         from airflow_provider_openai_fusion.operators._batch_results import Counts, sum_usage
         from airflow_provider_openai_fusion.operators._io import write_output
@@ -359,7 +360,7 @@ class OpenAIBatchOperator(OpenAIFusionBaseOperator):
             return target.commit()
 
         path = write_output("output_path", self.output_path, write)
-        self.log_usage({"usage": usage}, tier="batch", calls=counts.succeeded)
+        self.log_usage({"usage": usage, "model": batch_model(batches)}, tier="batch", calls=counts.succeeded)
         self.log.info(
             "Wrote %d results to %s: %d succeeded, %d failed, %d expired",
             counts.total,

@@ -117,6 +117,15 @@ class OpenAIFusionBaseOperator(BaseOperator):
     template_fields: Sequence[str] = ("conn_id",)
     ui_color = "#d5f5e3"
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every operator's return value is measured before Airflow stores it as an XCom (``_bounds.py``)."""
+        super().__init_subclass__(**kwargs)
+        from airflow_provider_openai_fusion._bounds import bounded_return
+
+        for name in ("execute", "execute_complete"):
+            if callable(method := cls.__dict__.get(name)):
+                setattr(cls, name, bounded_return(method))
+
     def __init__(
         self,
         *,

@@ -317,16 +317,17 @@ class OpenAIBatchOperator(OpenAIFusionBaseOperator):
         :param event: the trigger's event.
         """
         from airflow_provider_openai_fusion._waiting import finish
-        from airflow_provider_openai_fusion.api.batches import BATCHES
+        from airflow_provider_openai_fusion.api.batches import BATCHES, retrieve_batch
         from airflow_provider_openai_fusion.triggers.batches import ALL_DONE
 
-        if not (isinstance(event, Mapping) and event.get("status") == ALL_DONE and event.get("batches")):
+        if not (isinstance(event, Mapping) and event.get("status") == ALL_DONE and event.get("batch_ids")):
             finish(BATCHES, event)
             raise AirflowException(f"Unexpected event from the batch trigger: {event!r}")
         self._check_arguments()
         self._batch_ids = [str(batch_id) for batch_id in event["batch_ids"]]
+        batches = [self.hook.request(retrieve_batch(batch_id)) for batch_id in self._batch_ids]  # events carry ids
         with tempfile.TemporaryDirectory(prefix="openai-fusion-batch-") as folder:
-            return self._results(list(event["batches"]), self._prepare(Path(folder)))
+            return self._results(batches, self._prepare(Path(folder)))
 
     def _results(self, batches: list[dict[str, Any]], parts: list[Part]) -> dict[str, Any]:
         """Fail on a batch that ended without results; else join every batch's results in input order."""

@@ -345,10 +345,10 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
         :param context: the task's context.
         :param event: the trigger's event.
         """
-        from airflow_provider_openai_fusion._waiting import finish
+        from airflow_provider_openai_fusion._waiting import finish, resumed
         from airflow_provider_openai_fusion.api.fine_tuning import FINE_TUNING_JOBS
 
-        job = finish(FINE_TUNING_JOBS, event)
+        job = finish(FINE_TUNING_JOBS, resumed(FINE_TUNING_JOBS, event, self.hook.request))
         self.log.info("Fine-tuning job %s succeeded: model %s", job.get("id"), job.get("fine_tuned_model"))
         self.log_usage(job, job.get("model"))
         return job

@@ -357,23 +357,24 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         """
         from airflow.sdk.exceptions import AirflowSensorTimeout
 
-        from airflow_provider_openai_fusion._waiting import finish
+        from airflow_provider_openai_fusion._waiting import finish, resumed
         from airflow_provider_openai_fusion.api.responses import (
             check_refusal,
-            output_text,
             parse_output,
+            short_output_text,
             without_tool_secrets,
         )
 
         ended = isinstance(event, Mapping) and event.get("status") in self._kind.terminal
         try:
+            event = resumed(self._kind, event, self.hook.request)
             if ended and isinstance(event.get("job"), Mapping):
                 job = event["job"]
                 self.log.info("Response %s %s", job.get("id"), job.get("status"))
                 self.log_usage(job, self.model)
             response = finish(self._kind, event)
             check_refusal(response)
-            result = {**without_tool_secrets(response), "output_text": output_text(response)}
+            result = {**without_tool_secrets(response), "output_text": short_output_text(response, self.log)}
             if structured is not None:
                 result["output_parsed"] = parse_output(response, structured)
             return result

@@ -400,14 +400,14 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
         """
         from airflow.sdk.exceptions import AirflowException
 
-        from airflow_provider_openai_fusion._waiting import finish
+        from airflow_provider_openai_fusion._waiting import finish, resumed
         from airflow_provider_openai_fusion.api.vector_stores import FILE_BATCHES
 
         ti = context["ti"]
         state = ti.xcom_pull(task_ids=ti.task_id, key=STATE_XCOM_KEY, map_indexes=ti.map_index)
         if not isinstance(state, dict):
             raise AirflowException(f"the state saved in XCom {STATE_XCOM_KEY!r} before deferring is missing")
-        return self._settle_once(context, state, finish(FILE_BATCHES, event))
+        return self._settle_once(context, state, finish(FILE_BATCHES, resumed(FILE_BATCHES, event, self.hook.request)))
 
     def _settle_once(self, context: Context, state: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:
         """Settle a batch that ended, then forget it: a later try of this task instance starts afresh."""

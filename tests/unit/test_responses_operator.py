@@ -244,8 +244,11 @@ def test_deferrable_background_defers_and_resumes_from_the_event(make_hook: Any)
         raise AssertionError("no event")
 
     event = asyncio.run(first_event())
+    assert event == {"status": "completed", "job_id": "resp_1"}  # ids only: the event is stored in the database
+    polls = len(api.calls("GET", "/resp_1"))
     resumed = operator(make_hook, api, background=True, deferrable=True)
     assert resumed.execute_complete(context(store), event)["output_text"] == "hello"
+    assert len(api.calls("GET", "/resp_1")) == polls + 1  # the response is read again on resuming
     assert STATE_KEY not in store.values
 
 

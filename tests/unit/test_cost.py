@@ -435,3 +435,50 @@ def test_every_price_row_names_its_source_and_the_table_its_review_date() -> Non
     assert pricing.PRICES_REVIEWED_ON.isoformat() == "2026-12-07"
     assert all(row.source.startswith("https://") for row in pricing.PRICES.values())
     assert set(pricing.TIERS) == {"default", "flex", "priority", "batch"}
+
+
+def test_transcription_is_priced_by_the_minute_and_budgeted_by_file_size(make_hook, tmp_path) -> None:
+    from airflow_provider_openai_fusion.operators import OpenAIManageAudioOperator
+    from tests.unit.media import write_wav
+
+    audio = write_wav(tmp_path / "speech.wav")
+    answer = {"text": "hello", "usage": {"type": "duration", "seconds": 90}}
+    operator = OpenAIManageAudioOperator(task_id="t", file=str(audio))
+    operator.hook = make_hook(Script(ok(answer)))
+    ti = FakeTI()
+    with task_context(ti) as context:
+        assert operator.execute(context) == answer
+    record = ti.pushed[-1][1]
+    assert record["model"] == "gpt-transcribe" and record["cost_usd"] == pytest.approx(1.5 * 0.0045)
+    script = Script(ok(answer))
+    refused = OpenAIManageAudioOperator(task_id="t", file=str(audio), max_cost_usd=0.0)
+    refused.hook = make_hook(script)
+    with raises(BudgetExceededError, match="1 minute per 120,000 bytes"):
+        refused.execute({})
+    assert script.attempts == 0
+
+
+def test_images_are_priced_per_image_from_the_connection_prices(make_hook, tmp_path) -> None:
+    import base64
+
+    from airflow_provider_openai_fusion.operators import OpenAIGenerateImageOperator
+
+    png = base64.b64encode(bytes.fromhex("89504e470d0a1a0a") + b"\\0" * 32).decode()
+    answer = {"created": 1, "data": [{"b64_json": png}, {"b64_json": png}]}
+    operator = OpenAIGenerateImageOperator(
+        task_id="t", prompt="a cat", model="my-painter", n=2, output_path=str(tmp_path)
+    )
+    operator.hook = make_hook(Script(ok(answer)), prices='{"my-painter": {"per_image": 0.04}}')
+    ti = FakeTI()
+    with task_context(ti) as context:
+        operator.execute(context)
+    record = ti.pushed[-1][1]
+    assert (record["model"], record["calls"], record["cost_usd"]) == ("my-painter", 1, pytest.approx(0.08))
+
+
+def test_batch_model_is_the_one_model_the_batches_name() -> None:
+    from airflow_provider_openai_fusion._ledger import batch_model
+
+    assert batch_model([{"model": "gpt-6-luna"}, {"model": "gpt-6-luna"}, {}]) == "gpt-6-luna"
+    assert batch_model([{"model": "gpt-6-luna"}, {"model": "gpt-5.6-luna"}]) is None
+    assert batch_model([{}]) is None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator
 
@@ -72,11 +72,11 @@ class OpenAIManageFilesOperator(OpenAIFusionBaseOperator):
             return self._upload(because)
         file_id = identifier("file_id", required("file_id", self.file_id, because), "a file id such as file-...")
         if action == "retrieve":
-            return self.hook.request(files.retrieve_file(file_id))
+            return cast("list[dict[str, Any]] | dict[str, Any] | str", self.hook.request(files.retrieve_file(file_id)))
         if action == "delete":
             deleted = self.hook.request(files.delete_file(file_id))
             self.log.info("Deleted %s: %s", file_id, deleted.get("deleted"))
-            return deleted
+            return cast("list[dict[str, Any]] | dict[str, Any] | str", deleted)
         output_path = required("output_path", self.output_path, because)
         spec = files.retrieve_file_content(file_id)
 

@@ -13,8 +13,9 @@ the whole DAG run, for ``max_run_cost_usd``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from airflow_provider_openai_fusion.pricing import PRICES_REVIEWED_ON, Price, cost_usd, price_of
@@ -22,20 +23,14 @@ from airflow_provider_openai_fusion.pricing import PRICES_REVIEWED_ON, Price, co
 USAGE_KEY = "openai_fusion_usage"
 _CONTEXT_KEY = "openai_fusion_ledger"
 _REVIEWED = PRICES_REVIEWED_ON.isoformat()
+_NO_USAGE: dict[str, Any] = {}
 
 
 def _count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+    return value if type(value) is int and value > 0 else 0
 
 
-def _details(usage: Mapping[str, Any], *names: str) -> Mapping[str, Any]:
-    for name in names:
-        if isinstance(usage.get(name), Mapping):
-            return usage[name]
-    return {}
-
-
-@dataclass
+@dataclass(slots=True)
 class Usage:
     """
     What one answer (or a sum of answers) used, read from its ``usage`` whatever its shape.
@@ -69,25 +64,31 @@ def read_usage(answer: Any) -> Usage | None:
 
     :param answer: the API response, or the operator's result that keeps ``usage``.
     """
-    if not isinstance(answer, Mapping):
+    if type(answer) is not dict:
         return None
-    usage = answer.get("usage") if isinstance(answer.get("usage"), Mapping) else {}
+    usage = answer.get("usage")
+    if type(usage) is not dict:
+        usage = _NO_USAGE
+    get = usage.get
+    inputs = get("input_tokens_details") or get("prompt_tokens_details")
+    outputs = get("output_tokens_details") or get("completion_tokens_details")
     found = Usage(
-        input_tokens=_count(usage.get("input_tokens", usage.get("prompt_tokens"))),
-        output_tokens=_count(usage.get("output_tokens", usage.get("completion_tokens"))),
-        cached_tokens=_count(_details(usage, "input_tokens_details", "prompt_tokens_details").get("cached_tokens")),
-        reasoning_tokens=_count(
-            _details(usage, "output_tokens_details", "completion_tokens_details").get("reasoning_tokens")
-        ),
-        trained_tokens=_count(answer.get("trained_tokens")),
+        _count(get("input_tokens") or get("prompt_tokens")),
+        _count(inputs.get("cached_tokens")) if type(inputs) is dict else 0,
+        _count(get("output_tokens") or get("completion_tokens")),
+        _count(outputs.get("reasoning_tokens")) if type(outputs) is dict else 0,
     )
-    found.total_tokens = _count(usage.get("total_tokens")) or found.input_tokens + found.output_tokens
-    if usage.get("type") == "duration" and isinstance(usage.get("seconds"), int | float):
+    found.total_tokens = _count(get("total_tokens")) or found.input_tokens + found.output_tokens
+    if found.total_tokens:
+        return found
+    found.trained_tokens = _count(answer.get("trained_tokens"))
+    if get("type") == "duration" and isinstance(get("seconds"), int | float):
         found.audio_minutes = max(float(usage["seconds"]), 0.0) / 60
-    images = answer.get("paths") if isinstance(answer.get("paths"), list) else None
-    if images is None and answer.get("object") is None and isinstance(answer.get("data"), list):
-        images = answer["data"]
-    found.images = len(images) if images is not None and "created" in answer else 0
+    if "created" in answer and "choices" not in answer and "output" not in answer:
+        images = answer.get("paths") if isinstance(answer.get("paths"), list) else None
+        if images is None and answer.get("object") is None and isinstance(answer.get("data"), list):
+            images = answer["data"]
+        found.images = len(images) if images is not None else 0
     if found.trained_tokens and not found.total_tokens:
         found.input_tokens = found.total_tokens = found.trained_tokens
     if not (found.total_tokens or found.audio_minutes or found.images):
@@ -95,7 +96,7 @@ def read_usage(answer: Any) -> Usage | None:
     return found
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     """One model's sums within a task try."""
 
@@ -164,10 +165,16 @@ class Ledger:
             trained_tokens=usage.trained_tokens,
             tier=tier,
         )
-        row = self.rows.setdefault((model, tier), Row(model, tier))
+        row = self.rows.get((model, tier))
+        if row is None:
+            row = self.rows[(model, tier)] = Row(model, tier)
         row.calls += calls
-        for name in ("input_tokens", "cached_tokens", "output_tokens", "reasoning_tokens", "total_tokens"):
-            setattr(row.usage, name, getattr(row.usage, name) + getattr(usage, name))
+        total = row.usage
+        total.input_tokens += usage.input_tokens
+        total.cached_tokens += usage.cached_tokens
+        total.output_tokens += usage.output_tokens
+        total.reasoning_tokens += usage.reasoning_tokens
+        total.total_tokens += usage.total_tokens
         row.cost = None if row.cost is None or cost is None else row.cost + cost
         newly_unknown = cost is None and model not in self.warned
         if newly_unknown:
@@ -185,12 +192,17 @@ class Ledger:
         return records[0] if len(records) == 1 else records
 
 
-def current_context() -> Any:
-    """The running task's Airflow context, or ``None`` outside a task (a bare ``execute({})`` in a test)."""
+@cache
+def _context_getter() -> Callable[[], Any]:
     from airflow.sdk import get_current_context
 
+    return get_current_context
+
+
+def current_context() -> Any:
+    """The running task's Airflow context, or ``None`` outside a task (a bare ``execute({})`` in a test)."""
     try:
-        return get_current_context()
+        return _context_getter()()
     except RuntimeError:
         return None
 
@@ -230,6 +242,16 @@ def task_usage(context: Any = None) -> list[dict[str, Any]]:
     """
     ledger = ledger_for(current_context() if context is None else context)
     return [row.record(ledger.try_number) for row in ledger.rows.values()]
+
+
+def batch_model(batches: Iterable[Mapping[str, Any]]) -> str | None:
+    """
+    The model of a set of batches (the Batch object's ``model``), or ``None`` when they name none or several.
+
+    :param batches: the batch objects.
+    """
+    models = {batch.get("model") for batch in batches} - {None}
+    return models.pop() if len(models) == 1 else None
 
 
 def records_of(values: Iterable[Any]) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Generator, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
@@ -122,7 +122,7 @@ def error_delay(errors_in_a_row: int, poll_interval: float, rng: random.Random |
     :param rng: a random generator, for reproducible tests.
     """
     base = min(poll_interval * 2 ** max(errors_in_a_row - 1, 0), MAX_ERROR_DELAY)
-    return base * (1 - 0.25 * (rng or random).random())
+    return cast("float", base * (1 - 0.25 * (rng or random).random()))
 
 
 class WaitGaveUp(AirflowException):
@@ -327,6 +327,36 @@ def event_for(kind: JobKind, job: Mapping[str, Any]) -> dict[str, Any]:
     :param job: the job in a terminal status.
     """
     return {"status": job.get("status"), "job_id": job.get("id"), "job": dict(job)}
+
+
+def summary_event(job_id: str, job: Mapping[str, Any]) -> dict[str, Any]:
+    """
+    What a trigger yields for a finished job: its status and the id it watched, never the whole job (events are
+    stored in the metadata database; the task reads the job again when it resumes, see :func:`resumed`).
+
+    :param job_id: the id the trigger watched (as its kind's ``retrieve`` takes it).
+    :param job: the job in a terminal status.
+    """
+    return {"status": job.get("status"), "job_id": job_id}
+
+
+def resumed(kind: JobKind, event: Any, request: Callable[[Any], Any]) -> Any:
+    """
+    The event a resumed task checks: a terminal event from a trigger (ids only) with the job read again; any other
+    event as it came.
+
+    :param kind: the kind of job.
+    :param event: the trigger's event.
+    :param request: sends one call (the hook's ``request``).
+    """
+    if not (isinstance(event, Mapping) and event.get("status") in kind.terminal and "job" not in event):
+        return event
+    if not isinstance(event.get("job_id"), str) or not event["job_id"]:
+        return event  # malformed: finish() says so
+    job = request(kind.retrieve(str(event.get("job_id"))))
+    if not (isinstance(job, Mapping) and job.get("status") in kind.terminal):
+        raise AirflowException(f"{kind.noun} {event.get('job_id')} ended as {event['status']!r}, but reads {job!r}")
+    return event_for(kind, job)
 
 
 def finish(kind: JobKind, event: Any, on_cancelled: str = "fail") -> Any:

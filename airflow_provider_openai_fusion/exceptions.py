@@ -26,7 +26,8 @@ The provider's error tree.
     │   └── FineTuningJobError      a fine-tuning job failed or was cancelled
     ├── ResponseRefusedError        the model refused to answer (Responses API)                 [fail, no retry]
     ├── StructuredOutputError       the answer does not match the requested text_format         [fail, no retry]
-    └── VectorStoreFileError        files of a vector-store file batch failed (retryable: sync resends only them)
+    ├── VectorStoreFileError        files of a vector-store file batch failed (retryable: sync resends only them)
+    └── OutputTooLargeError         a result past the size bound of an XCom or a trigger event   [fail, no retry]
 
 Errors marked *fail* also derive from ``AirflowFailException``: Airflow does not retry them, since a retry
 would get the same answer. The others are ordinary exceptions, so the task's own ``retries`` apply once the
@@ -176,7 +177,7 @@ class APIStatusError(APIError):
         param: str | None = None,
         request_id: str | None = None,
     ) -> None:
-        self.status_code = status_code
+        self.status_code = status_code  # type: ignore[assignment]  # AirflowException types it HTTPStatus
         self.type = error_type
         self.code = code
         self.param = param
@@ -325,3 +326,10 @@ class VectorStoreFileError(OpenAIFusionError):
         more = f" (and {len(failed) - 10} more)" if len(failed) > 10 else ""
         files = "1 file" if len(failed) == 1 else f"{len(failed)} files"
         super().__init__(f"{files} failed in vector store {vector_store_id}: {listed}{more}")
+
+
+class OutputTooLargeError(OpenAIFusionError, AirflowFailException):
+    """
+    A result is larger than an XCom (or a trigger event) may be, measured as Airflow would store it; the message
+    names the bound and what to do (``output_path``). A retry would get the same answer.
+    """

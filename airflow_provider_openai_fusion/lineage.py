@@ -13,7 +13,7 @@ Dataset names:
 - Local files: namespace ``file``, the absolute path; object storage (``s3://bucket/key``, ...):
   namespace ``<scheme>://<bucket>``, name the key (OpenLineage's naming for file systems and object stores).
 
-The run facet ``openai_fusion`` (:class:`OpenAIFusionRunFacet`) holds the models, service tier, the number of calls,
+The run facet ``openai_fusion`` (:func:`run_facet_class`) holds the models, service tier, the number of calls,
 the first :data:`MAX_IDS` request and response ids, the token usage summed, and the cost when the usage ledger
 priced it; never prompt or answer text, never the key.
 """
@@ -22,12 +22,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
-
-import attr
-from openlineage.client.event_v2 import Dataset
-from openlineage.client.facet_v2 import RunFacet
 
 from airflow_provider_openai_fusion._http.calls import USAGE_FIELDS, CallRecord
 
@@ -40,31 +37,43 @@ SCHEMA_URL = (
 PRODUCER = "https://github.com/airflow-provider-openai-fusion/airflow-provider-openai-fusion"
 
 
-@attr.define
-class OpenAIFusionRunFacet(RunFacet):
+@cache
+def run_facet_class() -> type:
     """
-    What the task's OpenAI calls were, without their content (schema: ``docs/openlineage/OpenAIFusionRunFacet.json``).
-
-    :param models: the models the answers named (else the requests), in first-use order.
-    :param service_tier: the service tier the answers named, when one did.
-    :param calls: how many calls the task made (including failed ones).
-    :param request_ids: the first request ids (``x-request-id``).
-    :param response_ids: the first response ids (``id`` of the answers).
-    :param usage: token counts summed over the calls.
-    :param cost_usd: the cost the usage ledger computed, when it priced every call.
+    The class of the ``openai_fusion`` run facet, made on first use (``openlineage-python`` is imported only when
+    the OpenLineage provider asks for lineage; the module itself imports without it).
     """
+    import attr
+    from openlineage.client.facet_v2 import RunFacet
 
-    models: list[str] = attr.field(factory=list)
-    service_tier: str | None = attr.field(default=None)
-    calls: int = attr.field(default=0)
-    request_ids: list[str] = attr.field(factory=list)
-    response_ids: list[str] = attr.field(factory=list)
-    usage: dict[str, int] = attr.field(factory=dict)
-    cost_usd: float | None = attr.field(default=None)
+    @attr.define
+    class OpenAIFusionRunFacet(RunFacet):  # type: ignore[misc]
+        """
+        What the task's OpenAI calls were, without their content (schema:
+        ``docs/openlineage/OpenAIFusionRunFacet.json``).
 
-    @staticmethod
-    def _get_schema() -> str:
-        return SCHEMA_URL
+        :param models: the models the answers named (else the requests), in first-use order.
+        :param service_tier: the service tier the answers named, when one did.
+        :param calls: how many calls the task made (including failed ones).
+        :param request_ids: the first request ids (``x-request-id``).
+        :param response_ids: the first response ids (``id`` of the answers).
+        :param usage: token counts summed over the calls.
+        :param cost_usd: the cost the usage ledger computed, when it priced every call.
+        """
+
+        models: list[str] = attr.field(factory=list)
+        service_tier: str | None = attr.field(default=None)
+        calls: int = attr.field(default=0)
+        request_ids: list[str] = attr.field(factory=list)
+        response_ids: list[str] = attr.field(factory=list)
+        usage: dict[str, int] = attr.field(factory=dict)
+        cost_usd: float | None = attr.field(default=None)
+
+        @staticmethod
+        def _get_schema() -> str:
+            return SCHEMA_URL
+
+    return OpenAIFusionRunFacet
 
 
 def openai_namespace(base_url: str) -> str:
@@ -79,12 +88,14 @@ def openai_namespace(base_url: str) -> str:
     return f"openai://{host}" if parts.port in (None, default) else f"openai://{host}:{parts.port}"
 
 
-def path_dataset(value: str) -> Dataset:
+def path_dataset(value: str) -> Any:
     """
     The dataset of a local path or an ``ObjectStoragePath`` URI.
 
     :param value: the path or URI as the task was given it.
     """
+    from openlineage.client.event_v2 import Dataset
+
     parts = urlsplit(value)
     if len(parts.scheme) < 2:  # a local path (a one-letter scheme is a Windows drive)
         return Dataset(namespace="file", name=os.path.abspath(value))
@@ -93,14 +104,14 @@ def path_dataset(value: str) -> Dataset:
     return Dataset(namespace=f"{parts.scheme}://{parts.netloc}", name=parts.path.lstrip("/") or "/")
 
 
-def _unique(datasets: Iterable[Dataset]) -> list[Dataset]:
-    seen: dict[tuple[str, str], Dataset] = {}
+def _unique(datasets: Iterable[Any]) -> list[Any]:
+    seen: dict[tuple[str, str], Any] = {}
     for dataset in datasets:
         seen.setdefault((dataset.namespace, dataset.name), dataset)
     return list(seen.values())
 
 
-def run_facet(records: Sequence[CallRecord], calls: int, cost_usd: float | None) -> OpenAIFusionRunFacet:
+def run_facet(records: Sequence[CallRecord], calls: int, cost_usd: float | None) -> Any:
     """
     The run facet of a task's calls.
 
@@ -109,7 +120,7 @@ def run_facet(records: Sequence[CallRecord], calls: int, cost_usd: float | None)
     :param cost_usd: the cost from the usage ledger, if any.
     """
     models = list(
-        dict.fromkeys(r.response_model or r.request_model for r in records if r.response_model or r.request_model)
+        dict.fromkeys(str(r.response_model or r.request_model) for r in records if r.response_model or r.request_model)
     )
     tiers = [r.service_tier for r in records if r.service_tier]
     usage: dict[str, int] = {}
@@ -117,7 +128,7 @@ def run_facet(records: Sequence[CallRecord], calls: int, cost_usd: float | None)
         for name in USAGE_FIELDS:
             if name in record.usage:
                 usage[name] = usage.get(name, 0) + record.usage[name]
-    return OpenAIFusionRunFacet(
+    return run_facet_class()(
         models=models,
         service_tier=tiers[-1] if tiers else None,
         calls=calls,
@@ -130,7 +141,7 @@ def run_facet(records: Sequence[CallRecord], calls: int, cost_usd: float | None)
 
 def datasets(
     records: Sequence[CallRecord], base_url: str, paths_read: Sequence[str], paths_written: Sequence[str]
-) -> tuple[list[Dataset], list[Dataset]]:
+) -> tuple[list[Any], list[Any]]:
     """
     The inputs and outputs of a task: the OpenAI objects its calls read and made, and the files it was given.
 
@@ -139,6 +150,8 @@ def datasets(
     :param paths_read: local paths and URIs the task read.
     :param paths_written: local paths and URIs the task wrote.
     """
+    from openlineage.client.event_v2 import Dataset
+
     namespace = openai_namespace(base_url)
     made = {(kind, name) for record in records for kind, name in record.made}
     read = [(kind, name) for record in records for kind, name in record.read if (kind, name) not in made]

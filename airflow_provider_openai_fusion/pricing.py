@@ -27,6 +27,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import date
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -118,6 +119,7 @@ _SNAPSHOT = re.compile(r"^(?P<base>.+?)-\d{4}-\d{2}-\d{2}$")
 _FIELDS = {field.name for field in fields(Price)} - {"source"}
 
 
+@lru_cache(maxsize=1024)
 def base_model(model: str) -> str:
     """
     The model a price row is kept under: a fine-tuned model's base, a dated snapshot's alias.
@@ -140,16 +142,13 @@ def price_of(model: str | None, overrides: Mapping[str, Price] | None = None) ->
     """
     if not model:
         return None
-    overrides = overrides or {}
-    for name in (model, base_model(model)):
-        if name in overrides:
-            return overrides[name]
-    if "*" in overrides:
-        return overrides["*"]
-    for name in (model, base_model(model)):
-        if name in PRICES:
-            return PRICES[name]
-    return None
+    if overrides:
+        for name in (model, base_model(model)):
+            if name in overrides:
+                return overrides[name]
+        if "*" in overrides:
+            return overrides["*"]
+    return PRICES.get(model) or PRICES.get(base_model(model))
 
 
 def tier_multiplier(price: Price, tier: str | None) -> float:
@@ -265,7 +264,7 @@ def parse_prices(value: Any) -> Mapping[str, Price]:
         unknown = sorted(set(rates) - _FIELDS)
         if unknown:
             raise ValueError(f"{model}.{unknown[0]} is not a price field; the fields are {', '.join(sorted(_FIELDS))}")
-        changes = {name: _rate(model, name, rate) for name, rate in rates.items() if rate is not None}
+        changes: dict[str, Any] = {name: _rate(model, name, rate) for name, rate in rates.items() if rate is not None}
         start = PRICES.get(model, Price())
         parsed[model] = replace(start, **changes, source="connection extra 'prices'")
     return MappingProxyType(parsed)

@@ -50,6 +50,8 @@ CHUNK = b"\x5a" * (1 << 20)
 BYTES_PER_TOKEN = 4
 REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests"}
 
+DEFAULT_RPM = 1_000_000
+
 
 class Server:
     """
@@ -69,6 +71,8 @@ class Server:
         self.requests = Bucket(rpm, window)
         self.tokens = Bucket(tpm, window)
         self.job_seconds = job_seconds
+        self.paced = latency > 0 or rpm < DEFAULT_RPM
+        """Whether chat completions wait and count against the limits (B8); else they answer at once (B2)."""
         self.first_poll: dict[str, float] = {}
         self.stats = collections.Counter()
 
@@ -101,8 +105,10 @@ class Server:
 
     async def route(self, method: str, path: str, body: bytes, size: int, writer: asyncio.StreamWriter) -> None:
         """Answer one request."""
-        if method == "POST" and path == "/v1/chat/completions":
+        if method == "POST" and path == "/v1/chat/completions" and not self.paced:
             writer.write(head(200, len(CHAT_COMPLETION)) + CHAT_COMPLETION)
+        elif method == "POST" and path == "/v1/chat/completions":
+            await self.chat(body, writer)
         elif method == "POST" and path == "/v1/responses":
             writer.write(head(200, len(RESPONSE)) + RESPONSE)
         elif method == "GET" and path.startswith("/v1/responses/"):
@@ -153,10 +159,8 @@ class Server:
         now = time.monotonic()
         return now - self.first_poll.setdefault(object_id, now) >= self.job_seconds
 
-    async def embeddings(self, request: dict, writer: asyncio.StreamWriter) -> None:
-        """Answer an embeddings request after the latency, within the input cap and the rate limits."""
-        inputs = request["input"] if isinstance(request["input"], list) else [request["input"]]
-        tokens = sum(math.ceil(len(str(text).encode()) / BYTES_PER_TOKEN) for text in inputs)
+    def admitted(self, tokens: int, writer: asyncio.StreamWriter) -> bool:
+        """Whether a request of ``tokens`` fits the rate limits now; if not, answer it 429 as OpenAI does."""
         now = time.monotonic()
         waits = [bucket.shortfall(cost, now) for bucket, cost in ((self.requests, 1), (self.tokens, tokens))]
         if max(waits) > 0:
@@ -165,14 +169,42 @@ class Server:
             wait_ms = math.ceil(max(waits) * 1000)
             error = {"error": {"message": f"Rate limit reached for {kind}", "type": kind, "code": None}}
             writer.write(answer(429, error, self.rate_headers(now) + f"retry-after-ms: {wait_ms}\r\n"))
+            return False
+        self.requests.take(1, now)
+        self.tokens.take(tokens, now)
+        return True
+
+    async def chat(self, body: bytes, writer: asyncio.StreamWriter) -> None:
+        """
+        Answer a chat completion after the latency, within the rate limits; tokens count as OpenAI counts them for
+        the limit: the request's bytes / 4 plus ``max_completion_tokens``.
+        """
+        request = json.loads(body)
+        cap = request.get("max_completion_tokens") or request.get("max_tokens") or 0
+        tokens = math.ceil(len(body) / BYTES_PER_TOKEN) + cap
+        if not self.admitted(tokens, writer):
             return
+        self.stats["chat_requests"] += 1
+        self.stats["chat_tokens"] += tokens
+        self.stats["max_in_flight"] = max(self.stats["max_in_flight"], self.stats["in_flight"] + 1)
+        self.stats["in_flight"] += 1
+        try:
+            await asyncio.sleep(self.latency)
+        finally:
+            self.stats["in_flight"] -= 1
+        writer.write(head(200, len(CHAT_COMPLETION), self.rate_headers(time.monotonic())) + CHAT_COMPLETION)
+
+    async def embeddings(self, request: dict, writer: asyncio.StreamWriter) -> None:
+        """Answer an embeddings request after the latency, within the input cap and the rate limits."""
+        inputs = request["input"] if isinstance(request["input"], list) else [request["input"]]
+        tokens = sum(math.ceil(len(str(text).encode()) / BYTES_PER_TOKEN) for text in inputs)
         if len(inputs) > self.max_inputs:
             message = f"'$.input' is too long: {len(inputs)} inputs, at most {self.max_inputs} allowed."
             writer.write(answer(400, {"error": {"message": message, "type": "invalid_request_error"}}))
             return
-        self.requests.take(1, now)
-        self.tokens.take(tokens, now)
-        limits = self.rate_headers(now)
+        if not self.admitted(tokens, writer):
+            return
+        limits = self.rate_headers(time.monotonic())
         self.stats["requests"] += 1
         self.stats["inputs"] += len(inputs)
         self.stats["tokens"] += tokens
@@ -303,7 +335,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--max-inputs", type=int, default=2048)
-    parser.add_argument("--rpm", type=int, default=1_000_000)
+    parser.add_argument("--rpm", type=int, default=DEFAULT_RPM)
     parser.add_argument("--tpm", type=int, default=10_000_000_000)
     parser.add_argument("--rate-window", type=float, default=60.0)
     parser.add_argument("--job-seconds", type=float, default=10.0)

@@ -34,7 +34,7 @@ TERMINAL = ("completed", "incomplete", "failed", "cancelled")
 # Tools whose calls the caller must run and answer: an operator cannot, so they are refused.
 CLIENT_TOOLS = ("function", "custom", "computer_use_preview", "computer", "local_shell", "shell", "apply_patch")
 # The fields of a create request that POST /responses/input_tokens also takes.
-COUNTED_FIELDS = ("model", "input", "previous_response_id", "tools", "text", "reasoning", "truncation")
+COUNTED_FIELDS: tuple[str, ...] = ("model", "input", "previous_response_id", "tools", "text", "reasoning", "truncation")
 COUNTED_FIELDS += ("instructions", "conversation", "tool_choice", "parallel_tool_calls")
 
 
@@ -227,6 +227,30 @@ def output_text(response: Mapping[str, Any]) -> str:
         for part in item.get("content") or []
         if isinstance(part, Mapping) and part.get("type") == "output_text"
     )
+
+
+MAX_REPEATED_TEXT = 64 * 1024
+"""The longest ``output_text`` an XCom repeats beside the response's output (which holds the same text)."""
+
+
+def short_output_text(response: Mapping[str, Any], log: Any) -> str | None:
+    """
+    :func:`output_text` for the XCom, or ``None`` when it is longer than :data:`MAX_REPEATED_TEXT` characters:
+    the text is in the response's ``output`` already, and repeating a long one would double the XCom (logged).
+
+    :param response: the response.
+    :param log: where to say that the text was not repeated.
+    """
+    text = output_text(response)
+    if len(text) <= MAX_REPEATED_TEXT:
+        return text
+    log.info(
+        "output_text left out of the XCom: the answer's %d characters are in output[].content[].text (the XCom "
+        "repeats at most %d)",
+        len(text),
+        MAX_REPEATED_TEXT,
+    )
+    return None
 
 
 def refusal(response: Mapping[str, Any]) -> str | None:

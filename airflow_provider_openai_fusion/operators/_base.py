@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk import BaseOperator
 
@@ -50,7 +50,7 @@ def _count(value: Any) -> int | None:
 def _details(usage: dict[str, Any], *names: str) -> dict[str, Any]:
     for name in names:
         if isinstance(usage.get(name), dict):
-            return usage[name]
+            return cast("dict[str, Any]", usage[name])
     return {}
 
 
@@ -117,6 +117,15 @@ class OpenAIFusionBaseOperator(BaseOperator):
     template_fields: Sequence[str] = ("conn_id",)
     ui_color = "#d5f5e3"
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every operator's return value is measured before Airflow stores it as an XCom (``_bounds.py``)."""
+        super().__init_subclass__(**kwargs)
+        from airflow_provider_openai_fusion._bounds import bounded_return
+
+        for name in ("execute", "execute_complete"):
+            if callable(method := cls.__dict__.get(name)):
+                setattr(cls, name, bounded_return(method))
+
     def __init__(
         self,
         *,
@@ -161,13 +170,13 @@ class OpenAIFusionBaseOperator(BaseOperator):
         from airflow_provider_openai_fusion._ledger import task_usage
         from airflow_provider_openai_fusion.lineage import operator_lineage
 
-        hook = self.__dict__.get("hook")
+        hook: Any = self.__dict__.get("hook")
         records = list(hook.calls) if hook is not None else []
         base_url = hook.settings.base_url if records else ""
         written_paths = _paths(self, PATHS_WRITTEN) if written else []
         calls = hook.calls.calls if hook is not None else 0
         costs = [row.get("cost_usd") for row in task_usage()]
-        cost = sum(costs) if costs and None not in costs else None
+        cost = sum(float(c) for c in costs if c is not None) if costs and None not in costs else None
         return operator_lineage(records, calls, base_url, _paths(self, PATHS_READ), written_paths, cost)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
@@ -298,7 +307,11 @@ class OpenAIFusionBaseOperator(BaseOperator):
         tier = (answer.get("service_tier") if isinstance(answer, dict) else None) or tier
         cost, unknown = ledger.add(model, usage or Usage(), tier, calls, self.hook.prices)
         line = usage_line(model, answer.get("usage")) if isinstance(answer, dict) else None
-        line = line or f"Usage of {model or 'the default model'}: {calls} call(s)"
+        if line is None:
+            used = usage or Usage()
+            what = f"{used.images} image(s)" if used.images else f"{calls} call(s)"
+            what = f"{used.audio_minutes:.2f} minute(s) of audio" if used.audio_minutes else what
+            line = f"Usage of {model or 'the default model'}: {what}"
         self.log.info("%s, tier %s, %s", line, tier or "default", cost_text(cost))
         if unknown:
             self.log.warning(

@@ -13,11 +13,11 @@ the lines of the custom ids of the input (a line for any other id is counted and
 each at most ``max_line_bytes`` long. A line in OpenAI's usual layout (``{"id", "custom_id", "response":
 {"status_code", "request_id", "body"}, "error": null}``) is checked to be one JSON object whose ``custom_id`` and
 ``status_code`` are the ones its head says: its body must be one JSON value (so no key can follow it), found
-without parsing its numbers: the span around the middle of the body free of quotes and brackets is set aside and
-what remains, with a ``0`` in its place, must parse as one object. Such lines are copied as bytes, runs of lines
-already in input order as one range. Any other line (another key order, an ``error`` object) is parsed, if it is
-at most :data:`MAX_PARSED_LINE_BYTES`, and refused if a key repeats at any level. 50,000 embeddings of 1,536
-dimensions (about 1.5 GB of JSON) are joined in a few MiB of memory.
+without parsing its numbers (:func:`_one_value`: the quote-free span around the middle of the body is set aside
+and what remains, with a ``0`` in its place, must parse as one object; the numbers are not checked). Such lines
+are copied as bytes, runs of lines already in input order as one range. Any other line (another key order, an
+``error`` object) is parsed, if it is at most :data:`MAX_PARSED_LINE_BYTES`, and refused if a key repeats at any
+level. 50,000 embeddings of 1,536 dimensions (about 1.5 GB of JSON) are joined in a few MiB of memory.
 """
 
 from __future__ import annotations
@@ -49,7 +49,6 @@ _PREFIX = re.compile(
 _SUFFIX = re.compile(rb'\}\s*\}\s*,\s*"error"\s*:\s*null\s*\}\s*\Z')
 _USUAL_SUFFIXES = (b'}}, "error": null}\n', b'}},"error":null}\n', b'}}, "error": null}', b'}},"error":null}')
 _ANY_ID = re.compile(rb'"custom_id"\s*:\s*("(?:[^"\\]|\\.)*")')
-_SPECIALS = (b'"', b"[", b"]", b"{", b"}")
 COPY, PARSE, TOO_LARGE, INVALID = range(4)
 
 
@@ -197,18 +196,40 @@ def _body_end(view: mmap.mmap, start: int, end: int) -> int:
 
 def _one_value(view: mmap.mmap, start: int, end: int) -> bool:
     """
-    Whether ``view[start:end]`` is one JSON object, nothing after it. A long body is checked without parsing its
-    bulk: the span around its middle with no quote and no bracket cannot open, close or name anything, so the body
-    is one object exactly when it is one with that span replaced by ``0``.
+    Whether ``view[start:end]`` is one JSON object, nothing after it, for a line that is itself valid JSON.
+
+    A long body is checked without parsing its bulk. Around its middle lies a span with no quote (between the last
+    quote before the middle and the first one after it; inside it, an array's elements when the body has one
+    there, else a string's text). A span without a quote can close no object it is in (what follows a closed
+    value in an object is a key, which needs a quote), so if the body with that span replaced by ``0`` is one
+    object (the same closing brackets after it end the same containers), the body is one object too: no key can
+    follow it, none of the line's can repeat.
     """
     if end - start <= SHORT_BODY:
         return _is_object(view[start:end])
     middle = (start + end) // 2
-    left = max(view.rfind(char, start, middle) for char in _SPECIALS)
-    right = min((found for char in _SPECIALS if (found := view.find(char, middle, end)) >= 0), default=-1)
-    if left < 0 or right < 0 or view[right - 1] == 0x5C:  # a backslash before the right edge would escape it
-        return _is_object(view[start:end]) if end - start <= MAX_PARSED_LINE_BYTES else False
-    return _is_object(view[start : left + 1] + b"0" + view[right:end])
+    left, right = view.rfind(b'"', start, middle), view.find(b'"', middle, end)
+    if left >= 0 and right >= 0:
+        opened = view.find(b"[", left, middle)
+        closed = view.find(b"]", middle, right) if opened >= 0 else -1
+        if closed >= 0:
+            return _is_reduced(view[start : opened + 1] + b"0" + view[closed:end])
+        if opened < 0 and view[right - 1] != 0x5C:  # a backslash before the closing quote would escape it
+            return _is_reduced(view[start : left + 1] + b"0" + view[right:end])
+    return end - start <= MAX_PARSED_LINE_BYTES and _is_object(view[start:end])
+
+
+_CHECKED: dict[bytes, bool] = {}
+
+
+def _is_reduced(text: bytes) -> bool:
+    """:func:`_is_object` of a reduced body; results repeat (the lines of one batch share a shape), so kept."""
+    known = _CHECKED.get(text)
+    if known is None:
+        if len(_CHECKED) >= 4096:
+            _CHECKED.clear()
+        known = _CHECKED[text] = _is_object(text)
+    return known
 
 
 def _is_object(text: bytes) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from airflow.sdk import Context
 
@@ -33,7 +33,10 @@ def _send(operator: Any, body: dict[str, Any]) -> dict[str, Any]:
     from airflow_provider_openai_fusion.operators._tiers import send_tiered
 
     operator.check_budget(_budget.chat, body)
-    return send_tiered(operator, create_chat_completion, body, bool(operator.flex_fallback), _budget.chat)
+    return cast(
+        "dict[str, Any]",
+        send_tiered(operator, create_chat_completion, body, bool(operator.flex_fallback), _budget.chat),
+    )
 
 
 class OpenAIChatCompletionOperator(OpenAIFusionBaseOperator):
@@ -53,24 +56,48 @@ class OpenAIChatCompletionOperator(OpenAIFusionBaseOperator):
     :param prompt_cache_key: groups requests sharing a prompt prefix for better cache hits (cached input tokens are
         billed at the cached rate). (templated)
     :param prompt_cache_retention: ``in_memory`` or ``24h``.
+    :param items: bulk mode: one request per item, sent concurrently at the rate limit's speed, answers written to
+        ``output_path``. An item is a text (the user message, after ``messages``) or a request object (fields
+        merged over the named arguments, e.g. ``{"custom_id": "t-1", "messages": [...]}``). (templated)
+    :param items_path: bulk mode: a JSON-lines file of items (local path or ``ObjectStoragePath`` URI). (templated)
+    :param output_path: bulk mode: the JSON-lines file of answers, one line per item in input order, in the Batch
+        API's output shape. (templated)
+    :param on_error: bulk mode: ``fail`` (default: the task fails once the output is written, and its retry sends
+        only the failed items) or ``record`` (failed items stay as error lines; the task succeeds).
+    :param max_concurrency: bulk mode: the most requests in flight (default 8, at most 64).
     :param conn_id: the Airflow Connection of type ``openai_fusion``. (templated)
-    :return: the API response (a dict).
+    :return: the API response (a dict); in bulk mode ``{"path", "count", "succeeded", "failed", "not_sent",
+        "reused", "usage"}``.
     """
 
-    template_fields: Sequence[str] = ("conn_id", "model", "messages", "advanced", "prompt_cache_key")
-    template_fields_renderers = {"messages": "json", "advanced": "json"}
+    template_fields: Sequence[str] = (
+        "conn_id",
+        "model",
+        "messages",
+        "advanced",
+        "prompt_cache_key",
+        "items",
+        "items_path",
+        "output_path",
+    )
+    template_fields_renderers = {"messages": "json", "advanced": "json", "items": "json"}
 
     def __init__(
         self,
         *,
         model: str,
-        messages: list[dict[str, Any]] | str,
+        messages: list[dict[str, Any]] | str | None = None,
         temperature: float | None = None,
         advanced: dict[str, Any] | str | None = None,
         service_tier: str | None = None,
         flex_fallback: bool = False,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: str | None = None,
+        items: list[Any] | str | None = None,
+        items_path: str | None = None,
+        output_path: str | None = None,
+        on_error: str = "fail",
+        max_concurrency: int = 8,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -82,11 +109,19 @@ class OpenAIChatCompletionOperator(OpenAIFusionBaseOperator):
         self.messages = messages
         self.temperature = temperature
         self.advanced = advanced
+        self.items = items
+        self.items_path = items_path
+        self.output_path = output_path
+        self.on_error = on_error
+        self.max_concurrency = max_concurrency
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_openai_fusion.api._base import json_list, request_body, required
         from airflow_provider_openai_fusion.api.chat import ChatCompletionRequest
+        from airflow_provider_openai_fusion.operators._bulk import bulk_requested
 
+        if bulk_requested(self.items, self.items_path):
+            return self._execute_bulk()
         messages = required("messages", json_list(self.messages, "messages"), "a chat completion")
         named = {"model": self.model, "messages": messages, "temperature": self.temperature, **_tiers(self)}
         body = request_body(ChatCompletionRequest, named, self.advanced)
@@ -94,6 +129,24 @@ class OpenAIChatCompletionOperator(OpenAIFusionBaseOperator):
         response = _send(self, body)
         _log_chat(self, response)
         return response
+
+    def _execute_bulk(self) -> dict[str, Any]:
+        from airflow_provider_openai_fusion import _budget
+        from airflow_provider_openai_fusion.api._base import json_list, request_body
+        from airflow_provider_openai_fusion.api.chat import ChatCompletionRequest, create_chat_completion
+        from airflow_provider_openai_fusion.operators._bulk import execute_bulk
+
+        prefix = json_list(self.messages, "messages") or []
+        named = {"model": self.model, "temperature": self.temperature, **_tiers(self)}
+
+        def build(item: Any) -> dict[str, Any]:
+            if isinstance(item, str):
+                item = {"messages": [*prefix, {"role": "user", "content": item}]}
+            if not isinstance(item, dict):
+                raise InvalidArgumentError("item", f"must be text or a request object, got {type(item).__name__}")
+            return request_body(ChatCompletionRequest, {"messages": prefix or None, **named, **item}, self.advanced)
+
+        return execute_bulk(self, build, create_chat_completion, _budget.chat, "chat/completions")
 
 
 class OpenAIEditOperator(OpenAIFusionBaseOperator):

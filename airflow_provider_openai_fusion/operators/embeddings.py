@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from itertools import repeat
@@ -15,8 +16,57 @@ from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOpera
 DEFAULT_MAX_CONCURRENCY = 4
 MAX_XCOM_BYTES = 32 * 1024 * 1024
 JSON_BYTES_PER_FLOAT = 20
+MAX_JSON_BYTES_PER_FLOAT = 32
 DEFAULT_DIMENSIONS = 1536
+MAX_UNKNOWN_DIMENSIONS = 16_384
+"""The most dimensions accepted from a model whose size is not known (and no ``dimensions`` was asked for)."""
 MODEL_DIMENSIONS = {"text-embedding-3-large": 3072, "text-embedding-3-small": 1536, "text-embedding-ada-002": 1536}
+
+
+def expected_dimensions(model: str, dimensions: int | None) -> int | None:
+    """
+    The length every vector must have: the ``dimensions`` asked for, else the model's known size; ``None`` when
+    neither is known (then the vectors must agree with each other, at most :data:`MAX_UNKNOWN_DIMENSIONS`).
+
+    :param model: the model.
+    :param dimensions: the ``dimensions`` asked for, if any.
+    """
+    return dimensions or MODEL_DIMENSIONS.get(model)
+
+
+def answer_cap(count: int, dims: int | None) -> int:
+    """
+    The most bytes an answer embedding ``count`` texts may take: ``count`` vectors of ``dims`` floats (else
+    :data:`MAX_UNKNOWN_DIMENSIONS`) at :data:`MAX_JSON_BYTES_PER_FLOAT` bytes each, plus room for the rest.
+
+    :param count: the texts in the request.
+    :param dims: the expected dimensions, if known.
+    """
+    return count * ((dims or MAX_UNKNOWN_DIMENSIONS) * MAX_JSON_BYTES_PER_FLOAT + 512) + 64 * 1024
+
+
+def check_vectors(data: Sequence[Mapping[str, Any]], dims: int | None) -> int:
+    """
+    Check that every vector has the expected length (or, unknown, one length within
+    :data:`MAX_UNKNOWN_DIMENSIONS`); return that length.
+
+    :param data: the vectors, in input order.
+    :param dims: the expected dimensions, if known.
+    """
+    from airflow_provider_openai_fusion.exceptions import APIResponseValidationError
+
+    want = dims if dims is not None else (len(data[0]["embedding"]) if data else 0)
+    for item in data:
+        size = len(item["embedding"])
+        if size != want or size > (dims or MAX_UNKNOWN_DIMENSIONS):
+            asked = (
+                f"{dims:,} were expected" if dims else f"the others have {want:,}, at most {MAX_UNKNOWN_DIMENSIONS:,}"
+            )
+            raise APIResponseValidationError(
+                f"the vector of input {item['index']} has {size:,} dimensions; {asked}: refused before it reaches "
+                "an XCom or a file"
+            )
+    return want
 
 
 def check_xcom_size(count: int, model: str, dimensions: int | None) -> None:
@@ -132,7 +182,7 @@ class OpenAIEmbeddingsOperator(OpenAIFusionBaseOperator):
         from airflow_provider_openai_fusion.operators._io import check_output
 
         limit = positive_int("limit", self.limit)
-        concurrency = positive_int("max_concurrency", self.max_concurrency)
+        concurrency = positive_int("max_concurrency", self.max_concurrency) or DEFAULT_MAX_CONCURRENCY
         if self.output_path is not None:
             check_output("output_path", self.output_path)
         named = {"model": self.model, "input": self._texts(), "user": self.user, "dimensions": self.dimensions}
@@ -157,10 +207,14 @@ class OpenAIEmbeddingsOperator(OpenAIFusionBaseOperator):
         )
         self.check_model(request.model)
         self.check_budget(_budget.embeddings, request.model, sum(batch.tokens for batch in slices), len(bodies))
-        specs = [create_embeddings(body) for body in bodies]
+        want = expected_dimensions(request.model, request.dimensions)
+        specs = [
+            dataclasses.replace(create_embeddings(body), max_bytes=answer_cap(len(body["input"]), want))
+            for body in bodies
+        ]
         answers = self.hook.bulk(specs, concurrency, tokens=[batch.tokens for batch in slices])
         result = merge_responses(slices, answers)
-        dims = len(result["data"][0]["embedding"]) if result["data"] else 0
+        dims = check_vectors(result["data"], want)
         self.log.info("%d vectors of %d dimensions", len(result["data"]), dims)
         self.log_usage(result, request.model, calls=len(bodies))
         if not self.output_path:

@@ -55,9 +55,9 @@ class OpenAIResponseResultOperator(OpenAIFusionBaseOperator):
         from airflow_provider_openai_fusion.api.responses import (
             BackgroundResponses,
             check_refusal,
-            output_text,
             parse_output,
             retrieve_response,
+            short_output_text,
         )
 
         required("response_id", self.response_id, "a result-only task")
@@ -74,7 +74,7 @@ class OpenAIResponseResultOperator(OpenAIFusionBaseOperator):
         self.log_usage(response)
         response = finish(kind, event_for(kind, response))
         check_refusal(response)
-        result = {**response, "output_text": output_text(response)}
+        result = {**response, "output_text": short_output_text(response, self.log)}
         if structured is not None:
             result["output_parsed"] = parse_output(response, structured)
         return result

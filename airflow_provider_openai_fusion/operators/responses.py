@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk import Context, conf
 
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 # The task_state_store key (Airflow >= 3.3) holding the background response of this task instance, so a retry
 # finds it again; it is removed once the response's result has been handled.
 STATE_KEY = "openai_fusion_background_response"
+# The forms of the XCom: the whole response, or its id and metadata with only the text or the parsed object.
+RETURNS = ("full", "text", "parsed")
 
 
 class OpenAIResponseOperator(OpenAIFusionBaseOperator):
@@ -67,8 +69,23 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
     :param prompt_cache_key: groups requests sharing a prompt prefix for better cache hits (cached input tokens are
         billed at the cached rate). (templated)
     :param prompt_cache_retention: ``in_memory`` or ``24h``.
+    :param items: bulk mode: one response per item, sent concurrently at the rate limit's speed, answers written
+        to ``output_path``. An item is the ``input`` (text or input items) or a request object (fields merged over
+        the named arguments, e.g. ``{"custom_id": "doc-1", "input": "..."}``). Not with ``background``,
+        ``max_input_tokens`` or ``previous_response_id``. (templated)
+    :param items_path: bulk mode: a JSON-lines file of items (local path or ``ObjectStoragePath`` URI). (templated)
+    :param output_path: bulk mode: the JSON-lines file of answers, one line per item in input order, in the Batch
+        API's output shape. (templated)
+    :param on_error: bulk mode: ``fail`` (default: the task fails once the output is written, and its retry sends
+        only the failed items) or ``record`` (failed items stay as error lines; the task succeeds).
+    :param max_concurrency: bulk mode: the most requests in flight (default 8, at most 64).
+    :param returns: what the XCom holds: ``"full"`` (default) the whole response; ``"text"``
+        ``{"id", "metadata", "output_text"}``; ``"parsed"`` ``{"id", "metadata", "output_parsed"}`` (needs
+        ``text_format``). The short forms keep XCom small over thousands of mapped tasks, and ``metadata``
+        carries an item's key through the mapping. (The name ``output`` is taken by Airflow's ``.output``.)
     :param conn_id: the Airflow Connection of type ``openai_fusion``. (templated)
-    :return: the API response plus ``output_text`` and, with ``text_format``, ``output_parsed``.
+    :return: the API response plus ``output_text`` and, with ``text_format``, ``output_parsed``; or the short
+        form that ``returns`` names.
     """
 
     template_fields: Sequence[str] = (
@@ -82,14 +99,23 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         "metadata",
         "advanced",
         "prompt_cache_key",
+        "items",
+        "items_path",
+        "output_path",
     )
-    template_fields_renderers = {"input": "json", "tools": "json", "metadata": "json", "advanced": "json"}
+    template_fields_renderers = {
+        "input": "json",
+        "tools": "json",
+        "metadata": "json",
+        "advanced": "json",
+        "items": "json",
+    }
 
     def __init__(
         self,
         *,
         model: str,
-        input: Any,
+        input: Any = None,
         instructions: str | None = None,
         text_format: Any = None,
         tools: list[dict[str, Any]] | str | None = None,
@@ -109,9 +135,21 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         flex_fallback: bool = False,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: str | None = None,
+        items: list[Any] | str | None = None,
+        items_path: str | None = None,
+        output_path: str | None = None,
+        on_error: str = "fail",
+        max_concurrency: int = 8,
+        returns: str = "full",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.returns = returns
+        self.items = items
+        self.items_path = items_path
+        self.output_path = output_path
+        self.on_error = on_error
+        self.max_concurrency = max_concurrency
         self.service_tier = service_tier
         self.flex_fallback = flex_fallback
         self.prompt_cache_key = prompt_cache_key
@@ -141,8 +179,11 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         from airflow_provider_openai_fusion import _budget
         from airflow_provider_openai_fusion._waiting import event_for
         from airflow_provider_openai_fusion.api.responses import create_response
+        from airflow_provider_openai_fusion.operators._bulk import bulk_requested
         from airflow_provider_openai_fusion.operators._tiers import send_tiered
 
+        if bulk_requested(self.items, self.items_path):
+            return self._execute_bulk()
         self._response_id = None  # a kill of this try must not cancel what an earlier try of this instance made
         body, structured = self._request()
         self.check_model(body["model"])
@@ -170,21 +211,27 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
 
     def _request(self) -> tuple[dict[str, Any], StructuredFormat | None]:
         """The request body and the structured format, every argument checked before any request."""
+        from airflow_provider_openai_fusion.api._base import request_body, required
+        from airflow_provider_openai_fusion.api.responses import CreateResponseRequest
+
+        required("input", self.input, "the Responses API")
+        named, advanced, structured = self._named()
+        return request_body(CreateResponseRequest, named, advanced), structured
+
+    def _named(self) -> tuple[dict[str, Any], dict[str, Any], StructuredFormat | None]:
+        """The named request fields, ``advanced`` and the structured format, checked (``input`` may be unset)."""
         from airflow_provider_openai_fusion.api._base import (
             json_list,
             json_object,
             positive_int,
             positive_number,
-            request_body,
             required,
             text_or_list,
         )
         from airflow_provider_openai_fusion.api._structured import structured_format
-        from airflow_provider_openai_fusion.api.responses import CreateResponseRequest
         from airflow_provider_openai_fusion.operators._tiers import tier_fields
 
         required("model", self.model, "the Responses API")
-        required("input", self.input, "the Responses API")
         if not self.wait_for_completion and not self.background:
             raise InvalidArgumentError("wait_for_completion", "False applies to background responses: set background")
         self.poll_interval = positive_number("poll_interval", self.poll_interval)
@@ -200,6 +247,10 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
                     f"advanced.{name}", "use the operator's background argument; background responses are stored"
                 )
         structured = structured_format(self._text_format_class or self.text_format)
+        if self.returns not in RETURNS:
+            raise InvalidArgumentError("returns", f"{self.returns!r} is not one of {', '.join(RETURNS)}")
+        if self.returns == "parsed" and structured is None:
+            raise InvalidArgumentError("returns", '"parsed" needs text_format (the schema the answer is parsed with)')
         named = {
             "model": self.model,
             "input": text_or_list(self.input),
@@ -216,7 +267,24 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
                 self.service_tier, self.prompt_cache_key, self.prompt_cache_retention, bool(self.flex_fallback)
             ),
         }
-        return request_body(CreateResponseRequest, named, advanced), structured
+        return named, advanced, structured
+
+    def _execute_bulk(self) -> dict[str, Any]:
+        from airflow_provider_openai_fusion import _budget
+        from airflow_provider_openai_fusion.api._base import request_body, text_or_list
+        from airflow_provider_openai_fusion.api.responses import CreateResponseRequest, create_response
+        from airflow_provider_openai_fusion.operators._bulk import execute_bulk
+
+        for name in ("background", "max_input_tokens", "previous_response_id"):
+            if getattr(self, name):
+                raise InvalidArgumentError(name, "applies to a single response, not to bulk mode (items)")
+        named, advanced, _ = self._named()
+
+        def build(item: Any) -> dict[str, Any]:
+            fields = item if isinstance(item, dict) else {"input": text_or_list(item)}
+            return request_body(CreateResponseRequest, {**named, **fields}, advanced)
+
+        return execute_bulk(self, build, create_response, lambda body: _budget.response(body, None), "responses")
 
     def _check_input_tokens(self, body: dict[str, Any]) -> int | None:
         """Count the input (POST /responses/input_tokens, free) when a limit or a budget needs it; check the limit."""
@@ -230,7 +298,7 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
             raise InvalidArgumentError(
                 "max_input_tokens", f"the input counts {counted} tokens, over the limit of {self.max_input_tokens}"
             )
-        return counted
+        return cast("int | None", counted)
 
     def _earlier_response(self, context: Context, body: dict[str, Any]) -> dict[str, Any] | None:
         """The background response an earlier try of this task instance started for the same request, if alive."""
@@ -251,7 +319,7 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         if response.get("status") not in (*ACTIVE, "completed"):
             return None
         self.log.info("Re-attaching to response %s (%s) of an earlier try", response["id"], response.get("status"))
-        return response
+        return cast("dict[str, Any] | None", response)
 
     def _remember(self, context: Context, response: Mapping[str, Any], body: dict[str, Any]) -> None:
         if (store := context.get("task_state_store")) is not None:
@@ -267,7 +335,7 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
             self._defer(deadline)
         watch = Watch(self._kind, str(self._response_id), self.log)
         try:
-            return drive(watch.until_done(self.poll_interval, deadline), self.hook.request)
+            return cast("dict[str, Any]", drive(watch.until_done(self.poll_interval, deadline), self.hook.request))
         except (AirflowSensorTimeout, AirflowTaskTimeout):
             self._cancel()
             raise
@@ -302,26 +370,27 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         """
         from airflow.sdk.exceptions import AirflowSensorTimeout
 
-        from airflow_provider_openai_fusion._waiting import finish
+        from airflow_provider_openai_fusion._waiting import finish, resumed
         from airflow_provider_openai_fusion.api.responses import (
             check_refusal,
-            output_text,
             parse_output,
+            short_output_text,
             without_tool_secrets,
         )
 
         ended = isinstance(event, Mapping) and event.get("status") in self._kind.terminal
         try:
+            event = resumed(self._kind, event, self.hook.request)
             if ended and isinstance(event.get("job"), Mapping):
                 job = event["job"]
                 self.log.info("Response %s %s", job.get("id"), job.get("status"))
                 self.log_usage(job, self.model)
             response = finish(self._kind, event)
             check_refusal(response)
-            result = {**without_tool_secrets(response), "output_text": output_text(response)}
+            result = {**without_tool_secrets(response), "output_text": short_output_text(response, self.log)}
             if structured is not None:
                 result["output_parsed"] = parse_output(response, structured)
-            return result
+            return _shape(result, self.returns)
         except AirflowSensorTimeout:
             if not event.get("cancelled"):
                 self._cancel()
@@ -346,6 +415,14 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         """Cancel the background response this task is waiting for."""
         if self.background:
             self._cancel()
+
+
+def _shape(result: dict[str, Any], returns: str) -> dict[str, Any]:
+    """The XCom that ``returns`` names: the whole result, or its id and metadata with the text or parsed object."""
+    if returns == "full":
+        return result
+    key = "output_parsed" if returns == "parsed" else "output_text"
+    return {"id": result.get("id"), "metadata": result.get("metadata") or {}, key: result.get(key)}
 
 
 def _fingerprint(body: Mapping[str, Any]) -> str:

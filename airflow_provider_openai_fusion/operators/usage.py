@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 SOURCES = ("run", "organization")
 FORMATS = ("csv", "json")
 MAX_PAGES = 1000
+DAY = 86_400
 COUNTS = ("calls", "input_tokens", "cached_tokens", "output_tokens", "reasoning_tokens", "total_tokens")
 
 
@@ -138,7 +139,8 @@ class OpenAIUsageReportOperator(OpenAIFusionBaseOperator):
 
     ``source="organization"``: OpenAI's Costs API (``GET /organization/costs``) and Usage API
     (``GET /organization/usage/{completions,embeddings,moderations,images,audio_speeches,audio_transcriptions,
-    vector_stores}``) for the run's data interval (or ``start_time`` / ``end_time``), every page, in daily buckets
+    vector_stores}``) for the run's data interval (the day before it when it is empty, as for a manual run; or
+    ``start_time`` / ``end_time``), every page, in daily buckets
     grouped by ``group_by``; one row per bucket and result goes to ``output_path``. It needs the connection's
     ``admin_api_key`` (an organization admin key), which no other operator uses.
 
@@ -218,12 +220,15 @@ class OpenAIUsageReportOperator(OpenAIFusionBaseOperator):
         return summary
 
     def _window(self, context: Context) -> tuple[int, int]:
+        """The given times, else the run's data interval; an empty interval (a manual run) means the day before it."""
         start = self.start_time if self.start_time is not None else context.get("data_interval_start")
         end = self.end_time if self.end_time is not None else context.get("data_interval_end")
         if start is None:
             raise InvalidArgumentError("start_time", "is needed: this run has no data interval")
         start_s = _seconds("start_time", start)
         end_s = _seconds("end_time", end) if end is not None else int(datetime.now(timezone.utc).timestamp())
+        if self.start_time is None and self.end_time is None and end_s == start_s:
+            start_s -= DAY
         if end_s <= start_s:
             raise InvalidArgumentError("end_time", f"must be after start_time ({end_s} <= {start_s})")
         return start_s, end_s
@@ -248,8 +253,8 @@ class OpenAIUsageReportOperator(OpenAIFusionBaseOperator):
     def _organization(self, context: Context, fmt: str | None) -> dict[str, Any]:
         from airflow_provider_openai_fusion.api.usage import GROUP_BY, usage_page
 
-        start, end = self._window(context)
         group_by, sources = self._group_by(), self._sources()
+        start, end = self._window(context)
         rows: list[dict[str, Any]] = []
         per_source: dict[str, int] = {}
         for source in sources:

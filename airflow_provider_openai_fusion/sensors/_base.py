@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue, conf
 
+from airflow_provider_openai_fusion._bounds import bounded_xcom
+
 if TYPE_CHECKING:
     from airflow_provider_openai_fusion._waiting import JobKind, Watch
     from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
@@ -101,7 +103,7 @@ class JobSensor(BaseSensorOperator):
                     f"{exc} {self.kind.noun} {self.job_id}: {self._watch.last_status()}"
                 ) from None
         done = self.poke(context)
-        if done:
+        if isinstance(done, PokeReturnValue) and done:
             return done.xcom_value
         trigger = self.trigger(
             job_id=self._watch.job_id,
@@ -118,7 +120,9 @@ class JobSensor(BaseSensorOperator):
         job = drive(self._watch.look(), self.hook.request)
         if not self._watch.done(job):
             return False
-        return PokeReturnValue(is_done=True, xcom_value=finish(self.kind, event_for(self.kind, job), self.on_cancelled))
+        result = finish(self.kind, event_for(self.kind, job), self.on_cancelled)
+        what = f"{type(self).__name__} {self.task_id!r}"
+        return PokeReturnValue(is_done=True, xcom_value=bounded_xcom(result, what, has_output_path=False))
 
     def execute_complete(self, context: Context, event: Any = None) -> Any:
         """
@@ -127,8 +131,8 @@ class JobSensor(BaseSensorOperator):
         :param context: the task's context.
         :param event: the trigger's event.
         """
-        from airflow_provider_openai_fusion._waiting import finish
+        from airflow_provider_openai_fusion._waiting import finish, resumed
 
-        result = finish(self.kind, event, self.on_cancelled)
+        result = finish(self.kind, resumed(self.kind, event, self.hook.request), self.on_cancelled)
         self.log.info("%s %s finished", self.kind.noun.capitalize(), self.job_id)
-        return result
+        return bounded_xcom(result, f"{type(self).__name__} {self.task_id!r}", has_output_path=False)

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk.exceptions import AirflowSensorTimeout
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_openai_fusion._waiting import JobKind, WaitGaveUp, Watch, adrive, event_for, is_transient
+from airflow_provider_openai_fusion._bounds import bounded_event
+from airflow_provider_openai_fusion._waiting import JobKind, WaitGaveUp, Watch, adrive, is_transient, summary_event
 
 if TYPE_CHECKING:
     from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
@@ -19,8 +20,10 @@ if TYPE_CHECKING:
 class JobTrigger(BaseTrigger):
     """
     Poll a job until it ends, writing its progress to the log; then yield one event: the job's final status with
-    the job, ``timeout`` past ``deadline`` (with the job's last status; with ``cancel_on_kill`` the job is cancelled
-    first and the event says ``"cancelled": true``), or ``error`` (``retryable`` when transient errors ran out).
+    its id (never the whole job: the task reads it again when it resumes, ``_waiting.resumed``), ``timeout`` past
+    ``deadline`` (with the job's last status; with ``cancel_on_kill`` the job is cancelled first and the event
+    says ``"cancelled": true``), or ``error`` (``retryable`` when transient errors ran out). Every event is
+    measured against the bound of a trigger event (``_bounds.py``).
 
     Subclasses set :attr:`kind`.
 
@@ -45,7 +48,7 @@ class JobTrigger(BaseTrigger):
         cursor: Any = None,
         cancel_on_kill: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # BaseTrigger.__init__ has no annotations
         self.job_id = job_id
         self.conn_id = conn_id
         self.poll_interval = float(poll_interval)
@@ -89,10 +92,10 @@ class JobTrigger(BaseTrigger):
         finally:
             self.cursor = watch.cursor
             await self.hook.aclose()
-        yield TriggerEvent(event_for(self.kind, job))
+        yield TriggerEvent(bounded_event(summary_event(self.job_id, job), type(self).__name__))
 
     def _error(self, exc: BaseException, *, retryable: bool) -> dict[str, Any]:
-        return {"status": "error", "job_id": self.job_id, "message": str(exc), "retryable": retryable}
+        return {"status": "error", "job_id": self.job_id, "message": str(exc)[:2000], "retryable": retryable}
 
     async def _timed_out(self, exc: AirflowSensorTimeout) -> dict[str, Any]:
         """The ``timeout`` event; with ``cancel_on_kill``, the job is cancelled first (a failure is only logged)."""

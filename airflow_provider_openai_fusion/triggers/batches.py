@@ -8,6 +8,7 @@ from typing import Any
 from airflow.sdk.exceptions import AirflowSensorTimeout
 from airflow.triggers.base import TriggerEvent
 
+from airflow_provider_openai_fusion._bounds import bounded_event
 from airflow_provider_openai_fusion._waiting import WaitGaveUp, Watch, adrive, is_transient
 from airflow_provider_openai_fusion.api.batches import BATCHES
 from airflow_provider_openai_fusion.triggers._base import JobTrigger
@@ -60,7 +61,9 @@ class OpenAIBatchTrigger(JobTrigger):
             return
         finally:
             await self.hook.aclose()
-        yield TriggerEvent({"status": ALL_DONE, "job_id": self.job_id, "batch_ids": self.batch_ids, "batches": batches})
+        statuses = [batch.get("status") for batch in batches]
+        done: dict[str, Any] = {"status": ALL_DONE, "job_id": self.job_id, "batch_ids": self.batch_ids}
+        yield TriggerEvent(bounded_event({**done, "statuses": statuses}, type(self).__name__))
 
     async def _cancel(self) -> None:
         """Cancel every batch still running (at the deadline, or when a user kills the deferred task)."""

@@ -185,7 +185,7 @@ async def chat_completions(request: Request) -> Response:
             "model": model,
             "choices": choices,
             "usage": _usage(prompt, tokens(answer) * len(choices)),
-            "service_tier": "default",
+            "service_tier": body.get("service_tier") if body.get("service_tier") in ("flex", "priority") else "default",
             "system_fingerprint": _fingerprint(body),
         }
     )

@@ -150,7 +150,7 @@ def test_the_trigger_waits_with_the_async_client(hook: OpenAIFusionHook) -> None
             return event.payload
 
     event = asyncio.run(first_event())
-    assert event["status"] == "completed" and event["job"]["output"][0]["content"][0]["text"]
+    assert event == {"status": "completed", "job_id": created["id"]}  # ids only; the task reads the response again
 
 
 def test_the_trigger_cancels_on_kill(hook: OpenAIFusionHook) -> None:

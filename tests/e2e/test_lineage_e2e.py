@@ -13,7 +13,8 @@ import pytest
 
 from tests.conftest import ROOT, AirflowHome, Stack, connection_json
 
-pytestmark = [pytest.mark.contract, pytest.mark.airflow]
+# The stand-in (up to 120 s), db migrate (up to 120 s) and a DAG run through `airflow dags test` (up to 600 s).
+pytestmark = [pytest.mark.contract, pytest.mark.airflow, pytest.mark.timeout(1200)]
 
 PROMPTS = ("What does Apache Airflow schedule?", "Write a tagline for an Airflow provider:", "I was charged twice")
 

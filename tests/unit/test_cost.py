@@ -386,3 +386,99 @@ def test_batch_budget_refuses_before_uploading(make_hook, tmp_path) -> None:
     with raises(BudgetExceededError, match="3 request\\(s\\).*tier batch.*each request's max_completion_tokens"):
         task.execute(ti_context())
     assert api.requests == []
+
+
+# The run report, from the records a fake task instance pulls.
+
+
+def test_run_report_sums_by_model_and_task_and_writes_json(tmp_path) -> None:
+    from airflow_provider_openai_fusion.operators import OpenAIUsageReportOperator
+
+    luna = {"model": "gpt-5.6-luna", "calls": 1, "input_tokens": 10, "output_tokens": 5, "total_tokens": 15}
+    earlier = {
+        "answer": [{**luna, "cost_usd": 0.25}, {**luna, "cost_usd": 0.5}],
+        "embed": [[{"model": "mine", "calls": 2, "input_tokens": 7, "total_tokens": 7, "cost_usd": None}]],
+        "report": [{"model": "should-not-count", "cost_usd": 9.0}],
+    }
+    ti = FakeTI(earlier)
+    operator = OpenAIUsageReportOperator(task_id="report", source="run", output_path=str(tmp_path / "run.json"))
+    with task_context(ti, FakeDag("answer", "embed", "report")) as context:
+        summary = operator.execute(context)
+    by_task = {row["task_id"]: row for row in summary["by_task"]}
+    assert by_task["answer"]["calls"] == 2 and by_task["answer"]["cost_usd"] == 0.75
+    assert by_task["embed"]["cost_usd"] is None and "report" not in by_task
+    assert (summary["total"]["cost_usd"], summary["known_cost_usd"], summary["unknown_cost_records"]) == (None, 0.75, 1)
+    written = json.loads((tmp_path / "run.json").read_text())
+    assert [row["task_id"] for row in written] == ["answer", "answer", "embed"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument"),
+    [
+        ({"source": "everything"}, "source"),
+        ({"source": "run", "output_path": "/tmp/report.xlsx"}, "output_path"),
+        ({"source": "organization", "group_by": ["colour"]}, "group_by"),
+        ({"source": "organization", "start_time": "yesterday"}, "start_time"),
+        ({"source": "organization", "start_time": 200, "end_time": 100}, "end_time"),
+        ({"source": "organization", "start_time": 100, "usage_sources": ["costs"]}, "usage_sources"),
+    ],
+)
+def test_report_arguments_are_checked_before_any_request(kwargs: dict[str, Any], argument: str) -> None:
+    from airflow_provider_openai_fusion.operators import OpenAIUsageReportOperator
+
+    operator = OpenAIUsageReportOperator(task_id="r", **kwargs)
+    with raises(InvalidArgumentError, match=f"'{argument}'"):
+        operator.execute({})
+
+
+def test_every_price_row_names_its_source_and_the_table_its_review_date() -> None:
+    assert pricing.PRICES_REVIEWED_ON.isoformat() == "2026-12-07"
+    assert all(row.source.startswith("https://") for row in pricing.PRICES.values())
+    assert set(pricing.TIERS) == {"default", "flex", "priority", "batch"}
+
+
+def test_transcription_is_priced_by_the_minute_and_budgeted_by_file_size(make_hook, tmp_path) -> None:
+    from airflow_provider_openai_fusion.operators import OpenAIManageAudioOperator
+    from tests.unit.media import write_wav
+
+    audio = write_wav(tmp_path / "speech.wav")
+    answer = {"text": "hello", "usage": {"type": "duration", "seconds": 90}}
+    operator = OpenAIManageAudioOperator(task_id="t", file=str(audio))
+    operator.hook = make_hook(Script(ok(answer)))
+    ti = FakeTI()
+    with task_context(ti) as context:
+        assert operator.execute(context) == answer
+    record = ti.pushed[-1][1]
+    assert record["model"] == "gpt-transcribe" and record["cost_usd"] == pytest.approx(1.5 * 0.0045)
+    script = Script(ok(answer))
+    refused = OpenAIManageAudioOperator(task_id="t", file=str(audio), max_cost_usd=0.0)
+    refused.hook = make_hook(script)
+    with raises(BudgetExceededError, match="1 minute per 120,000 bytes"):
+        refused.execute({})
+    assert script.attempts == 0
+
+
+def test_images_are_priced_per_image_from_the_connection_prices(make_hook, tmp_path) -> None:
+    import base64
+
+    from airflow_provider_openai_fusion.operators import OpenAIGenerateImageOperator
+
+    png = base64.b64encode(bytes.fromhex("89504e470d0a1a0a") + b"\\0" * 32).decode()
+    answer = {"created": 1, "data": [{"b64_json": png}, {"b64_json": png}]}
+    operator = OpenAIGenerateImageOperator(
+        task_id="t", prompt="a cat", model="my-painter", n=2, output_path=str(tmp_path)
+    )
+    operator.hook = make_hook(Script(ok(answer)), prices='{"my-painter": {"per_image": 0.04}}')
+    ti = FakeTI()
+    with task_context(ti) as context:
+        operator.execute(context)
+    record = ti.pushed[-1][1]
+    assert (record["model"], record["calls"], record["cost_usd"]) == ("my-painter", 1, pytest.approx(0.08))
+
+
+def test_batch_model_is_the_one_model_the_batches_name() -> None:
+    from airflow_provider_openai_fusion._ledger import batch_model
+
+    assert batch_model([{"model": "gpt-6-luna"}, {"model": "gpt-6-luna"}, {}]) == "gpt-6-luna"
+    assert batch_model([{"model": "gpt-6-luna"}, {"model": "gpt-5.6-luna"}]) is None
+    assert batch_model([{}]) is None

@@ -82,7 +82,8 @@ class Server:
 
 
 def operator(make_hook: Any, handler: Any, **kwargs: Any) -> OpenAIEmbeddingsOperator:
-    op = OpenAIEmbeddingsOperator(task_id="embed", **{"model": "text-embedding-3-small", **kwargs})
+    """The fake answers 2-dimension vectors, so the requests ask for 2 (vectors are checked against it)."""
+    op = OpenAIEmbeddingsOperator(task_id="embed", **{"model": "text-embedding-3-small", "dimensions": 2, **kwargs})
     op.hook = make_hook(handler)
     return op
 

@@ -18,7 +18,7 @@ from airflow.sdk.exceptions import (
     TaskDeferred,
 )
 
-from airflow_provider_openai_fusion._waiting import Watch, drive
+from airflow_provider_openai_fusion._waiting import Watch, drive, resumed
 from airflow_provider_openai_fusion._waiting import finish as finish_event
 from airflow_provider_openai_fusion.api.fine_tuning import FINE_TUNING_JOBS, format_event
 from airflow_provider_openai_fusion.exceptions import FineTuningJobError, InvalidArgumentError
@@ -27,8 +27,9 @@ from airflow_provider_openai_fusion.triggers import OpenAIFineTuningJobTrigger
 from tests.unit.fine_tuning_fake import FakeFineTuningAPI, context
 
 
-def finish(event: Any, on_cancelled: str = "fail") -> Any:
-    return finish_event(FINE_TUNING_JOBS, event, on_cancelled)
+def finish(event: Any, on_cancelled: str = "fail", request: Any = None) -> Any:
+    """What the resumed task does with the event: read the job again (events carry ids), then check it."""
+    return finish_event(FINE_TUNING_JOBS, resumed(FINE_TUNING_JOBS, event, request), on_cancelled)
 
 
 FAILED_ERROR = {"code": "invalid_n_examples", "message": "Training file has 3 example(s)", "param": "training_file"}
@@ -143,7 +144,8 @@ def test_trigger_polls_until_succeeded_and_yields_exactly_one_event(
     api.add_job()
     caplog.set_level(logging.INFO)
     (event,) = asyncio.run(events_of(trigger(make_hook, api)))
-    assert event["status"] == "succeeded" and event["job"]["fine_tuned_model"]
+    assert event == {"status": "succeeded", "job_id": "ftjob-1"}  # ids only: events are stored in the database
+    assert finish(event, request=make_hook(api).request)["fine_tuned_model"]
     assert len(logged(capsys, caplog)) == 5
 
 
@@ -151,9 +153,9 @@ def test_trigger_reports_a_failed_job_with_its_error(make_hook: Any) -> None:
     api = FakeFineTuningAPI(statuses=("running", "failed"), error=FAILED_ERROR)
     api.add_job()
     (event,) = asyncio.run(events_of(trigger(make_hook, api)))
-    assert event["status"] == "failed" and event["job"]["error"] == FAILED_ERROR
+    assert event == {"status": "failed", "job_id": "ftjob-1"}
     with pytest.raises(FineTuningJobError, match="invalid_n_examples"):
-        finish(event)
+        finish(event, request=make_hook(api).request)
 
 
 def test_trigger_reports_a_cancelled_job(make_hook: Any) -> None:
@@ -162,7 +164,7 @@ def test_trigger_reports_a_cancelled_job(make_hook: Any) -> None:
     (event,) = asyncio.run(events_of(trigger(make_hook, api)))
     assert event["status"] == "cancelled"
     with pytest.raises(AirflowSkipException):
-        finish(event, "skip")
+        finish(event, "skip", make_hook(api).request)
 
 
 def test_trigger_rides_out_transient_errors_with_backoff(make_hook: Any) -> None:

@@ -206,3 +206,13 @@ def test_importing_the_operators_imports_neither_lineage_nor_telemetry() -> None
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_lineage_module_imports_without_openlineage_installed() -> None:
+    code = (
+        "import sys; sys.modules['openlineage'] = None; sys.modules['openlineage.client'] = None;"
+        " import airflow_provider_openai_fusion.lineage as lineage;"
+        " print(lineage.openai_namespace('https://api.openai.com/v1'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip().splitlines()[-1] == "openai://api.openai.com"

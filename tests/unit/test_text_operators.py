@@ -176,12 +176,13 @@ def test_bad_input_fails_before_any_request(make_hook, kind: str, kwargs: dict, 
 
 def test_template_fields_cover_what_comes_from_upstream() -> None:
     assert set(OpenAICompletionOperator.template_fields) == {"conn_id", "model", "prompt", "advanced"}
-    chat_fields = {"conn_id", "model", "messages", "advanced", "prompt_cache_key"}
+    chat_fields = {"conn_id", "model", "messages", "advanced", "prompt_cache_key", "items", "items_path", "output_path"}
     assert set(OpenAIChatCompletionOperator.template_fields) == chat_fields
     edit_fields = {"conn_id", "model", "instruction", "input", "advanced", "prompt_cache_key"}
     assert set(OpenAIEditOperator.template_fields) == edit_fields
     assert set(OpenAIModerationOperator.template_fields) == {"conn_id", "input", "model"}
-    assert OpenAIChatCompletionOperator.template_fields_renderers == {"messages": "json", "advanced": "json"}
+    renderers = {"messages": "json", "advanced": "json", "items": "json"}
+    assert OpenAIChatCompletionOperator.template_fields_renderers == renderers
 
 
 def test_mapped_over_inputs_with_partial_expand() -> None:

@@ -190,7 +190,7 @@ def test_trigger_polls_until_the_batch_settles(make_hook: Any) -> None:
         return [event async for event in trigger.run()]
 
     (event,) = asyncio.run(events())
-    assert event.payload["status"] == "completed" and event.payload["job"]["id"] == "vsfb_1"
+    assert event.payload == {"status": "completed", "job_id": "vs_1/vsfb_1"}
     assert fake.calls() == ["GET vector_stores/vs_1/file_batches/vsfb_1"] * 3
     assert OpenAIVectorStoreFileBatchTrigger(**trigger.serialize()[1]).serialize() == trigger.serialize()
 

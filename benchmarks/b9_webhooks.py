@@ -1,5 +1,5 @@
 """
-B8, react instead of poll: 1,000 batches over a simulated day, their endings seen by polling every 60 s or by
+B9, react instead of poll: 1,000 batches over a simulated day, their endings seen by polling every 60 s or by
 OpenAI's webhooks. Counted: requests sent to OpenAI, and the delay from each batch's end until Airflow knows of it
 (the moment the downstream DAG can be queued).
 
@@ -139,7 +139,7 @@ def table_row(r: dict[str, Any]) -> list[str]:
     poll, hook = r["polling"], r["webhooks"]
     met = hook["requests"] < poll["requests"] and hook["delay_p99_s"] < 1.0
     return [
-        f"B8 webhooks vs polling: {r['batches']:,} batches over a simulated day (mean {r['mean_batch_hours']:.1f} h)",
+        f"B9 webhooks vs polling: {r['batches']:,} batches over a simulated day (mean {r['mean_batch_hours']:.1f} h)",
         "fewer requests than polling every 60 s; batch end to asset event under 1 s",
         f"webhooks: {hook['requests']} requests (the daily safety-net listing); end to event: receiver answer p50 "
         f"{hook['delay_p50_s'] * 1000:.1f} ms, p99 {hook['delay_p99_s'] * 1000:.1f} ms (+ OpenAI's sending delay)",

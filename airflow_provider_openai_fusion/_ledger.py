@@ -244,6 +244,16 @@ def task_usage(context: Any = None) -> list[dict[str, Any]]:
     return [row.record(ledger.try_number) for row in ledger.rows.values()]
 
 
+def batch_model(batches: Iterable[Mapping[str, Any]]) -> str | None:
+    """
+    The model of a set of batches (the Batch object's ``model``), or ``None`` when they name none or several.
+
+    :param batches: the batch objects.
+    """
+    models = {batch.get("model") for batch in batches} - {None}
+    return models.pop() if len(models) == 1 else None
+
+
 def records_of(values: Iterable[Any]) -> list[dict[str, Any]]:
     """
     Flatten XCom values of ``openai_fusion_usage`` (a record, a list of records, or ``None``) into records.

@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk import BaseOperator
 
@@ -50,7 +50,7 @@ def _count(value: Any) -> int | None:
 def _details(usage: dict[str, Any], *names: str) -> dict[str, Any]:
     for name in names:
         if isinstance(usage.get(name), dict):
-            return usage[name]
+            return cast("dict[str, Any]", usage[name])
     return {}
 
 
@@ -170,13 +170,13 @@ class OpenAIFusionBaseOperator(BaseOperator):
         from airflow_provider_openai_fusion._ledger import task_usage
         from airflow_provider_openai_fusion.lineage import operator_lineage
 
-        hook = self.__dict__.get("hook")
+        hook: Any = self.__dict__.get("hook")
         records = list(hook.calls) if hook is not None else []
         base_url = hook.settings.base_url if records else ""
         written_paths = _paths(self, PATHS_WRITTEN) if written else []
         calls = hook.calls.calls if hook is not None else 0
         costs = [row.get("cost_usd") for row in task_usage()]
-        cost = sum(costs) if costs and None not in costs else None
+        cost = sum(float(c) for c in costs if c is not None) if costs and None not in costs else None
         return operator_lineage(records, calls, base_url, _paths(self, PATHS_READ), written_paths, cost)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:

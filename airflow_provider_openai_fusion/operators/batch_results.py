@@ -89,10 +89,11 @@ class OpenAIBatchResultsOperator(OpenAIFusionBaseOperator):
 
     def _write(self, batches: list[dict[str, Any]]) -> dict[str, Any]:
         from airflow_provider_openai_fusion._atomic import AtomicFile
+        from airflow_provider_openai_fusion._ledger import batch_model
         from airflow_provider_openai_fusion.operators._batch_results import Counts, sum_usage
         from airflow_provider_openai_fusion.operators._io import write_output
 
-        counts, usage = Counts(), {}
+        counts, usage = Counts(), dict[str, Any]()
 
         def write(path: Path) -> Path:
             target = AtomicFile(path)
@@ -109,6 +110,7 @@ class OpenAIBatchResultsOperator(OpenAIFusionBaseOperator):
             return target.commit()
 
         path = write_output("output_path", self.output_path, write)
+        self.log_usage({"usage": usage, "model": batch_model(batches)}, tier="batch", calls=counts.succeeded)
         self.log.info(
             "Wrote %d results to %s: %d succeeded, %d failed, %d expired",
             counts.total,

@@ -8,7 +8,6 @@ import path from 'node:path';
 
 const input = JSON.parse(process.env.CONNECTION_FORM_INPUT);
 const EXTRA_FIELDS = ['organization_id', 'project_id', 'timeout', 'max_retries'];
-const HELP_FIELDS = [...EXTRA_FIELDS, 'allow_insecure_http', 'webhook_secret'];
 const HIDDEN_FIELDS = ['login', 'port', 'schema'];
 
 // launch() starts Chromium with a fresh temporary profile of its own, removed on close.
@@ -112,7 +111,7 @@ async function readStandardFields(dialog) {
 
 async function readHelpTexts(dialog) {
   const texts = {};
-  for (const name of HELP_FIELDS) {
+  for (const name of input.helpFields) {
     const helper = await field(dialog, name).getAttribute('aria-describedby');
     texts[name] = await dialog.locator(`[id="${helper}"]`).innerText();
   }

@@ -87,6 +87,7 @@ def _drive_form(airflow_url: str, stack: Stack, screenshots: Path) -> dict[str, 
         "timeout": EXTRAS["timeout"],
         "maxRetries": EXTRAS["max_retries"],
         "screenshots": str(screenshots),
+        "helpFields": list(get_provider_info()["connection-types"][0]["conn-fields"]),
     }
     env = {**os.environ, "CONNECTION_FORM_INPUT": json.dumps(form_input)}
     command = [node, str(HERE / "connection_form.mjs")]

@@ -474,3 +474,11 @@ def test_images_are_priced_per_image_from_the_connection_prices(make_hook, tmp_p
         operator.execute(context)
     record = ti.pushed[-1][1]
     assert (record["model"], record["calls"], record["cost_usd"]) == ("my-painter", 1, pytest.approx(0.08))
+
+
+def test_batch_model_is_the_one_model_the_batches_name() -> None:
+    from airflow_provider_openai_fusion._ledger import batch_model
+
+    assert batch_model([{"model": "gpt-6-luna"}, {"model": "gpt-6-luna"}, {}]) == "gpt-6-luna"
+    assert batch_model([{"model": "gpt-6-luna"}, {"model": "gpt-5.6-luna"}]) is None
+    assert batch_model([{}]) is None

@@ -80,8 +80,9 @@ def test_the_batch_example_links_its_batch_to_the_results_file(
     outputs = datasets(events["classify"], "outputs")
     assert any(namespace_ == "file" and name.endswith("classified.jsonl") for namespace_, name in outputs), outputs
     assert any(namespace_ == ns and name.startswith("batches/") for namespace_, name in outputs), outputs
-    # The try resumed after deferring (in its own process, as in production) made one call: the results download.
-    assert events["classify"]["run"]["facets"]["openai_fusion"]["calls"] == 1
+    # The try resumed after deferring (in its own process, as in production) re-reads the batch and downloads the
+    # results: the batch is reported as its output all the same.
+    assert events["classify"]["run"]["facets"]["openai_fusion"]["calls"] >= 2
 
 
 def test_the_vector_store_example_shows_which_files_fed_the_store(

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Generator, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
@@ -122,7 +122,7 @@ def error_delay(errors_in_a_row: int, poll_interval: float, rng: random.Random |
     :param rng: a random generator, for reproducible tests.
     """
     base = min(poll_interval * 2 ** max(errors_in_a_row - 1, 0), MAX_ERROR_DELAY)
-    return base * (1 - 0.25 * (rng or random).random())
+    return cast("float", base * (1 - 0.25 * (rng or random).random()))
 
 
 class WaitGaveUp(AirflowException):

@@ -19,12 +19,19 @@ class Area(NamedTuple):
     :param operators: the operator classes of ``operators/<name>.py``.
     :param sensors: the sensor classes of ``sensors/<name>.py``.
     :param triggers: the trigger classes of ``triggers/<name>.py``.
+    :param label: how the provider's description names the area (default: the name, ``_`` as spaces).
     """
 
     name: str
     operators: tuple[str, ...] = ()
     sensors: tuple[str, ...] = ()
     triggers: tuple[str, ...] = ()
+    label: str = ""
+
+    @property
+    def title(self) -> str:
+        """The area as the provider's description names it."""
+        return self.label or self.name.replace("_", " ")
 
 
 AREAS: tuple[Area, ...] = (
@@ -33,7 +40,7 @@ AREAS: tuple[Area, ...] = (
     Area("chat", operators=("OpenAIChatCompletionOperator", "OpenAIEditOperator")),
     Area("moderations", operators=("OpenAIModerationOperator",)),
     Area("embeddings", operators=("OpenAIEmbeddingsOperator",)),
-    Area("custom", operators=("OpenAICustomAPICallOperator",)),
+    Area("custom", operators=("OpenAICustomAPICallOperator",), label="custom API calls"),
     Area("images", operators=("OpenAIGenerateImageOperator", "OpenAIEditImageOperator")),
     Area("audio", operators=("OpenAIManageAudioOperator",)),
     Area("files", operators=("OpenAIManageFilesOperator",)),
@@ -42,13 +49,15 @@ AREAS: tuple[Area, ...] = (
         operators=("OpenAIManageFineTunesOperator",),
         sensors=("OpenAIFineTuningJobSensor",),
         triggers=("OpenAIFineTuningJobTrigger",),
+        label="fine-tuning",
     ),
-    Area("responses", operators=("OpenAIResponseOperator",), triggers=("OpenAIResponseTrigger",)),
+    Area("responses", operators=("OpenAIResponseOperator",), triggers=("OpenAIResponseTrigger",), label="Responses"),
     Area(
         "batches",
         operators=("OpenAIBatchOperator",),
         sensors=("OpenAIBatchSensor",),
         triggers=("OpenAIBatchTrigger",),
+        label="Batch",
     ),
     Area("batch_results", operators=("OpenAIBatchResultsOperator",)),
     Area("response_results", operators=("OpenAIResponseResultOperator",)),
@@ -68,6 +77,15 @@ def classes(layer: str) -> dict[str, str]:
     :param layer: the layer's package name.
     """
     return {cls: area.name for area in AREAS for cls in getattr(area, layer)}
+
+
+def description() -> str:
+    """The provider's one-line description (``airflow providers list``), naming every area of the table."""
+    titles = [area.title for area in AREAS]
+    return (
+        f"The OpenAI API ({', '.join(titles[:-1])} and {titles[-1]}), "
+        "with the modules of Workfront Fusion's OpenAI connector."
+    )
 
 
 def modules(layer: str) -> list[str]:

@@ -177,7 +177,7 @@ class APIStatusError(APIError):
         param: str | None = None,
         request_id: str | None = None,
     ) -> None:
-        self.status_code = status_code
+        self.status_code = status_code  # type: ignore[assignment]  # AirflowException types it HTTPStatus
         self.type = error_type
         self.code = code
         self.param = param

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_openai_fusion import __version__
-from airflow_provider_openai_fusion.areas import modules
+from airflow_provider_openai_fusion.areas import description, modules
 
 _INTEGRATION = "OpenAI Fusion"
 _PACKAGE = "airflow_provider_openai_fusion"
@@ -21,8 +21,7 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-openai-fusion",
         "name": "OpenAI Fusion",
-        "description": "The OpenAI API (chat, completions, embeddings, images, audio, files, fine-tuning) "
-        "with the modules of Workfront Fusion's OpenAI connector.",
+        "description": description(),
         "versions": [__version__],
         "integrations": [
             {

@@ -120,7 +120,7 @@ def run_facet(records: Sequence[CallRecord], calls: int, cost_usd: float | None)
     :param cost_usd: the cost from the usage ledger, if any.
     """
     models = list(
-        dict.fromkeys(r.response_model or r.request_model for r in records if r.response_model or r.request_model)
+        dict.fromkeys(str(r.response_model or r.request_model) for r in records if r.response_model or r.request_model)
     )
     tiers = [r.service_tier for r in records if r.service_tier]
     usage: dict[str, int] = {}

@@ -264,7 +264,7 @@ def parse_prices(value: Any) -> Mapping[str, Price]:
         unknown = sorted(set(rates) - _FIELDS)
         if unknown:
             raise ValueError(f"{model}.{unknown[0]} is not a price field; the fields are {', '.join(sorted(_FIELDS))}")
-        changes = {name: _rate(model, name, rate) for name, rate in rates.items() if rate is not None}
+        changes: dict[str, Any] = {name: _rate(model, name, rate) for name, rate in rates.items() if rate is not None}
         start = PRICES.get(model, Price())
         parsed[model] = replace(start, **changes, source="connection extra 'prices'")
     return MappingProxyType(parsed)

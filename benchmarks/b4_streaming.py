@@ -24,6 +24,7 @@ from benchmarks._common import (
     API_KEY,
     emit,
     local_server,
+    median,
     peak_rss_mib,
     reset_peak_rss,
     scratch_dir,
@@ -49,6 +50,8 @@ def alternate(
     return {
         name: {
             "mib_per_s": max(run["mib_per_s"] for run in results),
+            "mib_per_s_all": [round(run["mib_per_s"]) for run in results],
+            "cpu_ms_per_mib": median([run["cpu_ms_per_mib"] for run in results]),
             "peak_rss_growth_mib": max(run["peak_rss_growth_mib"] for run in results),
             "rounds": len(results),
         }
@@ -57,12 +60,17 @@ def alternate(
 
 
 def measure(transfer: Callable[[], Any], size: int) -> dict[str, float]:
-    """Run one transfer; return its throughput and peak RSS growth."""
+    """Run one transfer; return its throughput, the client process's CPU time per MiB and peak RSS growth."""
     before = reset_peak_rss()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     transfer()
-    elapsed = time.perf_counter() - started
-    return {"seconds": elapsed, "mib_per_s": size / MIB / elapsed, "peak_rss_growth_mib": peak_rss_mib() - before}
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    return {
+        "seconds": elapsed,
+        "mib_per_s": size / MIB / elapsed,
+        "cpu_ms_per_mib": cpu * 1000 / (size / MIB),
+        "peak_rss_growth_mib": peak_rss_mib() - before,
+    }
 
 
 def downloads(base_url: str, folder: Path, size: int, rounds: int) -> dict[str, dict[str, float]]:
@@ -142,22 +150,41 @@ def uploads(base_url: str, folder: Path, size: int, rounds: int) -> dict[str, di
         source.unlink()
 
 
+def cpu(t: dict[str, dict[str, float]], name: str) -> str:
+    """The client process's CPU time per MiB (median over the rounds) of one transfer."""
+    return f"{t[name]['cpu_ms_per_mib']:.2f} ms/MiB"
+
+
+def per_round(t: dict[str, dict[str, Any]], name: str) -> str:
+    """The throughput of each round of one transfer, in MiB/s."""
+    return ", ".join(str(value) for value in t[name]["mib_per_s_all"])
+
+
 def table_row(r: dict[str, Any]) -> list[str]:
     """This benchmark's row of the results table, from its result."""
     down, up = r["download"], r["upload"]
     ratios = {name: t["ours"]["mib_per_s"] / t["raw_httpx"]["mib_per_s"] for name, t in (("down", down), ("up", up))}
     growth = max(down["ours"]["peak_rss_growth_mib"], up["ours"]["peak_rss_growth_mib"])
     met = growth <= 64 and min(ratios.values()) >= 0.8
-    why = "" if met else f"peak RSS growth {growth:.0f} MiB, throughput {min(ratios.values()):.0%} of raw httpx"
+    cpu_ratio = max(t["ours"]["cpu_ms_per_mib"] / t["raw_httpx"]["cpu_ms_per_mib"] for t in (down, up))
+    why = (
+        ""
+        if met
+        else f"peak RSS growth {growth:.0f} MiB, throughput {min(ratios.values()):.0%} of raw httpx (best round each; "
+        f"client CPU per MiB at most {cpu_ratio:.2f}x raw's)"
+    )
     return [
         f"B4 streaming (download {r['download_bytes'] / 2**20:.0f} MiB, upload {r['upload_bytes'] / 2**20:.0f} MiB "
         "through the Files operator)",
         "peak RSS growth ≤ 64 MiB; throughput ≥ 80 % of a raw httpx stream",
-        f"download {transfer(down['ours'])} ({ratios['down']:.0%} of raw); upload {transfer(up['ours'])} "
-        f"({ratios['up']:.0%} of raw)",
+        f"download {transfer(down['ours'])} ({ratios['down']:.0%} of raw), CPU {cpu(down, 'ours')}; upload "
+        f"{transfer(up['ours'])} ({ratios['up']:.0%} of raw), CPU {cpu(up, 'ours')} "
+        f"({up['ours']['cpu_ms_per_mib'] / up['raw_httpx']['cpu_ms_per_mib']:.2f}x raw's); upload rounds "
+        f"{per_round(up, 'ours')} MiB/s (raw {per_round(up, 'raw_httpx')})",
         f"download (`files.content`, no hook method): {transfer(down['official'])}; upload (`upload_file`): "
         f"{transfer(up['official'])}",
-        f"download {transfer(down['raw_httpx'])}; upload {transfer(up['raw_httpx'])}",
+        f"download {transfer(down['raw_httpx'])}, CPU {cpu(down, 'raw_httpx')}; upload {transfer(up['raw_httpx'])}, "
+        f"CPU {cpu(up, 'raw_httpx')}",
         yes_no(met),
         why,
     ]

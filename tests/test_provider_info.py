@@ -67,6 +67,14 @@ def test_airflow_cli_lists_the_provider_and_its_hook() -> None:
     assert ours["hook_name"] == "OpenAI Fusion"
 
 
+def test_the_description_names_every_area_of_the_table() -> None:
+    from airflow_provider_openai_fusion.areas import AREAS
+
+    description = get_provider_info()["description"]
+    missing = [area.title for area in AREAS if area.title not in description]
+    assert not missing and "fine-tuning" in description and "vector stores" in description, description
+
+
 def test_the_webhook_plugin_and_asset_scheme_are_registered() -> None:
     import importlib.metadata
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 REDACTED = "***"
@@ -41,6 +41,8 @@ def printable(value: Any, limit: int = 100) -> str:
 MIN_BASE64_CHARS = 12
 """A base64 run shorter than this is not taken for the key's (a short test key would match random text)."""
 _MARKS = ("\\", "%", "&")
+_TEXT_MARKS = (*_MARKS, "\x00")
+_BYTE_MARKS = tuple(mark.encode() for mark in _TEXT_MARKS)
 
 
 @functools.cache
@@ -107,6 +109,12 @@ def _redact_text(text: str, secret: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=8)
+def _byte_forms(secret: str) -> tuple[bytes, ...]:
+    """The plain forms of :func:`_forms` as bytes, encoded once per key."""
+    return tuple(form.encode() for form in _forms(secret)[0])
+
+
 def may_hold(body: bytes, secret: str) -> bool:
     """
     Whether ``body`` may hold ``secret`` in a form :func:`redact` finds: as sent, as base64, or written with
@@ -115,8 +123,27 @@ def may_hold(body: bytes, secret: str) -> bool:
     :param body: the bytes of an answer.
     :param secret: the API key.
     """
+    return any(form in body for form in _byte_forms(secret)) or any(mark in body for mark in _BYTE_MARKS)
+
+
+def redact_values(items: Iterable[tuple[str, str]], secret: str) -> dict[str, str]:
+    """
+    The ``(name, value)`` pairs of an answer's headers as a dict, the key replaced in every value in every form
+    :func:`redact` finds. All values are looked at in one pass first: when none holds a form of the key nor any
+    character an escaped form needs (``\\``, ``%``, ``&``, NUL), nothing can be redacted and they are kept as
+    they are (the common case: a handful of plain values per answer).
+
+    :param items: the header pairs (``httpx.Headers.items()``).
+    :param secret: the API key.
+    """
+    values = dict(items)
+    if not secret:
+        return values
+    joined = "\n".join(values.values())  # each value is a part of it: the joined text misses nothing they hold
     plain = _forms(secret)[0]
-    return any(form.encode() in body for form in plain) or any(mark in body for mark in (b"\\", b"%", b"&", b"\x00"))
+    if any(form in joined for form in plain) or any(mark in joined for mark in _TEXT_MARKS):
+        return {name: _redact_text(value, secret) for name, value in values.items()}
+    return values
 
 
 def redact(value: Any, secret: str) -> Any:

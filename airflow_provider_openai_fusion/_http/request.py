@@ -7,12 +7,13 @@ the base URL; :func:`build_headers` adds the key and refuses caller headers that
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -178,12 +179,12 @@ class RequestSpec:
         """The call as ``METHOD /path``, for messages."""
         return f"{self.method} /{self.path}"
 
+    def open_files(self) -> AbstractContextManager[list[tuple[str, tuple[str, IO[bytes], str]]] | None]:
+        """Open the file parts from their start; closed when the attempt ends (``None`` without file parts)."""
+        return self._opened_files() if self.files else nullcontext()
+
     @contextmanager
-    def open_files(self) -> Iterator[list[tuple[str, tuple[str, IO[bytes], str]]] | None]:
-        """Open the file parts from their start; closed when the attempt ends."""
-        if not self.files:
-            yield None
-            return
+    def _opened_files(self) -> Iterator[list[tuple[str, tuple[str, IO[bytes], str]]]]:
         with ExitStack() as stack:
             yield [
                 (part.field, (part.path.name, stack.enter_context(part.open()), part.content_type))
@@ -230,6 +231,17 @@ def relative_path(path: str, argument: str = "url") -> str:
     :param path: the path relative to the base URL; a leading ``/`` is still relative to it.
     :param argument: the operator argument the path came from, for error messages.
     """
+    if type(path) is str:  # a path that passed is remembered (most calls repeat a few); a refused one raises anew
+        return _checked_path(path, argument)
+    return _check_path(path, argument)
+
+
+@functools.lru_cache(maxsize=1024)
+def _checked_path(path: str, argument: str) -> str:
+    return _check_path(path, argument)
+
+
+def _check_path(path: Any, argument: str) -> str:
     if not isinstance(path, str) or not path.strip():
         raise InvalidArgumentError(argument, "must be a non-empty path relative to the connection's Base URL")
     if len(path) > MAX_PATH_CHARS:

@@ -8,6 +8,7 @@ import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
 from airflow_provider_openai_fusion._http.errors import error_from_response
 from airflow_provider_openai_fusion.exceptions import APIConnectionError, APIError, APITimeoutError
@@ -73,7 +74,7 @@ def backoff_seconds(retries_done: int, rng: random.Random | None = None) -> floa
     :param rng: a random generator, for reproducible tests.
     """
     base = min(INITIAL_BACKOFF * 2**retries_done, MAX_BACKOFF)
-    return base * (1 - 0.25 * (rng or random).random())
+    return cast("float", base * (1 - 0.25 * (rng or random).random()))
 
 
 @dataclass

@@ -75,7 +75,7 @@ def _server(base_url: str) -> dict[str, Any]:
 
 def _content(value: Any, secret: str) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
-    return redact(text, secret)[:MAX_CONTENT_CHARS]
+    return str(redact(text, secret))[:MAX_CONTENT_CHARS]
 
 
 def _answer_content(body: Mapping[str, Any]) -> Any:

@@ -40,7 +40,7 @@ from airflow_provider_openai_fusion._http.deadline import (
 )
 from airflow_provider_openai_fusion._http.decoding import ACCEPTED_ENCODINGS, ContentDecoder, codings
 from airflow_provider_openai_fusion._http.errors import MAX_ERROR_BYTES, decode_json
-from airflow_provider_openai_fusion._http.redaction import redact, redact_decoded, redact_headers
+from airflow_provider_openai_fusion._http.redaction import redact, redact_decoded, redact_headers, redact_values
 from airflow_provider_openai_fusion._http.request import ClientSettings, RequestSpec, build_headers, request_arguments
 from airflow_provider_openai_fusion._http.retry import RetryState
 from airflow_provider_openai_fusion._http.telemetry import retry_event
@@ -102,7 +102,12 @@ def _too_big(spec: RequestSpec, request_id: str | None) -> APIResponseValidation
 
 def _headers(response: httpx.Response, secret: str) -> httpx.Headers:
     """The answer's headers with the key replaced in every value (a request id may echo it)."""
-    return httpx.Headers({name: redact(value, secret) for name, value in response.headers.items()})
+    return httpx.Headers(_header_dict(response, secret))
+
+
+def _header_dict(response: httpx.Response, secret: str) -> dict[str, str]:
+    """The answer's headers as a dict (names in lower case), the key replaced in every value."""
+    return redact_values(response.headers.items(), secret)
 
 
 def _json(body: bytes, request_id: str | None, secret: str) -> Any:
@@ -110,7 +115,7 @@ def _json(body: bytes, request_id: str | None, secret: str) -> Any:
 
 
 def _decoded(spec: RequestSpec, sink: Sink, response: httpx.Response, body: bytes, secret: str) -> Response:
-    headers = dict(_headers(response, secret).items())
+    headers = _header_dict(response, secret)
     request_id = headers.get("x-request-id")
     content_type = headers.get("content-type", "")
     if sink.decode == "later":
@@ -338,7 +343,7 @@ class SyncDriver:
         except BaseException:
             target.discard()
             raise
-        return Response(response.status_code, dict(_headers(response, secret).items()), path=target.commit())
+        return Response(response.status_code, _header_dict(response, secret), path=target.commit())
 
     def _error_body(self, spec: RequestSpec, response: httpx.Response) -> bytes:
         decoder, body = _error_reader(spec, response), b""
@@ -413,7 +418,7 @@ class AsyncDriver:
         except BaseException:
             target.discard()
             raise
-        return Response(response.status_code, dict(_headers(response, secret).items()), path=target.commit())
+        return Response(response.status_code, _header_dict(response, secret), path=target.commit())
 
     async def _error_body(self, spec: RequestSpec, response: httpx.Response) -> bytes:
         decoder, body = _error_reader(spec, response), b""

@@ -169,7 +169,7 @@ def validate_request(model: type[M], named: Mapping[str, Any], advanced: Any = N
         argument = field if field in given or field not in extra else f"advanced.{field}"
         if error["type"] == "extra_forbidden":
             where = f" (at {'.'.join(map(str, error['loc'][1:]))})" if len(error["loc"]) > 1 else ""
-            name = error["loc"][-1] if error["loc"] else field
+            name = str(error["loc"][-1]) if error["loc"] else field
             raise InvalidArgumentError(argument, f"'{name}' is not a field of this API request{where}") from None
         raise InvalidArgumentError(argument, _describe(error)) from None
 

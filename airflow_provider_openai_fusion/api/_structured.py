@@ -15,7 +15,7 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
 
@@ -26,7 +26,15 @@ ARGUMENT = "text_format"
 MAX_DEPTH = 10
 MAX_PROPERTIES = 5000
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-UNSUPPORTED = ("not", "if", "then", "else", "dependentRequired", "dependentSchemas", "patternProperties")
+UNSUPPORTED: tuple[str, ...] = (
+    "not",
+    "if",
+    "then",
+    "else",
+    "dependentRequired",
+    "dependentSchemas",
+    "patternProperties",
+)
 UNSUPPORTED += ("unevaluatedProperties", "propertyNames")
 DROPPED = ("default",)
 PUBLIC_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -130,7 +138,7 @@ def _make_strict(schema: dict[str, Any]) -> dict[str, Any]:
         strict = _strict(schema, "", schema, 0, counter)
         if counter[0] > MAX_PROPERTIES:
             raise _NotStrict("", f"{counter[0]} properties in all, over strict mode's limit of {MAX_PROPERTIES}")
-        return strict
+        return cast("dict[str, Any]", strict)
     except _NotStrict as exc:
         raise InvalidArgumentError(ARGUMENT, f"cannot be made strict {exc}") from None
 

@@ -6,7 +6,7 @@ import base64
 import operator
 import struct
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple, cast
 
 from pydantic import AfterValidator, Field, field_validator
 
@@ -148,7 +148,7 @@ def decode_vector(embedding: Any) -> list[float]:
     if isinstance(embedding, str):
         raw = base64.b64decode(embedding)
         return list(struct.unpack(f"<{len(raw) // 4}f", raw))
-    return embedding
+    return cast("list[float]", embedding)
 
 
 _INDEX = operator.itemgetter("index")

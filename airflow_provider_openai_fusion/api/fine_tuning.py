@@ -148,7 +148,7 @@ class FineTuningJobs(JobKind):
         after: str | None = None
         for _ in range(MAX_EVENT_PAGES):
             page = yield list_events(job_id, after, EVENTS_PAGE_SIZE)
-            data = [event for event in page.get("data") or [] if isinstance(event, Mapping)]
+            data = [dict(event) for event in page.get("data") or [] if isinstance(event, Mapping)]
             ids = [event.get("id") for event in data]
             if cursor in ids:
                 fresh += data[: ids.index(cursor)]

@@ -18,7 +18,7 @@ GPT_IMAGE_PREFIXES = ("gpt-image", "chatgpt-image")
 
 def is_gpt_image(model: str | None) -> bool:
     """Whether ``model`` is of the GPT image family, which always answers base64 and refuses ``response_format``."""
-    return bool(model) and model.startswith(GPT_IMAGE_PREFIXES)
+    return model is not None and model.startswith(GPT_IMAGE_PREFIXES)
 
 
 class GenerateImageRequest(RequestModel):

@@ -34,7 +34,7 @@ TERMINAL = ("completed", "incomplete", "failed", "cancelled")
 # Tools whose calls the caller must run and answer: an operator cannot, so they are refused.
 CLIENT_TOOLS = ("function", "custom", "computer_use_preview", "computer", "local_shell", "shell", "apply_patch")
 # The fields of a create request that POST /responses/input_tokens also takes.
-COUNTED_FIELDS = ("model", "input", "previous_response_id", "tools", "text", "reasoning", "truncation")
+COUNTED_FIELDS: tuple[str, ...] = ("model", "input", "previous_response_id", "tools", "text", "reasoning", "truncation")
 COUNTED_FIELDS += ("instructions", "conversation", "tool_choice", "parallel_tool_calls")
 
 

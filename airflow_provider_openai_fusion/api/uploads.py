@@ -8,7 +8,7 @@ from __future__ import annotations
 import mimetypes
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -43,7 +43,7 @@ class Upload(ResponseModel):
 
     id: str
     status: str
-    file: dict | None = None
+    file: dict[str, Any] | None = None
 
 
 class UploadPart(ResponseModel):

@@ -317,11 +317,11 @@ def plan_sync(wanted: Mapping[str, str], present: Iterable[Mapping[str, Any]]) -
             unmanaged.append(dict(store_file))
             continue
         name, content = attributes.get(NAME_ATTRIBUTE), attributes.get(HASH_ATTRIBUTE)
-        if name in wanted and wanted[name] == content and usable and name not in unchanged:
+        if isinstance(name, str) and name in wanted and wanted[name] == content and usable and name not in unchanged:
             unchanged[name] = file_id
             continue
         remove.append(dict(store_file))
-        if name in wanted:
+        if isinstance(name, str) and name in wanted:
             replaced.setdefault(name, file_id)
     add = [name for name in wanted if name not in unchanged]
     replaced = {name: file_id for name, file_id in replaced.items() if name in add}

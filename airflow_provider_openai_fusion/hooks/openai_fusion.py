@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk import BaseHook
 
@@ -31,7 +31,7 @@ def _checked(spec: RequestSpec, answer: Response) -> Response:
     return answer
 
 
-def _sink(spec: RequestSpec, decode: str = "json", path: Path | None = None, **limits: float | None) -> Any:
+def _sink(spec: RequestSpec, decode: str = "json", path: Path | None = None, **limits: Any) -> Any:
     from airflow_provider_openai_fusion._http.transport import Sink
 
     return Sink("json" if spec.response is not None else decode, path, **limits)
@@ -89,15 +89,24 @@ class OpenAIFusionHook(BaseHook):
     @cached_property
     def settings(self) -> ClientSettings:
         """The validated connection settings (the API key is registered with Airflow's secrets masker)."""
-        return self._settings_from(self.get_connection(self.conn_id))
+        return self._settings_from(self._connection())
 
     async def aget_settings(self) -> ClientSettings:
         """Read the settings from an event loop, without blocking it (works in the triggerer and in dag.test)."""
         if "settings" not in self.__dict__:
             from asgiref.sync import sync_to_async
 
-            self.__dict__["settings"] = self._settings_from(await sync_to_async(self.get_connection)(self.conn_id))
+            self.__dict__["settings"] = self._settings_from(await sync_to_async(self._connection)())
         return self.settings
+
+    def _connection(self) -> Any:
+        """The Airflow Connection; a missing one fails with how to define it (the type and the env var form)."""
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        try:
+            return self.get_connection(self.conn_id)
+        except AirflowNotFoundException as exc:
+            raise AirflowNotFoundException(missing_connection_hint(self.conn_id)) from exc
 
     def _settings_from(self, conn: Any) -> ClientSettings:
         from airflow.sdk.log import mask_secret
@@ -125,7 +134,7 @@ class OpenAIFusionHook(BaseHook):
         )
         self.__dict__["prices"] = prices_from_connection(self.conn_id, extra)
         self.__dict__["timeout_set"] = self._timeout is not None or extra.get("timeout") not in (None, "")
-        overrides = {"timeout": self._timeout, "max_retries": self._max_retries}
+        overrides: dict[str, Any] = {"timeout": self._timeout, "max_retries": self._max_retries}
         if self._admin:
             overrides["api_key"] = admin_key_from_connection(self.conn_id, extra)
         return dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None})
@@ -134,13 +143,13 @@ class OpenAIFusionHook(BaseHook):
     def prices(self) -> Mapping[str, Price]:
         """The connection's ``prices`` extra (model -> :class:`~airflow_provider_openai_fusion.pricing.Price`)."""
         _ = self.settings  # reading the connection fills it
-        return self.__dict__["prices"]
+        return cast("Mapping[str, Price]", self.__dict__["prices"])
 
     @property
     def timeout_set(self) -> bool:
         """Whether the timeout was set (on the hook or in the connection's ``timeout`` extra), not defaulted."""
         _ = self.settings  # reading the connection fills it
-        return self.__dict__["timeout_set"]
+        return cast("bool", self.__dict__["timeout_set"])
 
     def default_timeout(self, seconds: float) -> bool:
         """
@@ -430,13 +439,46 @@ class OpenAIFusionHook(BaseHook):
             await self.aclose()
 
     def test_connection(self) -> tuple[bool, str]:
-        """List models with the connection's settings; report OpenAI's error message on failure."""
+        """
+        Check the connection as a task uses it: list the models (GET /models, every page) with its API key, Base
+        URL, organization and project headers, timeout and retries. The message says what was checked; it is also
+        logged, since ``airflow connections test`` prints only "Connection success!". On failure it is OpenAI's
+        error message (or the connection's configuration error).
+        """
         from airflow_provider_openai_fusion.api import models
 
         try:
             found = self.paginate(models.list_models())
         except OpenAIFusionError as exc:
+            self.log.error("Connection %s failed: %s", self.conn_id, exc)
             return False, str(exc)
         finally:
             self.close()
-        return True, f"Connection works: {len(found)} models available at {self.settings.base_url}"
+        settings = self.settings
+        headers = [
+            f"{name} {value}"
+            for name, value in (("organization", settings.organization_id), ("project", settings.project_id))
+            if value
+        ]
+        message = (
+            f"Connection works: {len(found)} models available at {settings.base_url} (GET /models with the API key"
+            + "".join(f", {header}" for header in headers)
+            + f"; timeout {settings.timeout:g} s, {settings.max_retries} retries)"
+        )
+        self.log.info("%s", message)
+        return True, message
+
+
+def missing_connection_hint(conn_id: str) -> str:
+    """
+    The message for a connection id that Airflow does not know: what to define, in the UI or as an env var.
+
+    :param conn_id: the connection id the task named.
+    """
+    env = f"AIRFLOW_CONN_{conn_id.upper()}"  # the name Airflow's environment-variable backend reads
+    return (
+        f"The connection {conn_id!r} is not defined. Add it in the UI (Admin > Connections, type 'OpenAI Fusion', "
+        f"the API key as password), with `airflow connections add {conn_id} --conn-json ...`, in your secrets "
+        f"backend, or as an environment variable on every component that runs tasks: "
+        f"""{env}='{{"conn_type": "openai_fusion", "password": "sk-..."}}'"""
+    )

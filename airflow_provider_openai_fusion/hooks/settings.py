@@ -93,7 +93,7 @@ def base_url_from_connection(
     """
     if _blank(host):
         return DEFAULT_BASE_URL
-    raw = host.strip()
+    raw = (host or "").strip()
     if "://" not in raw:
         raw = f"{'http' if is_local_host(_host_of(conn_id, f'//{raw}')) else 'https'}://{raw}"
     parts = urlsplit(raw)
@@ -122,7 +122,7 @@ def base_url_from_connection(
         netloc = f"{netloc}:{given_port if given_port is not None else port}"
     path = parts.path.rstrip("/")
     if not _blank(schema):
-        extra_path = "/" + schema.strip().strip("/")
+        extra_path = "/" + (schema or "").strip().strip("/")
         if path and path != extra_path:
             raise ConnectionConfigError(
                 conn_id, "schema", f"the Base URL has the path {path!r} and the connection also gives {extra_path!r}"
@@ -143,7 +143,7 @@ def api_key_from_password(conn_id: str, password: str | None) -> str:
         raise ConnectionConfigError(
             conn_id, "password", "the API Key is empty; set it in the connection's API Key field"
         )
-    key = password.strip()
+    key = (password or "").strip()
     if not _PRINTABLE.fullmatch(key):
         raise ConnectionConfigError(
             conn_id,

@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk import BaseOperator
 
@@ -50,7 +50,7 @@ def _count(value: Any) -> int | None:
 def _details(usage: dict[str, Any], *names: str) -> dict[str, Any]:
     for name in names:
         if isinstance(usage.get(name), dict):
-            return usage[name]
+            return cast("dict[str, Any]", usage[name])
     return {}
 
 
@@ -164,7 +164,7 @@ class OpenAIFusionBaseOperator(BaseOperator):
         from airflow_provider_openai_fusion._ledger import task_usage
         from airflow_provider_openai_fusion.lineage import operator_lineage
 
-        hook = self.__dict__.get("hook")
+        hook: Any = self.__dict__.get("hook")
         records = list(hook.calls) if hook is not None else []
         base_url = hook.settings.base_url if records else ""
         written_paths = _paths(self, PATHS_WRITTEN) if written else []
@@ -173,7 +173,7 @@ class OpenAIFusionBaseOperator(BaseOperator):
         # execute, where Airflow's current-context is no longer set.
         context = task_instance.get_template_context() if hasattr(task_instance, "get_template_context") else None
         costs = [row.get("cost_usd") for row in task_usage(context)]
-        cost = sum(costs) if costs and None not in costs else None
+        cost = sum(float(c) for c in costs if c is not None) if costs and None not in costs else None
         resumed = hook is not None and hook.calls.resumed
         paths = (_paths(self, PATHS_READ), written_paths)
         return operator_lineage(records, calls, base_url, *paths, cost, resumed=resumed)

@@ -8,7 +8,7 @@ else; without a store (Airflow 3.2) the operator falls back to matching metadata
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow_provider_openai_fusion.operators._ownership import fingerprint, record, recorded
 
@@ -80,4 +80,4 @@ def reusable_input(hook: OpenAIFusionHook, file_id: str, part: Part) -> bool:
         found = hook.request(retrieve_file(file_id))
     except NotFoundError:
         return False
-    return found.get("bytes") == part.size and found.get("purpose") == "batch"
+    return cast("bool", found.get("bytes") == part.size and found.get("purpose") == "batch")

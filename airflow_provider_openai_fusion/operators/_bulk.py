@@ -342,7 +342,8 @@ def execute_bulk(
 
     def send(window: Sequence[Item]) -> list[Any]:
         specs = [create(item.body) for item in window]
-        return hook.bulk(specs, concurrency, [item.tokens for item in window], return_errors=True)
+        answers: list[Any] = hook.bulk(specs, concurrency, [item.tokens for item in window], return_errors=True)
+        return answers
 
     outcome = run(items, output_path, api_path, send, concurrency * WINDOW_PER_SLOT, on_error)
     usage = _summed(outcome.answers)

@@ -9,6 +9,7 @@ run never leaves a half-written file where the finished one belongs.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
@@ -171,6 +172,8 @@ def write_outputs(argument: str, folder: Any, files: Sequence[tuple[str, bytes]]
             raise InvalidArgumentError(argument, f"{text} is a file; give a folder to write the images into")
         return [str(write_atomically(base / name, data)) for name, data in files]
     base_uri = text.rstrip("/")
-    return [
-        write_output(argument, f"{base_uri}/{name}", lambda p, d=data: write_atomically(p, d)) for name, data in files
-    ]
+    return [write_output(argument, f"{base_uri}/{name}", functools.partial(_write, data=data)) for name, data in files]
+
+
+def _write(path: Path, data: bytes) -> Path:
+    return write_atomically(path, data)

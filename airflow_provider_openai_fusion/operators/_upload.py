@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow_provider_openai_fusion.exceptions import APIResponseValidationError
 
@@ -64,7 +64,7 @@ def upload(hook: OpenAIFusionHook, path: Path, purpose: str, log: Any) -> dict[s
 
     size = path.stat().st_size
     if size <= files.MAX_FILE_BYTES:
-        return hook.request(files.upload_file(path, purpose))
+        return cast("dict[str, Any]", hook.request(files.upload_file(path, purpose)))
     return _upload_in_parts(hook, path, purpose, size, log)
 
 
@@ -123,7 +123,7 @@ def _upload_in_parts(hook: OpenAIFusionHook, path: Path, purpose: str, size: int
     from airflow_provider_openai_fusion.api import uploads
 
     body = uploads.CreateUploadRequest(
-        filename=path.name, purpose=purpose, bytes=size, mime_type=uploads.mime_type(path)
+        filename=path.name, purpose=cast(Any, purpose), bytes=size, mime_type=uploads.mime_type(path)
     )
     ranges = uploads.part_ranges(size, uploads.PART_BYTES)
     upload_id = hook.request(uploads.create_upload(body))["id"]

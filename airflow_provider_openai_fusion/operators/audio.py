@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow_provider_openai_fusion.defaults import DEFAULT_MODELS
 from airflow_provider_openai_fusion.exceptions import APIResponseValidationError, InvalidArgumentError
@@ -144,7 +144,7 @@ class OpenAIManageAudioOperator(OpenAIFusionBaseOperator):
         from airflow_provider_openai_fusion.api._base import choice
 
         operation = choice("operation", self.operation, OPERATIONS)
-        speech_only = {"input": self.input, "voice": self.voice, "instructions": self.instructions}
+        speech_only: dict[str, Any] = {"input": self.input, "voice": self.voice, "instructions": self.instructions}
         speech_only |= {"response_format": self.response_format, "speed": self.speed, "output_path": self.output_path}
         given = {"file": self.file} if operation == "speech" else speech_only
         if operation != "translate":
@@ -266,4 +266,4 @@ class OpenAIManageAudioOperator(OpenAIFusionBaseOperator):
             return result
         self.log.info("%s: %d characters of text", operation, len(result["text"]))
         self.log_usage(result, model)
-        return result
+        return cast("dict[str, Any] | str", result)

@@ -93,7 +93,7 @@ class OpenAIBatchResultsOperator(OpenAIFusionBaseOperator):
         from airflow_provider_openai_fusion.operators._batch_results import Counts, sum_usage
         from airflow_provider_openai_fusion.operators._io import write_output
 
-        counts, usage = Counts(), {}
+        counts, usage = Counts(), dict[str, Any]()
 
         def write(path: Path) -> Path:
             target = AtomicFile(path)

@@ -168,13 +168,27 @@ class OpenAIBatchOperator(OpenAIFusionBaseOperator):
         from airflow_provider_openai_fusion.api.batch_input import jsonl_items, request_items, write_parts
         from airflow_provider_openai_fusion.operators._io import local_input
 
-        limits = {"max_requests": self.max_requests_per_batch, "max_bytes": self.max_bytes_per_batch}
         if self.requests is not None:
             items = self._checked(request_items(self.requests, "requests"))
-            return write_parts(self.endpoint, items, folder, argument="requests", **limits)
+            return write_parts(
+                self.endpoint,
+                items,
+                folder,
+                argument="requests",
+                max_requests=self.max_requests_per_batch,
+                max_bytes=self.max_bytes_per_batch,
+            )
         with local_input("input_path", self.input_path) as path:
             items = self._checked(jsonl_items(path, self.endpoint, "input_path"))
-            return write_parts(self.endpoint, items, folder, argument="input_path", from_file=True, **limits)
+            return write_parts(
+                self.endpoint,
+                items,
+                folder,
+                argument="input_path",
+                from_file=True,
+                max_requests=self.max_requests_per_batch,
+                max_bytes=self.max_bytes_per_batch,
+            )
 
     def _checked(self, items: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
         """Pass the request items through, checking each model they name once against the retirement table."""
@@ -290,7 +304,7 @@ class OpenAIBatchOperator(OpenAIFusionBaseOperator):
                     and all(metadata.get(key) == tags[key] for key in TI_METADATA_KEYS)
                     and str(metadata.get(PART_KEY, "")).endswith(f"/{parts}")
                 ):
-                    found.setdefault((metadata[PART_KEY], metadata.get(DIGEST_KEY)), batch)
+                    found.setdefault((str(metadata[PART_KEY]), str(metadata.get(DIGEST_KEY))), batch)
             if not page.get("has_more") or not data or data[-1].get("id") == after:
                 break
             after = data[-1].get("id")
@@ -345,7 +359,7 @@ class OpenAIBatchOperator(OpenAIFusionBaseOperator):
                 raise AirflowFailException(f"batch {batch['id']} was submitted for another input than the current one")
             if batch["status"] != "completed" and not (batch["status"] == "expired" and self.on_expired == "partial"):
                 raise batch_failure(batch)
-        counts, usage = Counts(), {}
+        counts, usage = Counts(), dict[str, Any]()
 
         def write(path: Path) -> Path:
             target = AtomicFile(path)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from airflow.sdk import Context
 
@@ -33,7 +33,10 @@ def _send(operator: Any, body: dict[str, Any]) -> dict[str, Any]:
     from airflow_provider_openai_fusion.operators._tiers import send_tiered
 
     operator.check_budget(_budget.chat, body)
-    return send_tiered(operator, create_chat_completion, body, bool(operator.flex_fallback), _budget.chat)
+    return cast(
+        "dict[str, Any]",
+        send_tiered(operator, create_chat_completion, body, bool(operator.flex_fallback), _budget.chat),
+    )
 
 
 class OpenAIChatCompletionOperator(OpenAIFusionBaseOperator):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from airflow.sdk import Context
 
@@ -54,4 +54,4 @@ class OpenAICompletionOperator(OpenAIFusionBaseOperator):
         first = (response.get("choices") or [{}])[0]
         self.log.info("Completion %s: %r", response.get("id"), short(first.get("text")))
         self.log_usage(response)
-        return response
+        return cast("dict[str, Any]", response)

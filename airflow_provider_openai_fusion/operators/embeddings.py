@@ -182,7 +182,7 @@ class OpenAIEmbeddingsOperator(OpenAIFusionBaseOperator):
         from airflow_provider_openai_fusion.operators._io import check_output
 
         limit = positive_int("limit", self.limit)
-        concurrency = positive_int("max_concurrency", self.max_concurrency)
+        concurrency = positive_int("max_concurrency", self.max_concurrency) or DEFAULT_MAX_CONCURRENCY
         if self.output_path is not None:
             check_output("output_path", self.output_path)
         named = {"model": self.model, "input": self._texts(), "user": self.user, "dimensions": self.dimensions}

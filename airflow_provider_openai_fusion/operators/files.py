@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from airflow.sdk import Context
 
 ACTIONS = ("list", "upload", "retrieve", "retrieve_content", "delete")
@@ -70,14 +72,20 @@ class OpenAIManageFilesOperator(OpenAIFusionBaseOperator):
             return self._upload(because)
         file_id = identifier("file_id", required("file_id", self.file_id, because), "a file id such as file-...")
         if action == "retrieve":
-            return self.hook.request(files.retrieve_file(file_id))
+            return cast("list[dict[str, Any]] | dict[str, Any] | str", self.hook.request(files.retrieve_file(file_id)))
         if action == "delete":
             deleted = self.hook.request(files.delete_file(file_id))
             self.log.info("Deleted %s: %s", file_id, deleted.get("deleted"))
-            return deleted
+            return cast("list[dict[str, Any]] | dict[str, Any] | str", deleted)
         output_path = required("output_path", self.output_path, because)
         spec = files.retrieve_file_content(file_id)
-        written = write_output("output_path", output_path, lambda path: self.hook.download(spec, path))
+
+        def download(path: Path) -> Path:
+            declared = self.hook.request(files.retrieve_file(file_id)).get("bytes")  # the content may not exceed it
+            size = declared if isinstance(declared, int) and not isinstance(declared, bool) else None
+            return self.hook.download(spec, path, size=size)
+
+        written = write_output("output_path", output_path, download)
         self.log.info("Wrote the content of %s to %s", file_id, written)
         return written
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk import Context, conf
 
@@ -163,12 +163,12 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
         if action == "create":
             return self._create(context)
         if action == "get":
-            job = self.hook.request(fine_tuning.retrieve_job(self.job_id))
+            job = self.hook.request(fine_tuning.retrieve_job(str(self.job_id)))
             self._remember(context, job)
             self.log.info("Fine-tuning job %s is %s", job.get("id"), job.get("status"))
             return job
         if action == "cancel":
-            job = self.hook.request(fine_tuning.cancel_job(self.job_id))
+            job = self.hook.request(fine_tuning.cancel_job(str(self.job_id)))
             self._remember(context, job)
             self.log.info("Cancelled fine-tuning job %s: status %s", job.get("id"), job.get("status"))
             return job
@@ -177,11 +177,11 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
             self.log.info("%d fine-tuning jobs: %s", len(jobs), ", ".join(f"{j.get('id')}" for j in jobs[:20]))
             return jobs
         if action == "list_events":
-            events = self.hook.paginate(fine_tuning.list_events(self.job_id), self.limit)
+            events = self.hook.paginate(fine_tuning.list_events(str(self.job_id)), self.limit)
             events.reverse()
             self.log.info("%d events of fine-tuning job %s", len(events), self.job_id)
             return events
-        deleted = self.hook.request(models.delete_model(self.model))
+        deleted = self.hook.request(models.delete_model(str(self.model)))
         self.log.info("Deleted model %s: %s", deleted.get("id"), deleted.get("deleted"))
         return deleted
 
@@ -278,7 +278,7 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
             if job.get("status") not in _REUSABLE_STATUSES:
                 return None
             self.log.info("Re-attaching to fine-tuning job %s recorded by an earlier try", job.get("id"))
-            return job
+            return cast("dict[str, Any] | None", job)
         if context["ti"].try_number <= 1:
             return None
         tags = {key: body["metadata"][key] for key in TI_METADATA_KEYS}
@@ -351,7 +351,7 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
         job = finish(FINE_TUNING_JOBS, resumed(FINE_TUNING_JOBS, event, self.hook.request))
         self.log.info("Fine-tuning job %s succeeded: model %s", job.get("id"), job.get("fine_tuned_model"))
         self.log_usage(job, job.get("model"))
-        return job
+        return cast("dict[str, Any]", job)
 
     def on_kill(self) -> None:
         """Cancel the job this task is waiting for, when ``cancel_on_kill`` is set."""

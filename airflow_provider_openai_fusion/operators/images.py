@@ -28,7 +28,7 @@ from airflow_provider_openai_fusion.operators._io import MB, check_file, check_o
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_openai_fusion.api._base import FilePart
+    from airflow_provider_openai_fusion._http.request import FilePart
 
 OPERATIONS = ("edit", "variation")
 DEFAULT_MODEL = DEFAULT_MODELS["image"]
@@ -79,7 +79,7 @@ def image_part(
     with path.open("rb") as handle:
         head = handle.read(32)
     kind = image_format(head)
-    if kind not in formats:
+    if kind is None or kind not in formats:
         found = f"a {kind.upper()} image" if kind else "not a PNG, JPEG or WEBP image"
         raise InvalidArgumentError(argument, f"{path.name} is {found}; accepted here: {', '.join(formats)}")
     if square:
@@ -295,13 +295,17 @@ class OpenAIEditImageOperator(OpenAIFusionBaseOperator):
         check_output_folder(self.output_path, _asked(fields))
         self.check_model(model)
         field = "image" if len(images) == 1 else "image[]"
-        limits = {
-            "formats": ("png",) if dall_e else tuple(CONTENT_TYPES),
-            "max_bytes": DALL_E_MAX_BYTES if dall_e else GPT_IMAGE_MAX_BYTES,
-            "square": dall_e,
-        }
+        formats = ("png",) if dall_e else tuple(CONTENT_TYPES)
+        max_bytes = DALL_E_MAX_BYTES if dall_e else GPT_IMAGE_MAX_BYTES
         parts = [
-            image_part("image", stack.enter_context(local_input("image", value)), field=field, **limits)
+            image_part(
+                "image",
+                stack.enter_context(local_input("image", value)),
+                field=field,
+                formats=formats,
+                max_bytes=max_bytes,
+                square=dall_e,
+            )
             for value in images
         ]
         mask = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from airflow.sdk import Context
 
@@ -45,7 +45,7 @@ class OpenAIGetModelsOperator(OpenAIFusionBaseOperator):
             shutdown = model.get("shutdown_date") or "none announced"
             self.log.info("Model %s, owned by %s, shutdown date: %s", model.get("id"), model.get("owned_by"), shutdown)
             self._warn_of_shutdowns([model])
-            return model
+            return cast("list[dict[str, Any]] | dict[str, Any]", model)
         models = self.hook.paginate(list_models(), limit)
         self.log.info("%d models: %s", len(models), ", ".join(str(m.get("id")) for m in models[:20]))
         self._warn_of_shutdowns(models)

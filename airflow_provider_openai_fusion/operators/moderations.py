@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from airflow.sdk import Context
 
@@ -47,4 +47,4 @@ class OpenAIModerationOperator(OpenAIFusionBaseOperator):
             len(results),
             f" (inputs {', '.join(flagged)})" if flagged else "",
         )
-        return response
+        return cast("dict[str, Any]", response)

@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk import Context, conf
 
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 # The task_state_store key (Airflow >= 3.3) holding the background response of this task instance, so a retry
 # finds it again; it is removed once the response's result has been handled.
 STATE_KEY = "openai_fusion_background_response"
+# The forms of the XCom: the whole response, or its id and metadata with only the text or the parsed object.
+RETURNS = ("full", "text", "parsed")
 
 
 class OpenAIResponseOperator(OpenAIFusionBaseOperator):
@@ -77,8 +79,13 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
     :param on_error: bulk mode: ``fail`` (default: the task fails once the output is written, and its retry sends
         only the failed items) or ``record`` (failed items stay as error lines; the task succeeds).
     :param max_concurrency: bulk mode: the most requests in flight (default 8, at most 64).
+    :param returns: what the XCom holds: ``"full"`` (default) the whole response; ``"text"``
+        ``{"id", "metadata", "output_text"}``; ``"parsed"`` ``{"id", "metadata", "output_parsed"}`` (needs
+        ``text_format``). The short forms keep XCom small over thousands of mapped tasks, and ``metadata``
+        carries an item's key through the mapping. (The name ``output`` is taken by Airflow's ``.output``.)
     :param conn_id: the Airflow Connection of type ``openai_fusion``. (templated)
-    :return: the API response plus ``output_text`` and, with ``text_format``, ``output_parsed``.
+    :return: the API response plus ``output_text`` and, with ``text_format``, ``output_parsed``; or the short
+        form that ``returns`` names.
     """
 
     template_fields: Sequence[str] = (
@@ -133,9 +140,11 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         output_path: str | None = None,
         on_error: str = "fail",
         max_concurrency: int = 8,
+        returns: str = "full",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.returns = returns
         self.items = items
         self.items_path = items_path
         self.output_path = output_path
@@ -238,6 +247,10 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
                     f"advanced.{name}", "use the operator's background argument; background responses are stored"
                 )
         structured = structured_format(self._text_format_class or self.text_format)
+        if self.returns not in RETURNS:
+            raise InvalidArgumentError("returns", f"{self.returns!r} is not one of {', '.join(RETURNS)}")
+        if self.returns == "parsed" and structured is None:
+            raise InvalidArgumentError("returns", '"parsed" needs text_format (the schema the answer is parsed with)')
         named = {
             "model": self.model,
             "input": text_or_list(self.input),
@@ -285,7 +298,7 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
             raise InvalidArgumentError(
                 "max_input_tokens", f"the input counts {counted} tokens, over the limit of {self.max_input_tokens}"
             )
-        return counted
+        return cast("int | None", counted)
 
     def _earlier_response(self, context: Context, body: dict[str, Any]) -> dict[str, Any] | None:
         """The background response an earlier try of this task instance started for the same request, if alive."""
@@ -306,7 +319,7 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         if response.get("status") not in (*ACTIVE, "completed"):
             return None
         self.log.info("Re-attaching to response %s (%s) of an earlier try", response["id"], response.get("status"))
-        return response
+        return cast("dict[str, Any] | None", response)
 
     def _remember(self, context: Context, response: Mapping[str, Any], body: dict[str, Any]) -> None:
         if (store := context.get("task_state_store")) is not None:
@@ -322,7 +335,7 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
             self._defer(deadline)
         watch = Watch(self._kind, str(self._response_id), self.log)
         try:
-            return drive(watch.until_done(self.poll_interval, deadline), self.hook.request)
+            return cast("dict[str, Any]", drive(watch.until_done(self.poll_interval, deadline), self.hook.request))
         except (AirflowSensorTimeout, AirflowTaskTimeout):
             self._cancel()
             raise
@@ -377,7 +390,7 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
             result = {**without_tool_secrets(response), "output_text": short_output_text(response, self.log)}
             if structured is not None:
                 result["output_parsed"] = parse_output(response, structured)
-            return result
+            return _shape(result, self.returns)
         except AirflowSensorTimeout:
             if not event.get("cancelled"):
                 self._cancel()
@@ -402,6 +415,14 @@ class OpenAIResponseOperator(OpenAIFusionBaseOperator):
         """Cancel the background response this task is waiting for."""
         if self.background:
             self._cancel()
+
+
+def _shape(result: dict[str, Any], returns: str) -> dict[str, Any]:
+    """The XCom that ``returns`` names: the whole result, or its id and metadata with the text or parsed object."""
+    if returns == "full":
+        return result
+    key = "output_parsed" if returns == "parsed" else "output_text"
+    return {"id": result.get("id"), "metadata": result.get("metadata") or {}, key: result.get(key)}
 
 
 def _fingerprint(body: Mapping[str, Any]) -> str:

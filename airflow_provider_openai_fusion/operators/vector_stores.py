@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk import Context, conf
 
@@ -200,7 +200,7 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
         body["metadata"] = {**body.get("metadata", {}), api.OWNER_KEY: api.OWNER}
         store = self.hook.request(api.create_vector_store(body))
         self.log.info("Created vector store %s (%s)", store.get("id"), store.get("name"))
-        return store
+        return cast("dict[str, Any]", store)
 
     def _store_id(self, action: str) -> str:
         """
@@ -266,7 +266,7 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
                     "files", f"{len(plan.add)} files to add; a file batch takes at most {api.MAX_BATCH_FILES}"
                 )
             added: list[dict[str, Any]] = []
-            state = {
+            state: dict[str, Any] = {
                 "vector_store_id": store_id,
                 "added": added,
                 "removed": [_entry(store_file) for store_file in plan.remove],
@@ -361,7 +361,7 @@ class OpenAIManageVectorStoresOperator(OpenAIFusionBaseOperator):
         batch = self.hook.request(api.create_file_batch(store_id, api.CreateFileBatchRequest(files=files)))
         count = api.files_count(len(files))
         self.log.info("Created file batch %s of %s in vector store %s", batch.get("id"), count, store_id)
-        return batch
+        return cast("dict[str, Any]", batch)
 
     def _watch(self, job_id: str) -> Watch:
         from airflow_provider_openai_fusion._waiting import Watch

@@ -103,7 +103,7 @@ class JobSensor(BaseSensorOperator):
                     f"{exc} {self.kind.noun} {self.job_id}: {self._watch.last_status()}"
                 ) from None
         done = self.poke(context)
-        if done:
+        if isinstance(done, PokeReturnValue) and done:
             return done.xcom_value
         trigger = self.trigger(
             job_id=self._watch.job_id,

@@ -48,7 +48,7 @@ class JobTrigger(BaseTrigger):
         cursor: Any = None,
         cancel_on_kill: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # BaseTrigger.__init__ has no annotations
         self.job_id = job_id
         self.conn_id = conn_id
         self.poll_interval = float(poll_interval)

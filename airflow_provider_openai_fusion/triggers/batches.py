@@ -62,8 +62,8 @@ class OpenAIBatchTrigger(JobTrigger):
         finally:
             await self.hook.aclose()
         statuses = [batch.get("status") for batch in batches]
-        event = {"status": ALL_DONE, "job_id": self.job_id, "batch_ids": self.batch_ids, "statuses": statuses}
-        yield TriggerEvent(bounded_event(event, type(self).__name__))
+        done: dict[str, Any] = {"status": ALL_DONE, "job_id": self.job_id, "batch_ids": self.batch_ids}
+        yield TriggerEvent(bounded_event({**done, "statuses": statuses}, type(self).__name__))
 
     async def _cancel(self) -> None:
         """Cancel every batch still running (at the deadline, or when a user kills the deferred task)."""

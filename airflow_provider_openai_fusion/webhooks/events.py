@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 SCHEME = "openai-fusion"
 # The endings OpenAI sends webhooks for, each about one object named by data.id.
@@ -98,4 +98,4 @@ def parse_event(body: bytes) -> Event:
     created_at = value.get("created_at")
     if not isinstance(created_at, int) or isinstance(created_at, bool):
         raise MalformedEvent("the event has no integer created_at")
-    return Event(created_at=created_at, **fields)
+    return Event(created_at=created_at, **cast("dict[str, str]", fields))  # each one checked to be a str above

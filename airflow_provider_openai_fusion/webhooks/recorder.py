@@ -35,7 +35,7 @@ def webhook_keys(conn_id: str) -> list[bytes]:
 
     :param conn_id: the connection id from the webhook URL.
     """
-    from airflow.exceptions import AirflowNotFoundException
+    from airflow.exceptions import AirflowNotFoundException  # type: ignore[attr-defined]  # re-exported at run time
     from airflow.models.connection import Connection
 
     from airflow_provider_openai_fusion.hooks.settings import webhook_secrets
@@ -66,7 +66,7 @@ def record(conn_id: str, event: Event) -> Outcome:
     """
     from airflow.assets.manager import AssetManager
     from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.utils import timezone
+    from airflow.utils import timezone  # type: ignore[attr-defined]  # a lazy module of Airflow's
     from airflow.utils.session import create_session
     from sqlalchemy import or_, select
 

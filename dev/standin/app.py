@@ -1,13 +1,15 @@
 """
 The stand-in application: auth, request ids, and the routes of every API area.
 
-Run: ``python -m dev.standin.app --port 4999 --api-key sk-test`` (binds 127.0.0.1 only).
+Run: ``python -m dev.standin`` (defaults ``--port 4999 --api-key sk-test``; binds 127.0.0.1 only). Its base URL is
+``http://127.0.0.1:<port>``, without ``/v1``: it prints the connection to use.
 """
 
 from __future__ import annotations
 
 import argparse
 import hmac
+import json
 from collections.abc import Mapping
 from datetime import date
 
@@ -106,12 +108,28 @@ def shutdown_date_option(text: str) -> tuple[str, str | None]:
         raise argparse.ArgumentTypeError(f"{text!r}: {error}") from error
 
 
-def main() -> None:
+def connection_line(port: int, api_key: str) -> str:
+    """
+    The shell line that points ``openai_fusion_default`` at a stand-in on ``port``.
+
+    :param port: the stand-in's port on 127.0.0.1.
+    :param api_key: the key it accepts.
+    """
+    conn = json.dumps({"conn_type": "openai_fusion", "host": f"http://127.0.0.1:{port}", "password": api_key})
+    return f"export AIRFLOW_CONN_OPENAI_FUSION_DEFAULT='{conn}'"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """
+    Serve the stand-in on 127.0.0.1 until interrupted, after printing the connection that reaches it.
+
+    :param argv: the command line (default: ``sys.argv``).
+    """
     import uvicorn
 
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--api-key", required=True)
+    parser = argparse.ArgumentParser(description="The local OpenAI stand-in (no key, no network needed).")
+    parser.add_argument("--port", type=int, default=4999)
+    parser.add_argument("--api-key", default="sk-test")
     parser.add_argument("--job-step-seconds", type=float, default=1.0)
     parser.add_argument(
         "--shutdown-date",
@@ -121,7 +139,9 @@ def main() -> None:
         metavar="MODEL=YYYY-MM-DD",
         help="the shutdown_date GET /models gives MODEL (MODEL=null: none announced); repeatable",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    print(f"OpenAI stand-in on http://127.0.0.1:{args.port} (base URL without /v1), key {args.api_key}", flush=True)
+    print(connection_line(args.port, args.api_key), flush=True)
     app = create_app(args.api_key, args.job_step_seconds, dict(args.shutdown_date))
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 

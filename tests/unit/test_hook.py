@@ -172,3 +172,29 @@ def test_test_connection_succeeds_with_the_model_count(make_hook) -> None:
     assert works is True
     assert "2 models" in message and "https://api.test/v1" in message
     assert script.requests[0].url.path == "/v1/models"
+
+
+def test_test_connection_says_what_it_checked(make_hook) -> None:
+    models = {"object": "list", "data": [{"id": "gpt-5.6-luna"}], "has_more": False}
+    hook = make_hook(Script(ok(models)), project_id="proj_1", timeout=30, max_retries=4)
+
+    works, message = hook.test_connection()
+
+    assert works is True
+    assert message == (
+        "Connection works: 1 models available at https://api.test/v1 (GET /models with the API key, project proj_1; "
+        "timeout 30 s, 4 retries)"
+    )
+
+
+def test_a_missing_connection_says_how_to_define_it(monkeypatch) -> None:
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from airflow_provider_openai_fusion.hooks import OpenAIFusionHook
+
+    monkeypatch.delenv("AIRFLOW_CONN_MY_OPENAI", raising=False)
+    with pytest.raises(AirflowNotFoundException) as info:
+        _ = OpenAIFusionHook(conn_id="my_openai").settings
+    message = str(info.value)
+    assert "'my_openai' is not defined" in message and "type 'OpenAI Fusion'" in message
+    assert """AIRFLOW_CONN_MY_OPENAI='{"conn_type": "openai_fusion", "password": "sk-..."}'""" in message

@@ -41,7 +41,7 @@ def used_models(path: Path) -> set[str]:
 
 def shipped_texts() -> list[Path]:
     package = [path for path in (ROOT / "airflow_provider_openai_fusion").rglob("*.py")]
-    docs = sorted((ROOT / "docs").glob("*.md"))
+    docs = sorted((ROOT / "docs").rglob("*.md")) + sorted((ROOT / "docs" / "snippets").glob("*.py"))
     return [ROOT / "README.md", *docs, *[path for path in package if path.name != "model_lifecycle.py"]]
 
 

@@ -11,7 +11,14 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
-from airflow_provider_openai_fusion._http.redaction import REDACTED, printable, redact, redact_decoded, redact_headers
+from airflow_provider_openai_fusion._http.redaction import (
+    REDACTED,
+    printable,
+    redact,
+    redact_decoded,
+    redact_headers,
+    redact_values,
+)
 from airflow_provider_openai_fusion._http.request import RequestSpec
 from airflow_provider_openai_fusion.exceptions import AuthenticationError, BadRequestError, InternalServerError
 from tests.conftest import SENTINEL_KEY
@@ -154,6 +161,23 @@ ECHOED_FORMS = {
 }
 
 
+@pytest.mark.parametrize("form", [SENTINEL_KEY, *ECHOED_FORMS.values()], ids=["as sent", *ECHOED_FORMS.keys()])
+def test_header_values_holding_the_key_in_any_form_are_redacted(form: str) -> None:
+    headers = [("content-type", "application/json"), ("x-request-id", f"req {form} end"), ("x-other", "plain")]
+    redacted = redact_values(headers, SENTINEL_KEY)
+    assert list(redacted) == ["content-type", "x-request-id", "x-other"]
+    assert redacted["x-request-id"] == redact(f"req {form} end", SENTINEL_KEY) != f"req {form} end"
+    assert redacted["content-type"] == "application/json" and redacted["x-other"] == "plain"
+
+
+def test_plain_header_values_are_kept_as_they_are() -> None:
+    headers = [("content-type", "application/json"), ("x-request-id", "req_1"), ("x-ratelimit-remaining", "9")]
+    assert redact_values(headers, SENTINEL_KEY) == dict(headers)
+    escapes = [("link", "<a%2Fb>; rel=next"), ("x-note", "a & b \\ c")]
+    assert redact_values(escapes, SENTINEL_KEY) == dict(escapes)
+    assert redact_values(escapes, "") == dict(escapes)
+
+
 @pytest.mark.parametrize("form", ECHOED_FORMS.values(), ids=ECHOED_FORMS.keys())
 def test_echoed_forms_of_the_key_are_replaced(form: str) -> None:
     for text in (f"before {form} after", f'{{"echo": "{form}"}}', f"<title>{form}</title>"):
@@ -230,6 +254,8 @@ def test_printable_escapes_control_characters_for_log_lines() -> None:
     )
     assert printable("completed") == "completed"
     assert printable("x" * 500, limit=10) == "x" * 10 + "..."
+    assert printable("x" * 10, limit=10) == "x" * 10
+    assert (printable("y" * 100), printable("y" * 101)) == ("y" * 100, "y" * 100 + "...")
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])

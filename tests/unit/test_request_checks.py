@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from airflow_provider_openai_fusion._http.hosts import canonical_host, is_local_host
-from airflow_provider_openai_fusion._http.request import RequestSpec, check_header
+from airflow_provider_openai_fusion._http.request import RequestSpec, check_header, relative_path
 from airflow_provider_openai_fusion.exceptions import APIResponseValidationError, InvalidArgumentError
 from airflow_provider_openai_fusion.model_lifecycle import is_openai
 from tests.unit.helpers import Script, ok, raises, send
@@ -200,3 +200,12 @@ async def test_a_listing_page_that_is_not_an_object_is_an_api_error(make_hook: A
     spec = RequestSpec("GET", "files", listing=True)
     with raises(APIResponseValidationError, match="is not a list page"):
         await (hook.apaginate(spec) if mode == "async" else _sync(hook.paginate, spec))
+
+
+def test_a_refused_path_is_refused_every_time_and_an_accepted_one_stays_accepted() -> None:
+    for _ in range(3):
+        with pytest.raises(InvalidArgumentError, match=r"'\.\.'"):
+            relative_path("files/../admin", "path")
+        assert relative_path("/files/file-1", "path") == "files/file-1"
+    with pytest.raises(InvalidArgumentError, match="non-empty path"):
+        relative_path(["files"], "path")  # type: ignore[arg-type]

@@ -67,6 +67,8 @@ def operator(make_hook: Any, api: Any, **kwargs: Any) -> OpenAIResponseOperator:
         ({"advanced": {"store": False}, "background": True}, "advanced.store"),
         ({"advanced": {"model": "x"}}, "advanced"),
         ({"advanced": {"nonsense": 1}}, "advanced.nonsense"),
+        ({"returns": "all"}, "returns"),
+        ({"returns": "parsed"}, "returns"),
     ],
 )
 def test_bad_arguments_fail_before_any_request_naming_the_argument(
@@ -117,6 +119,19 @@ def test_a_pydantic_format_is_sent_strict_and_parsed_back(make_hook: Any) -> Non
     fmt = json.loads(api.calls("POST")[0].content)["text"]["format"]
     assert (fmt["type"], fmt["name"], fmt["strict"]) == ("json_schema", "Verdict", True)
     assert fmt["schema"]["required"] == ["label", "score"] and fmt["schema"]["additionalProperties"] is False
+
+
+def test_returns_parsed_or_text_keeps_only_the_id_the_metadata_and_the_answer(make_hook: Any) -> None:
+    key = {"document": "inv-7"}
+    api = FakeResponsesAPI(("completed",), output=[message('{"label": "spam", "score": 0.9}')], metadata=key)
+    parsed = operator(make_hook, api, text_format=Verdict, metadata=key, returns="parsed").execute(context())
+    assert parsed == {"id": "resp_1", "metadata": key, "output_parsed": {"label": "spam", "score": 0.9}}
+    assert json.loads(api.calls("POST")[0].content)["metadata"] == key
+    text = operator(make_hook, api, returns="text").execute(context())
+    assert text == {"id": "resp_1", "metadata": key, "output_text": '{"label": "spam", "score": 0.9}'}
+    full = operator(make_hook, api, text_format=Verdict).execute(context())
+    assert full["output"] and full["usage"] and full["output_parsed"] == parsed["output_parsed"]
+    assert len(json.dumps(parsed)) < len(json.dumps(full)) / 2
 
 
 @pytest.mark.parametrize(
@@ -258,6 +273,15 @@ def test_a_timeout_event_cancels_the_response(make_hook: Any) -> None:
     with pytest.raises(AirflowSensorTimeout):
         task.execute_complete(context(StateStore()), {"status": "timeout", "job_id": "resp_9", "message": "late"})
     assert [r.url.path for r in api.calls("POST", "/cancel")] == ["/v1/responses/resp_9/cancel"]
+
+
+def test_a_timeout_event_whose_trigger_cancelled_the_response_does_not_cancel_it_again(make_hook: Any) -> None:
+    api = FakeResponsesAPI()
+    task = operator(make_hook, api, background=True, deferrable=True)
+    event = {"status": "timeout", "job_id": "resp_9", "message": "late", "cancelled": True}
+    with pytest.raises(AirflowSensorTimeout, match="late"):
+        task.execute_complete(context(StateStore()), event)
+    assert api.calls("POST", "/cancel") == []
 
 
 def test_on_kill_cancels_a_background_response_only(make_hook: Any) -> None:

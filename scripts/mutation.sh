@@ -36,8 +36,8 @@ tests/unit/test_model_checks_in_operators.py tests/unit/test_model_currency.py t
     [batch_join]="airflow_provider_openai_fusion/operators/_batch_results.py|tests/unit/test_batch_join.py \
 tests/unit/test_batch_counts.py tests/unit/test_results_operators.py tests/unit/test_batches_operator.py"
     [vector_sync]="airflow_provider_openai_fusion/api/vector_stores.py|tests/unit/test_vector_stores_operator.py"
-    [waiting]="airflow_provider_openai_fusion/_waiting.py|tests/unit/test_fine_tuning_wait.py \
-tests/unit/test_batches_operator.py tests/unit/test_responses_operator.py"
+    [waiting]="airflow_provider_openai_fusion/_waiting.py|tests/unit/test_wait_deadlines.py \
+tests/unit/test_fine_tuning_wait.py tests/unit/test_batches_operator.py"
 )
 ORDER=(http http_io ratelimit lifecycle batch_join vector_sync waiting)
 # redaction: a quick re-run of redaction.py alone (it is in http too)
@@ -47,7 +47,7 @@ run_group() {
     local globs=${spec%%|*} tests=${spec#*|}
     local work=$ROOT/build/mutation/$group
     rm -rf "$work" && mkdir -p "$work"
-    cp -r airflow_provider_openai_fusion tests docs example_dags dev "$work/"
+    cp -r airflow_provider_openai_fusion tests docs example_dags dev README.md "$work/"
     cp scripts/mutation_plugin.py "$work/tests/mutation_plugin.py"
     find "$work" -name __pycache__ -prune -exec rm -rf {} +
     {
@@ -59,7 +59,7 @@ run_group() {
         # the CLI round trip (a subprocess per run) tests the connection form, not the mutated modules
         local cli=tests/unit/test_connection.py::test_a_connection_added_with_the_cli_is_usable
         echo "pytest_add_cli_args = [\"-p\", \"no:cacheprovider\", \"-p\", \"tests.mutation_plugin\", \"-q\", \"--deselect\", \"$cli\"]"
-        echo 'also_copy = ["dev", "docs", "example_dags"]'
+        echo 'also_copy = ["dev", "docs", "example_dags", "README.md"]'
         echo 'use_git_change_detection = false'
     } >"$work/pyproject.toml"
     echo "== $group: mutating $globs (tests: $tests), at most ${TIMEOUT}s"

@@ -216,3 +216,20 @@ def test_the_lineage_module_imports_without_openlineage_installed() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip().splitlines()[-1] == "openai://api.openai.com"
+
+
+def test_a_resumed_try_reports_the_job_it_waited_for_and_what_it_made(make_hook: Any) -> None:
+    task = OpenAIManageFineTunesOperator(
+        task_id="ft", action="create", model="gpt-5.6-luna", training_file="file-train", wait_for_completion=True
+    )
+    script = Script(ok(job("succeeded", fine_tuned_model="ft:gpt-5.6-luna:org::abc")))
+    task.hook = make_hook(script)
+    event = {"status": "succeeded", "job_id": "ftjob-1"}
+    result = task.resume_execution("execute_complete", {"event": event}, context())
+    assert result["fine_tuned_model"] == "ft:gpt-5.6-luna:org::abc"
+    lineage = task.get_openlineage_facets_on_complete(None)
+    assert names(lineage.inputs) == [(NAMESPACE, "files/file-train")]
+    assert set(names(lineage.outputs)) == {
+        (NAMESPACE, "fine_tuning/jobs/ftjob-1"),
+        (NAMESPACE, "models/ft:gpt-5.6-luna:org::abc"),
+    }

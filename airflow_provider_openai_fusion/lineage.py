@@ -26,7 +26,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from airflow_provider_openai_fusion._http.calls import USAGE_FIELDS, CallRecord
+from airflow_provider_openai_fusion._http.calls import USAGE_FIELDS, CallRecord, waited_for
 
 MAX_IDS = 20
 FACET_NAME = "openai_fusion"
@@ -140,7 +140,11 @@ def run_facet(records: Sequence[CallRecord], calls: int, cost_usd: float | None)
 
 
 def datasets(
-    records: Sequence[CallRecord], base_url: str, paths_read: Sequence[str], paths_written: Sequence[str]
+    records: Sequence[CallRecord],
+    base_url: str,
+    paths_read: Sequence[str],
+    paths_written: Sequence[str],
+    resumed: bool = False,
 ) -> tuple[list[Any], list[Any]]:
     """
     The inputs and outputs of a task: the OpenAI objects its calls read and made, and the files it was given.
@@ -149,11 +153,14 @@ def datasets(
     :param base_url: the connection's base URL.
     :param paths_read: local paths and URIs the task read.
     :param paths_written: local paths and URIs the task wrote.
+    :param resumed: the calls are a resumed try's: the job it re-reads is what it made before deferring.
     """
     from openlineage.client.event_v2 import Dataset
 
     namespace = openai_namespace(base_url)
     made = {(kind, name) for record in records for kind, name in record.made}
+    if resumed:
+        made |= {job for job in map(waited_for, records) if job is not None}
     read = [(kind, name) for record in records for kind, name in record.read if (kind, name) not in made]
     inputs = [path_dataset(path) for path in paths_read]
     inputs += [Dataset(namespace=namespace, name=f"{kind}/{name}") for kind, name in read]
@@ -169,6 +176,7 @@ def operator_lineage(
     paths_read: Sequence[str],
     paths_written: Sequence[str],
     cost_usd: float | None = None,
+    resumed: bool = False,
 ) -> Any:
     """
     The ``OperatorLineage`` of a task, for the OpenLineage provider.
@@ -179,9 +187,10 @@ def operator_lineage(
     :param paths_read: local paths and URIs the task read.
     :param paths_written: local paths and URIs the task wrote.
     :param cost_usd: the cost from the usage ledger, if any.
+    :param resumed: the calls are a resumed try's (see :func:`datasets`).
     """
     from airflow.providers.openlineage.extractors import OperatorLineage
 
-    inputs, outputs = datasets(records, base_url, paths_read, paths_written)
+    inputs, outputs = datasets(records, base_url, paths_read, paths_written, resumed)
     facets = {FACET_NAME: run_facet(records, calls, cost_usd)} if calls or records else {}
     return OperatorLineage(inputs=inputs, outputs=outputs, run_facets=facets)

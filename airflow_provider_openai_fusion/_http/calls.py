@@ -58,8 +58,6 @@ RESOURCES = frozenset(
 ACTIONS = frozenset(("cancel", "complete", "content", "search", "input_tokens"))
 """Path words that name an action on a resource (the operation's verb)."""
 
-RESUMED = "resume"
-"""The operation of a record made from a trigger's event, not from a call."""
 REQUEST_FILE_FIELDS = ("input_file_id", "training_file", "validation_file", "file_id")
 USAGE_FIELDS = ("input_tokens", "output_tokens", "total_tokens", "cached_tokens", "reasoning_tokens")
 
@@ -167,15 +165,21 @@ def _job_reads(answer: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     return ()
 
 
-def job_record(job: Mapping[str, Any]) -> CallRecord:
+def waited_for(record: CallRecord) -> tuple[str, str] | None:
     """
-    The record of a job a resumed task waited for (the trigger's event carries it): the job as made by the task,
-    the files it read, and what it made when it succeeded.
+    The object a task resumed after deferring had been waiting for, as its re-read shows it: the batch, the
+    fine-tuning job, or the vector store of a file batch (the task made it before deferring, in another process).
 
-    :param job: the job object of the event.
+    :param record: a call of the resumed try.
     """
-    fields = answer_fields("POST", {}, 200, {}, job)
-    return CallRecord(operation=RESUMED, method="GET", path="", **{**fields, "status_code": None})
+    parts = record.path.split("/")
+    if record.operation == "batches.retrieve" and len(parts) == 2:
+        return ("batches", parts[1])
+    if record.operation == "fine_tuning.jobs.retrieve" and len(parts) == 3:
+        return ("fine_tuning/jobs", parts[2])
+    if record.operation == "vector_stores.file_batches.retrieve" and len(parts) == 4:
+        return ("vector_stores", parts[1])
+    return None
 
 
 @dataclass(frozen=True)
@@ -273,8 +277,8 @@ class CallLog:
         self._records: list[CallRecord] = []
         self._lock = threading.Lock()
         self.dropped = 0
-        self.calls = 0
-        """How many API calls were made (a job recorded on resume is not one)."""
+        self.resumed = False
+        """Whether the calls are those of a try resumed after deferring (see :func:`waited_for`)."""
 
     def add(self, record: CallRecord) -> None:
         """
@@ -283,11 +287,15 @@ class CallLog:
         :param record: the call.
         """
         with self._lock:
-            self.calls += record.operation != RESUMED
             if len(self._records) < MAX_RECORDS:
                 self._records.append(record)
             else:
                 self.dropped += 1
+
+    @property
+    def calls(self) -> int:
+        """How many calls were made (kept or dropped)."""
+        return len(self._records) + self.dropped
 
     def __iter__(self) -> Iterator[CallRecord]:
         with self._lock:

@@ -150,23 +150,17 @@ class OpenAIFusionBaseOperator(BaseOperator):
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any) -> Any:
         """
-        Resume after a trigger's event; the jobs the event carries are recorded as this try's work (for lineage: the
-        try that resumes runs in a new process, without the calls made before deferring).
+        Resume after a trigger's event; the job the try re-reads counts as its work for lineage (the try that resumes
+        runs in a new process, without the calls made before deferring).
 
         :param next_method: the method to resume in.
         :param next_kwargs: its keyword arguments (``event``).
         :param context: the task's context.
         """
-        from airflow_provider_openai_fusion._http.calls import job_record
-
-        event = (next_kwargs or {}).get("event")
-        jobs = [event.get("job"), *(event.get("batches") or ())] if isinstance(event, dict) else []
-        for job in jobs:
-            if isinstance(job, dict) and isinstance(job.get("object"), str):
-                self.hook.calls.add(job_record(job))
+        self.hook.calls.resumed = True
         return super().resume_execution(next_method, next_kwargs, context)
 
-    def _lineage(self, written: bool) -> Any:
+    def _lineage(self, task_instance: Any, written: bool) -> Any:
         from airflow_provider_openai_fusion._ledger import task_usage
         from airflow_provider_openai_fusion.lineage import operator_lineage
 
@@ -175,9 +169,14 @@ class OpenAIFusionBaseOperator(BaseOperator):
         base_url = hook.settings.base_url if records else ""
         written_paths = _paths(self, PATHS_WRITTEN) if written else []
         calls = hook.calls.calls if hook is not None else 0
-        costs = [row.get("cost_usd") for row in task_usage()]
+        # The try's context (the ledger lives in it) is the task instance's cached one; OpenLineage calls this after
+        # execute, where Airflow's current-context is no longer set.
+        context = task_instance.get_template_context() if hasattr(task_instance, "get_template_context") else None
+        costs = [row.get("cost_usd") for row in task_usage(context)]
         cost = sum(float(c) for c in costs if c is not None) if costs and None not in costs else None
-        return operator_lineage(records, calls, base_url, _paths(self, PATHS_READ), written_paths, cost)
+        resumed = hook is not None and hook.calls.resumed
+        paths = (_paths(self, PATHS_READ), written_paths)
+        return operator_lineage(records, calls, base_url, *paths, cost, resumed=resumed)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """
@@ -186,7 +185,7 @@ class OpenAIFusionBaseOperator(BaseOperator):
 
         :param task_instance: the finished task instance.
         """
-        return self._lineage(written=True)
+        return self._lineage(task_instance, written=True)
 
     def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
         """
@@ -194,7 +193,7 @@ class OpenAIFusionBaseOperator(BaseOperator):
 
         :param task_instance: the failed task instance.
         """
-        return self._lineage(written=False)
+        return self._lineage(task_instance, written=False)
 
     @cached_property
     def hook(self) -> OpenAIFusionHook:

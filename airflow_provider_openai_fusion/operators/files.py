@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, cast
 from airflow_provider_openai_fusion.operators._base import OpenAIFusionBaseOperator
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from airflow.sdk import Context
 
 ACTIONS = ("list", "upload", "retrieve", "retrieve_content", "delete")
@@ -77,7 +79,13 @@ class OpenAIManageFilesOperator(OpenAIFusionBaseOperator):
             return cast("list[dict[str, Any]] | dict[str, Any] | str", deleted)
         output_path = required("output_path", self.output_path, because)
         spec = files.retrieve_file_content(file_id)
-        written = write_output("output_path", output_path, lambda path: self.hook.download(spec, path))
+
+        def download(path: Path) -> Path:
+            declared = self.hook.request(files.retrieve_file(file_id)).get("bytes")  # the content may not exceed it
+            size = declared if isinstance(declared, int) and not isinstance(declared, bool) else None
+            return self.hook.download(spec, path, size=size)
+
+        written = write_output("output_path", output_path, download)
         self.log.info("Wrote the content of %s to %s", file_id, written)
         return written
 

@@ -26,6 +26,7 @@ def run_with_lineage(airflow_home: AirflowHome, stack: Stack, tmp_path: Path, da
         "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps({"type": "file", "log_file_path": str(events), "append": True}),
         "AIRFLOW__OPENLINEAGE__NAMESPACE": "lineage-test",
         "OPENAI_FUSION_OUTPUT_DIR": (tmp_path / "out").as_uri(),
+        "OPENAI_FUSION_DOCS_DIR": str(tmp_path / "handbook"),
     }
     tasks = airflow_home.run_dag(ROOT / "example_dags" / dag_file, dag_id, env)
     failed = {label: r.state for label, r in tasks.items() if r.state not in ("success", "skipped")}
@@ -66,8 +67,8 @@ def test_the_tour_shows_files_models_and_calls(airflow_home: AirflowHome, stack:
     assert (ns, made[1]) in datasets(events["retrieve_file_content"], "inputs")
     ft = events["ft_create_and_wait"]
     assert any(name.startswith("files/") for _, name in datasets(ft, "inputs"))
-    outputs = {name.split("/", 1)[0] for _, name in datasets(ft, "outputs")}
-    assert {"fine_tuning", "models"} <= outputs
+    # The try that resumes after deferring re-reads the job: its training file is the input, its model the output.
+    assert any(name.startswith("models/ft:") for _, name in datasets(ft, "outputs"))
 
 
 def test_the_batch_example_links_its_batch_to_the_results_file(
@@ -80,8 +81,9 @@ def test_the_batch_example_links_its_batch_to_the_results_file(
     outputs = datasets(events["classify"], "outputs")
     assert any(namespace_ == "file" and name.endswith("classified.jsonl") for namespace_, name in outputs), outputs
     assert any(namespace_ == ns and name.startswith("batches/") for namespace_, name in outputs), outputs
-    # The try resumed after deferring (in its own process, as in production) made one call: the results download.
-    assert events["classify"]["run"]["facets"]["openai_fusion"]["calls"] == 1
+    # The try resumed after deferring (in its own process, as in production) re-reads the batch and downloads the
+    # results: the batch is reported as its output all the same.
+    assert events["classify"]["run"]["facets"]["openai_fusion"]["calls"] >= 2
 
 
 def test_the_vector_store_example_shows_which_files_fed_the_store(

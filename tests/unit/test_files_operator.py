@@ -9,7 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
-from airflow_provider_openai_fusion.exceptions import APIConnectionError, InvalidArgumentError
+from airflow_provider_openai_fusion.exceptions import (
+    APIConnectionError,
+    APIResponseValidationError,
+    InvalidArgumentError,
+)
 from airflow_provider_openai_fusion.operators import OpenAIManageFilesOperator
 from tests.unit.helpers import Script, error, ok, raises
 from tests.unit.media import fields, parts, sparse
@@ -86,9 +90,10 @@ def test_retrieve_content_streams_to_the_output_path(make_hook: Any, tmp_path: P
     operator = OpenAIManageFilesOperator(
         task_id="t", action="retrieve_content", file_id="file-1", output_path=str(target)
     )
-    result, script = run(make_hook, operator, httpx.Response(200, stream=Chunks(chunks)))
+    size = sum(map(len, chunks))
+    result, script = run(make_hook, operator, ok({**FILE, "bytes": size}), httpx.Response(200, stream=Chunks(chunks)))
     assert result == str(target) and target.read_bytes() == b"".join(chunks)
-    assert script.requests[0].url.path == "/v1/files/file-1/content"
+    assert [r.url.path for r in script.requests] == ["/v1/files/file-1", "/v1/files/file-1/content"]
     assert [p.name for p in target.parent.iterdir()] == ["content.jsonl"]
 
 
@@ -98,14 +103,24 @@ def test_a_broken_download_leaves_no_file(make_hook: Any, tmp_path: Path) -> Non
         task_id="t", action="retrieve_content", file_id="file-1", output_path=str(target)
     )
     with raises(APIConnectionError):
-        run(make_hook, operator, httpx.Response(200, stream=Chunks([b"partial"], fail=True)))
+        run(make_hook, operator, ok(FILE), httpx.Response(200, stream=Chunks([b"partial"], fail=True)))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_content_past_the_declared_size_is_refused(make_hook: Any, tmp_path: Path) -> None:
+    """The file object says 8 bytes; 200 KB arrive: refused past 8 bytes + 64 KiB, nothing written."""
+    operator = OpenAIManageFilesOperator(
+        task_id="t", action="retrieve_content", file_id="file-1", output_path=str(tmp_path / "out.jsonl")
+    )
+    with raises(APIResponseValidationError, match="larger than the 8 bytes the file is declared to hold"):
+        run(make_hook, operator, ok(FILE), httpx.Response(200, stream=Chunks([b"y" * 65536] * 4)))
     assert list(tmp_path.iterdir()) == []
 
 
 def test_retrieve_content_to_an_object_storage_uri(make_hook: Any, tmp_path: Path) -> None:
     uri = (tmp_path / "bucket" / "content.jsonl").as_uri()
     operator = OpenAIManageFilesOperator(task_id="t", action="retrieve_content", file_id="file-1", output_path=uri)
-    result, _ = run(make_hook, operator, httpx.Response(200, content=b"line\n"))
+    result, _ = run(make_hook, operator, ok({**FILE, "bytes": 5}), httpx.Response(200, content=b"line\n"))
     assert result == uri and (tmp_path / "bucket" / "content.jsonl").read_bytes() == b"line\n"
 
 

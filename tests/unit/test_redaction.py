@@ -254,6 +254,8 @@ def test_printable_escapes_control_characters_for_log_lines() -> None:
     )
     assert printable("completed") == "completed"
     assert printable("x" * 500, limit=10) == "x" * 10 + "..."
+    assert printable("x" * 10, limit=10) == "x" * 10
+    assert (printable("y" * 100), printable("y" * 101)) == ("y" * 100, "y" * 100 + "...")
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])

@@ -275,6 +275,15 @@ def test_a_timeout_event_cancels_the_response(make_hook: Any) -> None:
     assert [r.url.path for r in api.calls("POST", "/cancel")] == ["/v1/responses/resp_9/cancel"]
 
 
+def test_a_timeout_event_whose_trigger_cancelled_the_response_does_not_cancel_it_again(make_hook: Any) -> None:
+    api = FakeResponsesAPI()
+    task = operator(make_hook, api, background=True, deferrable=True)
+    event = {"status": "timeout", "job_id": "resp_9", "message": "late", "cancelled": True}
+    with pytest.raises(AirflowSensorTimeout, match="late"):
+        task.execute_complete(context(StateStore()), event)
+    assert api.calls("POST", "/cancel") == []
+
+
 def test_on_kill_cancels_a_background_response_only(make_hook: Any) -> None:
     api = FakeResponsesAPI()
     task = operator(make_hook, api, background=True)

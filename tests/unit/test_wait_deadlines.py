@@ -80,9 +80,10 @@ def test_a_job_in_progress_for_ever_ends_at_its_kinds_default_deadline(
     assert kind.default_timeout == default
     deadline = wait_deadline(None, None, kind.default_timeout, clock=clock)
     watch = Watch(kind, job_id, log)
+    poll = default / 100
     with pytest.raises(AirflowSensorTimeout, match=f"not finished at the deadline, last seen '{status}'"):
-        drive(watch.until_done(60.0, deadline, clock=clock), make_hook(server).request, clock.sleep)
-    assert clock.sleeps == default // 60, "one look a minute up to the deadline, none after it"
+        drive(watch.until_done(poll, deadline, clock=clock), make_hook(server).request, clock.sleep)
+    assert clock.sleeps == 100, "a look every hundredth of the default up to the deadline, none after it"
     assert server.looks() == clock.sleeps + 1
     assert clock.now <= deadline
 

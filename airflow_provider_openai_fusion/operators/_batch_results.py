@@ -99,7 +99,7 @@ class ResultIndex:
         return self
 
     def _scan(self, number: int, view: mmap.mmap, size: int, wanted: dict[str, None]) -> None:
-        find, lines, record = view.find, self.lines, self._record
+        find, lines, record, cap = view.find, self.lines, self._record, self.max_line_bytes
         prefix, dropped, start = _PREFIX.match, 0, 0
         while start < size:
             end = find(b"\n", start, start + DROP_EVERY)
@@ -112,8 +112,14 @@ class ResultIndex:
                     self.unexpected += 1
                 elif custom_id in lines:
                     self.duplicates += 1
+                elif (
+                    end - start <= cap
+                    and (body_end := _body_end(view, start, end)) > 0
+                    and _one_value(view, match.end(), body_end)
+                ):
+                    lines[custom_id] = (number, start, end - start, COPY, int(match.group(2)))  # the usual case
                 else:
-                    record(custom_id, _usual(view, number, start, end, match, self.max_line_bytes))
+                    record(custom_id, _usual(view, number, start, end, match, cap))
             elif end - start > 1 or view[start] not in b"\n \r\t":
                 self._other(number, view, start, end, wanted)
             start = end

@@ -112,8 +112,8 @@ def test_an_expired_batch_keeps_what_completed_with_partial(hook: OpenAIFusionHo
     assert info.value.status == "expired"
     result, lines = run(tmp_path, requests, metadata={"standin": "expire"}, on_expired="partial")
     assert [line["custom_id"] for line in lines] == [f"request-{n}" for n in range(8)]
-    assert [("response" in line) for line in lines] == [True] * 4 + [False] * 4
-    assert all(line["error"]["code"] == "expired" for line in lines[4:])
+    assert [line["response"] is not None for line in lines] == [True] * 4 + [False] * 4
+    assert all(line["error"]["code"] == "batch_expired" for line in lines[4:])
     assert result["counts"] == {"total": 8, "succeeded": 4, "failed": 0, "expired": 4}
 
 

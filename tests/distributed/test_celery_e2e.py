@@ -230,7 +230,7 @@ def test_tour_and_fan_out_on_celery_postgres_redis(slow_stack: Stack, root: Path
         content = xcoms[(FAN_OUT, "answer", index)]["choices"][0]["message"]["content"]
         assert f"Question {index}: " in content, (index, content)
     assert xcoms[(FAN_OUT, "gather", -1)]["answers"] == CHAT_CALLS
-    assert xcoms[(TOUR, "retrieve_model", -1)]["id"] == "gpt-4o-mini"
+    assert xcoms[(TOUR, "retrieve_model", -1)]["id"] == "gpt-5.6-luna"
     assert not [path for path in root.rglob("*.db")], "no SQLite database anywhere"
 
     # The fine-tuning wait went deferred, the triggerer polled the job, and the task resumed on a worker.

@@ -26,6 +26,7 @@ def run_with_lineage(airflow_home: AirflowHome, stack: Stack, tmp_path: Path, da
         "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps({"type": "file", "log_file_path": str(events), "append": True}),
         "AIRFLOW__OPENLINEAGE__NAMESPACE": "lineage-test",
         "OPENAI_FUSION_OUTPUT_DIR": (tmp_path / "out").as_uri(),
+        "OPENAI_FUSION_DOCS_DIR": str(tmp_path / "handbook"),
     }
     tasks = airflow_home.run_dag(ROOT / "example_dags" / dag_file, dag_id, env)
     failed = {label: r.state for label, r in tasks.items() if r.state not in ("success", "skipped")}

@@ -53,6 +53,7 @@ def _fill(value: Any, tmp: Path) -> Any:
 
 
 CHAT = [{"role": "user", "content": "hi"}]
+SPEECH = "a-speech-model"
 RESPONSE = "OpenAIResponseOperator"
 BATCH, BATCH_SENSOR = "OpenAIBatchOperator", "OpenAIBatchSensor"
 BODIES = [{"model": "gpt-4o-mini", "messages": CHAT}]
@@ -192,8 +193,25 @@ CASES = [
     Bad(CUSTOM, {"url": "models", "headers": {"Host": "evil.example"}}, "headers"),
     Bad(CHAT_OP, {"model": "m", "messages": CHAT, "advanced": {"logit_bias": {"1": float("nan")}}}, "advanced"),
     Bad(AUDIO, {"operation": "transcribe", "file": "{tmp}/\udcff.mp3"}, "file"),
-    Bad(AUDIO, {"operation": "speech", "input": "hi", "output_path": "{tmp}/notes.txt/hi.mp3"}, "output_path"),
-    Bad(AUDIO, {"operation": "speech", "input": "hi", "output_path": "{tmp}/voice.mp3"}, "output_path"),
+    Bad(
+        AUDIO,
+        {"operation": "speech", "input": "hi", "model": SPEECH, "output_path": "{tmp}/notes.txt/hi.mp3"},
+        "output_path",
+    ),
+    Bad(
+        AUDIO, {"operation": "speech", "input": "hi", "model": SPEECH, "output_path": "{tmp}/voice.mp3"}, "output_path"
+    ),
+    Bad(AUDIO, {"operation": "speech", "input": "hi", "output_path": "{tmp}/hi.mp3"}, "model"),
+    Bad("OpenAIBatchResultsOperator", {"batch_id": " ", "output_path": "{tmp}/r.jsonl"}, "batch_id"),
+    Bad("OpenAIBatchResultsOperator", {"batch_id": "batch_1", "output_path": None}, "output_path"),
+    Bad(
+        "OpenAIBatchResultsOperator",
+        {"batch_id": "batch_1", "output_path": "{tmp}/r.jsonl", "on_expired": "keep"},
+        "on_expired",
+    ),
+    Bad("OpenAIResponseResultOperator", {"response_id": " "}, "response_id"),
+    Bad("OpenAIUsageReportOperator", {"source": "bank"}, "source"),
+    Bad("OpenAIUsageReportOperator", {"source": "run", "output_path": "{tmp}/usage.txt"}, "output_path"),
     Bad(FILES, {"action": "retrieve", "file_id": " "}, "file_id"),
     Bad(FILES, {"action": "delete", "file_id": "file-1?purge=1"}, "file_id"),
     Bad(FILES, {"action": "retrieve_content", "file_id": "file-abc", "output_path": "{tmp}"}, "output_path"),

@@ -25,6 +25,7 @@ from tests.unit.fine_tuning_fake import context
 from tests.unit.helpers import Script, error, ok
 
 NAMESPACE = "openai://api.test"
+FILE_5 = {"id": "file-5", "object": "file", "bytes": 3, "created_at": 1, "filename": "a.jsonl", "purpose": "batch"}
 
 
 @pytest.fixture(autouse=True)
@@ -121,7 +122,7 @@ def test_a_download_reads_the_openai_file_and_writes_the_output_path(make_hook: 
     task = OpenAIManageFilesOperator(
         task_id="get", action="retrieve_content", file_id="file-5", output_path=str(target)
     )
-    task.hook = make_hook(Script(httpx.Response(200, content=b"abc")))
+    task.hook = make_hook(Script(ok(FILE_5), httpx.Response(200, content=b"abc")))
     task.execute({})
     lineage = task.get_openlineage_facets_on_complete(None)
     assert names(lineage.inputs) == [(NAMESPACE, "files/file-5")]
@@ -177,13 +178,13 @@ def test_a_failed_try_reports_what_it_read_and_the_failed_call_but_no_output(mak
     task = OpenAIManageFilesOperator(
         task_id="get", action="retrieve_content", file_id="file-5", output_path=str(target)
     )
-    task.hook = make_hook(Script(error(400, "no such file")))
+    task.hook = make_hook(Script(ok(FILE_5), error(400, "no such content")))
     with pytest.raises(BadRequestError):
         task.execute({})
     lineage = task.get_openlineage_facets_on_failure(None)
     assert names(lineage.inputs) == [(NAMESPACE, "files/file-5")]
     assert lineage.outputs == []
-    assert lineage.run_facets["openai_fusion"].calls == 1
+    assert lineage.run_facets["openai_fusion"].calls == 2
 
 
 def test_each_try_starts_with_a_fresh_hook_so_no_call_of_an_earlier_try_is_counted(make_hook: Any) -> None:

@@ -27,13 +27,19 @@ _Method = TypeVar("_Method", bound=Callable[..., Any])
 
 def serialized_size(value: Any) -> int:
     """
-    The bytes ``value`` takes as Airflow stores it: its ``airflow.sdk.serde`` form as JSON.
+    The bytes ``value`` takes as Airflow stores it: its ``airflow.sdk.serde`` form as JSON. A value the C JSON encoder
+    takes (what the API answers are made of) is measured by it directly, five times faster than serde's Python walk
+    on 50,000 vectors (B3): the same bytes for dicts, lists and scalars, a few bytes fewer per tuple, which serde
+    wraps. Anything else (dates, objects) goes through serde.
 
     :param value: an XCom value or a trigger event's payload.
     """
-    from airflow.sdk.serde import serialize
+    try:
+        return len(json.dumps(value).encode())
+    except (TypeError, ValueError):
+        from airflow.sdk.serde import serialize
 
-    return len(json.dumps(serialize(value)).encode())
+        return len(json.dumps(serialize(value)).encode())
 
 
 def bounded_xcom(value: Any, what: str, bound: int = MAX_XCOM_BYTES, has_output_path: bool = True) -> Any:

@@ -174,6 +174,15 @@ class Server:
         self.tokens.take(tokens, now)
         return True
 
+    async def latency_in_flight(self) -> None:
+        """Wait the answer's latency, counted as in flight (``max_in_flight`` keeps the most at once)."""
+        self.stats["max_in_flight"] = max(self.stats["max_in_flight"], self.stats["in_flight"] + 1)
+        self.stats["in_flight"] += 1
+        try:
+            await asyncio.sleep(self.latency)
+        finally:
+            self.stats["in_flight"] -= 1
+
     async def chat(self, body: bytes, writer: asyncio.StreamWriter) -> None:
         """
         Answer a chat completion after the latency, within the rate limits; tokens count as OpenAI counts them for
@@ -186,12 +195,7 @@ class Server:
             return
         self.stats["chat_requests"] += 1
         self.stats["chat_tokens"] += tokens
-        self.stats["max_in_flight"] = max(self.stats["max_in_flight"], self.stats["in_flight"] + 1)
-        self.stats["in_flight"] += 1
-        try:
-            await asyncio.sleep(self.latency)
-        finally:
-            self.stats["in_flight"] -= 1
+        await self.latency_in_flight()
         writer.write(head(200, len(CHAT_COMPLETION), self.rate_headers(time.monotonic())) + CHAT_COMPLETION)
 
     async def embeddings(self, request: dict, writer: asyncio.StreamWriter) -> None:
@@ -208,12 +212,7 @@ class Server:
         self.stats["requests"] += 1
         self.stats["inputs"] += len(inputs)
         self.stats["tokens"] += tokens
-        self.stats["max_in_flight"] = max(self.stats["max_in_flight"], self.stats["in_flight"] + 1)
-        self.stats["in_flight"] += 1
-        try:
-            await asyncio.sleep(self.latency)
-        finally:
-            self.stats["in_flight"] -= 1
+        await self.latency_in_flight()
         vector = "[" + ",".join(["0.125"] * int(request.get("dimensions") or 16)) + "]"
         items = ",".join(
             f'{{"object":"embedding","index":{index},"embedding":{vector}}}' for index in range(len(inputs))

@@ -103,6 +103,33 @@ def _budget(name: str, value: Any) -> float | None:
     return number
 
 
+def task_lineage(task: Any, task_instance: Any, written: bool) -> Any:
+    """
+    The OpenLineage facets of an operator's or sensor's try: what its hook's calls read and made, the files its
+    arguments name, the ``openai_fusion`` run facet with the ledger's cost.
+
+    :param task: the operator or sensor (its ``hook``, if made, holds the calls).
+    :param task_instance: the task instance OpenLineage passes (its cached context holds the ledger).
+    :param written: whether the try succeeded (its outputs are reported).
+    """
+    from airflow_provider_openai_fusion._ledger import task_usage
+    from airflow_provider_openai_fusion.lineage import operator_lineage
+
+    hook: Any = task.__dict__.get("hook")
+    records = list(hook.calls) if hook is not None else []
+    base_url = hook.settings.base_url if records else ""
+    written_paths = _paths(task, PATHS_WRITTEN) if written else []
+    calls = hook.calls.calls if hook is not None else 0
+    # The try's context (the ledger lives in it) is the task instance's cached one; OpenLineage calls this after
+    # execute, where Airflow's current-context is no longer set.
+    context = task_instance.get_template_context() if hasattr(task_instance, "get_template_context") else None
+    costs = [row.get("cost_usd") for row in task_usage(context)]
+    cost = sum(float(c) for c in costs if c is not None) if costs and None not in costs else None
+    resumed = hook is not None and hook.calls.resumed
+    paths = (_paths(task, PATHS_READ), written_paths)
+    return operator_lineage(records, calls, base_url, *paths, cost, resumed=resumed)
+
+
 class OpenAIFusionBaseOperator(BaseOperator):
     """
     Base of the provider's operators.
@@ -160,24 +187,6 @@ class OpenAIFusionBaseOperator(BaseOperator):
         self.hook.calls.resumed = True
         return super().resume_execution(next_method, next_kwargs, context)
 
-    def _lineage(self, task_instance: Any, written: bool) -> Any:
-        from airflow_provider_openai_fusion._ledger import task_usage
-        from airflow_provider_openai_fusion.lineage import operator_lineage
-
-        hook: Any = self.__dict__.get("hook")
-        records = list(hook.calls) if hook is not None else []
-        base_url = hook.settings.base_url if records else ""
-        written_paths = _paths(self, PATHS_WRITTEN) if written else []
-        calls = hook.calls.calls if hook is not None else 0
-        # The try's context (the ledger lives in it) is the task instance's cached one; OpenLineage calls this after
-        # execute, where Airflow's current-context is no longer set.
-        context = task_instance.get_template_context() if hasattr(task_instance, "get_template_context") else None
-        costs = [row.get("cost_usd") for row in task_usage(context)]
-        cost = sum(float(c) for c in costs if c is not None) if costs and None not in costs else None
-        resumed = hook is not None and hook.calls.resumed
-        paths = (_paths(self, PATHS_READ), written_paths)
-        return operator_lineage(records, calls, base_url, *paths, cost, resumed=resumed)
-
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """
         OpenLineage: the files and OpenAI objects the task read and wrote, and its ``openai_fusion`` run facet
@@ -185,7 +194,7 @@ class OpenAIFusionBaseOperator(BaseOperator):
 
         :param task_instance: the finished task instance.
         """
-        return self._lineage(task_instance, written=True)
+        return task_lineage(self, task_instance, written=True)
 
     def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
         """
@@ -193,7 +202,7 @@ class OpenAIFusionBaseOperator(BaseOperator):
 
         :param task_instance: the failed task instance.
         """
-        return self._lineage(task_instance, written=False)
+        return task_lineage(self, task_instance, written=False)
 
     @cached_property
     def hook(self) -> OpenAIFusionHook:

@@ -71,6 +71,17 @@ class JobSensor(BaseSensorOperator):
         """
         raise NotImplementedError
 
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """
+        OpenLineage: what the job read and made as its looks showed it (a training or input file; a fine-tuned
+        model), and the ``openai_fusion`` run facet. Called by ``apache-airflow-providers-openlineage`` when installed.
+
+        :param task_instance: the finished task instance.
+        """
+        from airflow_provider_openai_fusion.operators._base import task_lineage
+
+        return task_lineage(self, task_instance, written=True)
+
     @cached_property
     def hook(self) -> OpenAIFusionHook:
         """The hook of ``conn_id``, created on first use."""

@@ -234,3 +234,18 @@ def test_a_resumed_try_reports_the_job_it_waited_for_and_what_it_made(make_hook:
         (NAMESPACE, "fine_tuning/jobs/ftjob-1"),
         (NAMESPACE, "models/ft:gpt-5.6-luna:org::abc"),
     }
+
+
+def test_a_sensor_reports_the_training_file_and_the_model_of_the_job_it_watched(make_hook: Any) -> None:
+    from airflow_provider_openai_fusion.sensors import OpenAIFineTuningJobSensor
+    from tests.unit.fine_tuning_fake import FakeFineTuningAPI
+
+    api = FakeFineTuningAPI()
+    api.add_job()
+    sensor = OpenAIFineTuningJobSensor(task_id="wait", job_id="ftjob-1", poke_interval=0, timeout=5)
+    sensor.hook = make_hook(api)
+    job = sensor.execute(context())
+    lineage = sensor.get_openlineage_facets_on_complete(None)
+    assert (NAMESPACE, f"models/{job['fine_tuned_model']}") in names(lineage.outputs)
+    assert (NAMESPACE, f"files/{job['training_file']}") in names(lineage.inputs)
+    assert lineage.run_facets["openai_fusion"].calls >= 1

@@ -120,11 +120,13 @@ def _read_ids(body: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
 
 
 def _path_ids(method: str, path: str) -> tuple[tuple[str, str], ...]:
-    """Objects a path reads: a file's content, a vector store searched."""
+    """Objects a path reads: a file's content, a vector store searched or looked at (its files, its batches)."""
     parts = path.split("/")
     if method == "GET" and len(parts) == 3 and parts[0] == "files" and parts[2] == "content":
         return (("files", parts[1]),)
     if len(parts) == 3 and parts[0] == "vector_stores" and parts[2] == "search":
+        return (("vector_stores", parts[1]),)
+    if method == "GET" and len(parts) >= 2 and parts[0] == "vector_stores":
         return (("vector_stores", parts[1]),)
     return ()
 

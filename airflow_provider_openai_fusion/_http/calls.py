@@ -14,13 +14,13 @@ from typing import Any
 MAX_RECORDS = 10_000
 """The most calls a hook keeps (a bulk task of more keeps the first ones; :attr:`CallLog.dropped` counts the rest)."""
 
-OPERATIONS: tuple[tuple[str, str], ...] = (
-    ("chat/completions", "chat"),
-    ("completions", "text_completion"),
-    ("responses", "chat"),
-    ("embeddings", "embeddings"),
-)
-"""Path prefixes whose calls are OpenTelemetry GenAI operations (``gen_ai.operation.name``)."""
+OPERATIONS: dict[str, str] = {
+    "chat/completions": "chat",
+    "completions": "text_completion",
+    "responses": "chat",
+    "embeddings": "embeddings",
+}
+"""The paths whose calls are OpenTelemetry GenAI operations, and their ``gen_ai.operation.name``."""
 
 RESOURCES = frozenset(
     [
@@ -70,7 +70,7 @@ def operation_name(method: str, path: str) -> str:
     :param method: the HTTP method.
     :param path: the path relative to the base URL.
     """
-    if generation := dict(OPERATIONS).get(path):
+    if generation := OPERATIONS.get(path):
         return generation
     parts = [part for part in path.split("/") if part]
     words = [part for part in parts if part in RESOURCES or part in ACTIONS]

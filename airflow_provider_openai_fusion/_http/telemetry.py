@@ -67,6 +67,7 @@ def capture_content() -> bool:
     return os.environ.get(CAPTURE_CONTENT_VARIABLE, "").strip().lower() == "true"
 
 
+@cache
 def _server(base_url: str) -> dict[str, Any]:
     parts = urlsplit(base_url)
     port = parts.port or (443 if parts.scheme == "https" else 80)

@@ -21,12 +21,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from airflow_provider_openai_fusion._atomic import AtomicFile, write_atomically
+from airflow_provider_openai_fusion._http.request import MAX_JSON_BYTES
 from airflow_provider_openai_fusion.exceptions import InvalidArgumentError
 
 MAX_ITEMS = 100_000
@@ -35,6 +35,9 @@ MAX_CONCURRENCY = 64
 WINDOW_PER_SLOT = 32
 ON_ERROR = ("fail", "record")
 MANIFEST_SUFFIX = ".manifest.json"
+MAX_MANIFEST_BYTES = 4096
+MAX_LINE_BYTES = MAX_JSON_BYTES + 4096
+"""The longest output line an earlier try can have written: an answer within the transport's cap, and its wrapper."""
 NOT_SENT = object()
 """The answer of an item not sent (a failure stopped the run under ``on_error="fail"``)."""
 
@@ -159,24 +162,28 @@ def _not_sent(custom_id: str, index: int) -> dict[str, Any]:
 
 
 def _earlier(output_path: str, run_digest: str) -> dict[str, bytes]:
-    """The successful lines of an earlier try with the same requests, by custom id (none if anything differs)."""
+    """
+    The successful lines of an earlier try with the same requests, by custom id; none when the manifest is missing,
+    is for other requests, or anything in either file is not what this module writes (lines are read within
+    :data:`MAX_LINE_BYTES`).
+    """
     from airflow_provider_openai_fusion.operators._io import is_uri, local_input
 
     manifest_path = f"{output_path}{MANIFEST_SUFFIX}"
+    if not is_uri(manifest_path) and not Path(manifest_path).expanduser().is_file():
+        return {}
     try:
-        with ExitStack() as stack:
-            if not is_uri(manifest_path) and not Path(manifest_path).expanduser().is_file():
-                return {}
-            manifest = json.loads(stack.enter_context(local_input("output_path", manifest_path)).read_bytes())
-            if not isinstance(manifest, dict) or manifest.get("digest") != run_digest:
-                return {}
-            reused: dict[str, bytes] = {}
-            with stack.enter_context(local_input("output_path", output_path)).open("rb") as handle:
-                for raw in handle:
-                    line = json.loads(raw)
-                    if line.get("error") is None and isinstance(line.get("custom_id"), str):
-                        reused[line["custom_id"]] = raw.rstrip(b"\n")
-            return reused
+        with local_input("output_path", manifest_path) as path, path.open("rb") as handle:
+            manifest = json.loads(handle.read(MAX_MANIFEST_BYTES + 1))
+        if not isinstance(manifest, dict) or manifest.get("digest") != run_digest:
+            return {}
+        reused: dict[str, bytes] = {}
+        with local_input("output_path", output_path) as path, path.open("rb") as handle:
+            for raw in iter(lambda: handle.readline(MAX_LINE_BYTES + 1), b""):
+                line = json.loads(raw)
+                if isinstance(line, dict) and line.get("error") is None and isinstance(line.get("custom_id"), str):
+                    reused[line["custom_id"]] = raw.rstrip(b"\n")
+        return reused
     except (OSError, ValueError, InvalidArgumentError):
         return {}
 

@@ -207,3 +207,14 @@ def test_responses_bulk_refuses_what_a_single_request_only_can_do(make_hook: Any
     with raises(InvalidArgumentError, match="bulk mode") as info:
         task.execute({})
     assert info.value.argument == "background" and server.texts == []
+
+
+@pytest.mark.parametrize("planted", [b"[1]\n", b'{"custom_id": 7, "error": null}\n', b"not json\n"])
+def test_an_earlier_output_that_is_not_ours_line_by_line_is_not_reused(
+    make_hook: Any, tmp_path: Path, planted: bytes
+) -> None:
+    chat(make_hook, Server(fail={"ticket 1"}), tmp_path, on_error="record").execute({})
+    (tmp_path / "out.jsonl").write_bytes(planted)  # the manifest (same requests) is kept; the output is not ours
+    server = Server()
+    result = chat(make_hook, server, tmp_path).execute({})
+    assert len(server.texts) == 10 and result["reused"] == 0 and result["succeeded"] == 10

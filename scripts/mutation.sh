@@ -37,7 +37,7 @@ tests/unit/test_model_checks_in_operators.py tests/unit/test_model_currency.py t
 tests/unit/test_batch_counts.py tests/unit/test_results_operators.py tests/unit/test_batches_operator.py"
     [vector_sync]="airflow_provider_openai_fusion/api/vector_stores.py|tests/unit/test_vector_stores_operator.py"
     [waiting]="airflow_provider_openai_fusion/_waiting.py|tests/unit/test_wait_deadlines.py \
-tests/unit/test_fine_tuning_wait.py tests/unit/test_batches_operator.py"
+tests/unit/test_fine_tuning_wait.py tests/unit/test_batches_operator.py tests/unit/test_responses_operator.py"
 )
 ORDER=(http http_io ratelimit lifecycle batch_join vector_sync waiting)
 # redaction: a quick re-run of redaction.py alone (it is in http too)

@@ -313,8 +313,8 @@ def _dump(value: Mapping[str, Any]) -> bytes:
 class _Output:
     """
     A write buffer that copied lines are read into straight from the downloaded file (``preadv``), so each byte
-    is copied once in and once out, as in a plain streamed copy; a range larger than the buffer goes through the
-    kernel (``copy_file_range``) where it can.
+    is copied once in and once out, as in a plain streamed copy; a range larger than the buffer is read in
+    buffer-sized steps, with a newline added only after its end when the file's last line has none.
 
     :param out: the output file.
     """
@@ -338,14 +338,17 @@ class _Output:
         if self.pos + size > CHUNK:
             self.flush()
         while size > CHUNK:
-            self.put_from(fd, CHUNK, offset)
+            self._read(fd, CHUNK, offset)
             self.flush()
             size, offset = size - CHUNK, offset + CHUNK
+        self._read(fd, size, offset)
+        if self.buffer[self.pos - 1] != 0x0A:  # the file's last line has no newline
+            self.put(b"\n")
+
+    def _read(self, fd: int, size: int, offset: int) -> None:
         if os.preadv(fd, [self.view[self.pos : self.pos + size]], offset) != size:
             raise OSError(f"a downloaded result file is shorter than indexed (at byte {offset})")
         self.pos += size
-        if self.buffer[self.pos - 1] != 0x0A:  # the file's last line has no newline
-            self.put(b"\n")
 
     def flush(self) -> None:
         if self.pos:

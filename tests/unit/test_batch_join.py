@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_openai_fusion.api.batch_input import request_items, write_parts
+from airflow_provider_openai_fusion.operators._batch_output import CHUNK
 from airflow_provider_openai_fusion.operators._batch_results import (
-    CHUNK,
     DROP_EVERY,
     Counts,
     ResultIndex,

@@ -67,6 +67,9 @@ setup_group() {
         echo "pytest_add_cli_args = [\"-p\", \"no:cacheprovider\", \"-p\", \"tests.mutation_plugin\", \"-q\", \"--deselect\", \"$cli\"]"
         echo 'also_copy = ["dev", "docs", "example_dags", "README.md"]'
         echo 'use_git_change_detection = false'
+        # a mutant whose tests run past 5 times their usual time (plus 1 s) is a timeout; mutmut's default of 15
+        # spent most of a group's time bound waiting on the wait loop's and the join's hanging mutants
+        echo 'timeout_multiplier = 5.0'
     } >"$work/pyproject.toml"
 }
 

@@ -27,7 +27,8 @@ declare -A SETS=(
 airflow_provider_openai_fusion/_http/hosts.py airflow_provider_openai_fusion/_http/errors.py \
 airflow_provider_openai_fusion/_http/retry.py airflow_provider_openai_fusion/_http/pagination.py\
 |tests/unit/test_request_checks.py tests/unit/test_redaction.py tests/unit/test_core.py tests/unit/test_transport.py \
-tests/unit/test_hook.py tests/unit/test_connection.py tests/unit/test_server_tricks.py tests/unit/test_uploads.py"
+tests/unit/test_hook.py tests/unit/test_connection.py tests/unit/test_server_tricks.py tests/unit/test_uploads.py \
+tests/unit/test_file_range.py"
     [redaction]="airflow_provider_openai_fusion/_http/redaction.py|tests/unit/test_redaction.py \
 tests/unit/test_server_tricks.py tests/unit/test_hook.py"
     [http_io]="airflow_provider_openai_fusion/_http/transport.py airflow_provider_openai_fusion/_http/deadline.py\

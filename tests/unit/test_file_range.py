@@ -30,5 +30,8 @@ def test_a_range_reads_and_seeks_within_itself(tmp_path: Path) -> None:
 def test_a_range_has_no_file_descriptor_that_could_measure_the_whole_file(tmp_path: Path) -> None:
     path = tmp_path / "data.bin"
     path.write_bytes(b"0123456789")
-    with FilePart("data", path, offset=2).open() as part, pytest.raises(OSError, match="no file descriptor of its own"):
+    with (
+        FilePart("data", path, offset=2).open() as part,
+        pytest.raises(OSError, match=r"^a file range has no file descriptor of its own$"),
+    ):
         part.fileno()

@@ -30,14 +30,17 @@ tests/unit/test_server_tricks.py tests/unit/test_hook.py"
     [http_io]="airflow_provider_openai_fusion/_http/transport.py airflow_provider_openai_fusion/_http/deadline.py\
 |tests/unit/test_transport.py tests/unit/test_hook.py tests/unit/test_redaction.py tests/unit/test_core.py \
 tests/unit/test_uploads.py"
-    [ratelimit]="airflow_provider_openai_fusion/_http/ratelimit.py|tests/unit/test_ratelimit.py"
+    [ratelimit]="airflow_provider_openai_fusion/_http/ratelimit.py|tests/unit/test_ratelimit.py tests/unit/test_ratelimit_headers.py \
+tests/unit/test_ratelimit_edges.py"
     [lifecycle]="airflow_provider_openai_fusion/model_lifecycle.py|tests/unit/test_model_lifecycle.py \
+tests/unit/test_model_lifecycle_edges.py tests/unit/test_live_models.py tests/unit/test_models_report.py \
 tests/unit/test_model_checks_in_operators.py tests/unit/test_model_currency.py tests/unit/test_request_checks.py"
     [batch_join]="airflow_provider_openai_fusion/operators/_batch_results.py|tests/unit/test_batch_join.py \
 tests/unit/test_batch_counts.py tests/unit/test_results_operators.py tests/unit/test_batches_operator.py"
-    [vector_sync]="airflow_provider_openai_fusion/api/vector_stores.py|tests/unit/test_vector_stores_operator.py"
+    [vector_sync]="airflow_provider_openai_fusion/api/vector_stores.py|tests/unit/test_vector_stores_operator.py \
+tests/unit/test_sync_plan_status.py tests/unit/test_vector_store_requests.py"
     [waiting]="airflow_provider_openai_fusion/_waiting.py|tests/unit/test_wait_deadlines.py \
-tests/unit/test_fine_tuning_wait.py tests/unit/test_batches_operator.py"
+tests/unit/test_fine_tuning_wait.py tests/unit/test_batches_operator.py tests/unit/test_responses_operator.py"
 )
 ORDER=(http http_io ratelimit lifecycle batch_join vector_sync waiting)
 # redaction: a quick re-run of redaction.py alone (it is in http too)

@@ -195,8 +195,8 @@ def test_a_background_response_is_created_stored_waited_for_and_forgotten(make_h
     ],
 )
 def test_a_background_response_that_does_not_complete_fails(make_hook: Any, final: dict[str, Any], match: str) -> None:
-    status = final.pop("status")
-    api, store = FakeResponsesAPI(("queued", status), **final), StateStore()
+    status, details = final["status"], {k: v for k, v in final.items() if k != "status"}
+    api, store = FakeResponsesAPI(("queued", status), **details), StateStore()
     with pytest.raises(JobFailedError, match=match):
         operator(make_hook, api, background=True).execute(context(store))
     assert STATE_KEY not in store.values

@@ -162,12 +162,15 @@ def test_a_sensor_defaults_to_its_kinds_deadline_and_keeps_an_explicit_one() -> 
 
 
 def test_a_poking_sensor_fails_at_its_timeout_with_the_jobs_last_status(make_hook: Any) -> None:
+    # How many pokes fit in the timeout depends on the machine's speed (Airflow's poke loop reads the wall
+    # clock): one always happens, and the message names what it saw. Poking again is shown by the sensor
+    # tests of test_batches_operator.py, whose batch moves from finalizing to completed.
     server = Forever("in_progress")
     sensor = OpenAIBatchSensor(task_id="wait", batch_id="batch_1", poke_interval=0.01, timeout=0.05)
     sensor.hook = make_hook(server)
     with pytest.raises(AirflowSensorTimeout, match="batch batch_1: last seen 'in_progress'"):
         sensor.execute({})
-    assert server.looks() >= 2
+    assert server.looks() >= 1
 
 
 async def _now() -> float:

@@ -5,7 +5,7 @@ request and token limits (token buckets, as OpenAI's), beside what a user would 
 
 - the official provider's hook in a loop (``create_chat_completion`` per item, one after another; its SDK retries
   the 429s it draws), on the first 500 items, reported per item;
-- mapped task instances of our chat operator (one per item) through ``airflow dags test``, on 100 items,
+- mapped task instances of our chat operator (one per item) through ``airflow dags test``, on 200 items,
   reported per item (the overhead of a task instance: scheduling, process, XCom).
 
 The floor is what the limits allow: the bucket starts full, then refills at the limit's rate, so ``n`` requests
@@ -45,7 +45,7 @@ LATENCY = 0.05
 LIMITS = {"requests": 400, "tokens": 40_000, "window": 1.0}
 MAX_COMPLETION_TOKENS = 16
 OFFICIAL_ITEMS = 500
-MAPPED_ITEMS = 100
+MAPPED_ITEMS = 200
 PREFIX = [{"role": "developer", "content": "Classify the ticket as billing, bug or other. One word."}]
 
 

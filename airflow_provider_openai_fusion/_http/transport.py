@@ -413,11 +413,20 @@ class AsyncDriver:
 
     :param settings: the client settings.
     :param transport: an httpx transport (``httpx.MockTransport`` in tests); the default opens real sockets.
+    :param connections: the client's connections, all kept alive (a lane of a bulk run); httpx's pool by default.
     """
 
-    def __init__(self, settings: ClientSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: ClientSettings,
+        transport: httpx.AsyncBaseTransport | None = None,
+        connections: int | None = None,
+    ) -> None:
         self._settings = settings
-        self._client = httpx.AsyncClient(transport=transport, **_client_options(settings))
+        options = _client_options(settings)
+        if connections is not None:
+            options["limits"] = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        self._client = httpx.AsyncClient(transport=transport, **options)
         bound_transports([self._client._transport, *self._client._mounts.values()])
 
     async def _read(self, spec: RequestSpec, sink: Sink, response: httpx.Response, budget: Budget) -> Response:

@@ -29,9 +29,11 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-CHUNK = 4 << 20
+if TYPE_CHECKING:
+    from airflow_provider_openai_fusion.operators._batch_output import BufferedOutput, PipedOutput
+
 MAX_LINE_BYTES = 64 << 20
 """The longest result line kept by default (an embeddings request of 2,048 inputs of 1,536 dimensions is ~60 MB)."""
 MAX_PARSED_LINE_BYTES = 8 << 20
@@ -41,10 +43,16 @@ SHORT_BODY = 4096
 DROP_EVERY = 16 << 20
 """How many bytes of a mapped file are read before the pages behind are let go (keeps the RSS flat)."""
 NEVER_RAN = {"batch_expired": "expired", "batch_cancelled": "cancelled"}
-# OpenAI's usual layout of a result line, up to its body, and from the end of its body.
+# OpenAI's usual layout of a result line, up to its body (the custom id's JSON text, unquoted, and the status),
+# and from the end of its body; _SPACED is that layout as OpenAI writes it (one space after ':' and ','), matched
+# first because a pattern without the optional whitespace is twice as fast.
 _PREFIX = re.compile(
-    rb'\{\s*"id"\s*:\s*"[^"\\]*"\s*,\s*"custom_id"\s*:\s*("(?:[^"\\]|\\.)*")\s*,\s*"response"\s*:\s*\{\s*'
+    rb'\{\s*"id"\s*:\s*"[^"\\]*"\s*,\s*"custom_id"\s*:\s*"((?:[^"\\]|\\.)*)"\s*,\s*"response"\s*:\s*\{\s*'
     rb'"status_code"\s*:\s*(\d{3})\s*,\s*"request_id"\s*:\s*(?:"[^"\\]*"|null)\s*,\s*"body"\s*:\s*(?=\{)'
+)
+_SPACED = re.compile(
+    rb'\{"id": "[^"\\]*", "custom_id": "([^"\\]*)", "response": \{"status_code": (\d{3}), '
+    rb'"request_id": (?:"[^"\\]*"|null), "body": (?=\{)'
 )
 _SUFFIX = re.compile(rb'\}\s*\}\s*,\s*"error"\s*:\s*null\s*\}\s*\Z')
 _USUAL_SUFFIXES = (b'}}, "error": null}\n', b'}},"error":null}\n', b'}}, "error": null}', b'}},"error":null}')
@@ -100,14 +108,14 @@ class ResultIndex:
 
     def _scan(self, number: int, view: mmap.mmap, size: int, wanted: dict[str, None]) -> None:
         find, lines, record, cap = view.find, self.lines, self._record, self.max_line_bytes
-        prefix, dropped, start = _PREFIX.match, 0, 0
+        spaced, prefix, dropped, start = _SPACED.match, _PREFIX.match, 0, 0
         while start < size:
             end = find(b"\n", start, start + DROP_EVERY)
             end = _long_line_end(view, start, size) if end < 0 else end + 1
-            match = prefix(view, start, end)
+            match = spaced(view, start, end) or prefix(view, start, end)
             if match is not None:
-                quoted = match.group(1)
-                custom_id = quoted[1:-1].decode() if b"\\" not in quoted else json.loads(quoted)
+                text, status = match.group(1, 2)
+                custom_id = text.decode() if b"\\" not in text else json.loads(b'"' + text + b'"')
                 if custom_id not in wanted:
                     self.unexpected += 1
                 elif custom_id in lines:
@@ -117,7 +125,7 @@ class ResultIndex:
                     and (body_end := _body_end(view, start, end)) > 0
                     and _one_value(view, match.end(), body_end)
                 ):
-                    lines[custom_id] = (number, start, end - start, COPY, int(match.group(2)))  # the usual case
+                    lines[custom_id] = (number, start, end - start, COPY, int(status))  # the usual case
                 else:
                     record(custom_id, _usual(view, number, start, end, match, cap))
             elif end - start > 1 or view[start] not in b"\n \r\t":
@@ -310,54 +318,13 @@ def _dump(value: Mapping[str, Any]) -> bytes:
     return (json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
 
-class _Output:
-    """
-    A write buffer that copied lines are read into straight from the downloaded file (``preadv``), so each byte
-    is copied once in and once out, as in a plain streamed copy; a range larger than the buffer goes through the
-    kernel (``copy_file_range``) where it can.
-
-    :param out: the output file.
-    """
-
-    def __init__(self, out: IO[bytes]) -> None:
-        self.out = out
-        self.buffer = bytearray(CHUNK)
-        self.view = memoryview(self.buffer)
-        self.pos = 0
-
-    def put(self, data: bytes) -> None:
-        if self.pos + len(data) > CHUNK:
-            self.flush()
-        if len(data) > CHUNK:
-            self.out.write(data)
-            return
-        self.view[self.pos : self.pos + len(data)] = data
-        self.pos += len(data)
-
-    def put_from(self, fd: int, size: int, offset: int) -> None:
-        if self.pos + size > CHUNK:
-            self.flush()
-        while size > CHUNK:
-            self.put_from(fd, CHUNK, offset)
-            self.flush()
-            size, offset = size - CHUNK, offset + CHUNK
-        if os.preadv(fd, [self.view[self.pos : self.pos + size]], offset) != size:
-            raise OSError(f"a downloaded result file is shorter than indexed (at byte {offset})")
-        self.pos += size
-        if self.buffer[self.pos - 1] != 0x0A:  # the file's last line has no newline
-            self.put(b"\n")
-
-    def flush(self) -> None:
-        if self.pos:
-            self.out.write(self.view[: self.pos])
-            self.pos = 0
-
-
 def write_joined(
     custom_ids: Sequence[str], index: ResultIndex, out: IO[bytes], counts: Counts, missing: str = "missing"
 ) -> None:
     """
-    Write one line per request of ``custom_ids``, in that order, from the indexed files.
+    Write one line per request of ``custom_ids``, in that order, from the indexed files: lines copied as they
+    are go out as ranges of their file (a run of lines already in input order as one range), through
+    :func:`~airflow_provider_openai_fusion.operators._batch_output.output`.
 
     :param custom_ids: the batch's custom ids in input order.
     :param index: where their result lines are.
@@ -366,34 +333,71 @@ def write_joined(
     :param missing: the error code of a request without a result line: ``batch_expired`` or ``batch_cancelled``
         (never ran); for a completed batch, ``missing``.
     """
+    from airflow_provider_openai_fusion.operators._batch_output import output
+
     handles = [os.open(path, os.O_RDONLY) for path in index.files]
-    buffered = _Output(out)
-    run: list[int] = []  # the run of lines being copied as one range: file number, offset, length
     try:
-        for custom_id in custom_ids:
-            counts.total += 1
-            entry = index.lines.get(custom_id)
-            if entry is not None and entry[3] == COPY:
-                number, offset, length, _, status = entry
-                counts.succeeded += 200 <= status < 300
-                counts.failed += not 200 <= status < 300
-                if run and run[0] == number and run[1] + run[2] == offset:
-                    run[2] += length
-                    continue
-                if run:
-                    buffered.put_from(handles[run[0]], run[2], run[1])
-                run = [number, offset, length]
-                continue
-            if run:
-                buffered.put_from(handles[run[0]], run[2], run[1])
-                run = []
-            buffered.put(_dump(_line_of(custom_id, entry, index, handles, counts, missing)))
-        if run:
-            buffered.put_from(handles[run[0]], run[2], run[1])
-        buffered.flush()
+        writer = output(out)
+        try:
+            _write_lines(custom_ids, index, writer, handles, counts, missing)
+            writer.flush()
+        finally:
+            writer.close()
     finally:
         for handle in handles:
             os.close(handle)
+
+
+def _write_lines(
+    custom_ids: Sequence[str],
+    index: ResultIndex,
+    writer: PipedOutput | BufferedOutput,
+    handles: list[int],
+    counts: Counts,
+    missing: str,
+) -> None:
+    """The loop of :func:`write_joined`."""
+    ends = [_unterminated_end(handle) for handle in handles]
+    lines = index.lines
+    succeeded = failed = 0
+    run, start, stop = -1, 0, 0  # the run of lines being copied as one range: file number, offsets
+    for custom_id in custom_ids:
+        entry = lines.get(custom_id)
+        if entry is not None and entry[3] == COPY:
+            number, offset, length, _, status = entry
+            if 200 <= status < 300:
+                succeeded += 1
+            else:
+                failed += 1
+            if number == run and offset == stop:
+                stop += length
+                continue
+            if run >= 0:
+                _put_run(writer, handles[run], start, stop, ends[run])
+            run, start, stop = number, offset, offset + length
+            continue
+        if run >= 0:
+            _put_run(writer, handles[run], start, stop, ends[run])
+            run = -1
+        writer.put(_dump(_line_of(custom_id, entry, index, handles, counts, missing)))
+    if run >= 0:
+        _put_run(writer, handles[run], start, stop, ends[run])
+    counts.total += len(custom_ids)
+    counts.succeeded += succeeded
+    counts.failed += failed
+
+
+def _put_run(writer: PipedOutput | BufferedOutput, handle: int, start: int, stop: int, end: int) -> None:
+    """Write the bytes ``start:stop`` of a file, and a newline if they end a file whose last line has none."""
+    writer.put_from(handle, stop - start, start)
+    if stop == end:
+        writer.put(b"\n")
+
+
+def _unterminated_end(handle: int) -> int:
+    """The size of a file whose last line has no newline (a copy ending there gets one); else -1."""
+    size = os.fstat(handle).st_size
+    return size if size and os.pread(handle, 1, size - 1) != b"\n" else -1
 
 
 def _line_of(

@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 from airflow_provider_openai_fusion.api.batch_input import request_items, write_parts
+from airflow_provider_openai_fusion.operators._batch_output import CHUNK
 from airflow_provider_openai_fusion.operators._batch_results import (
+    DROP_EVERY,
     Counts,
     ResultIndex,
     error_line,
@@ -76,6 +78,16 @@ def test_lines_already_in_order_are_copied_byte_for_byte(tmp_path: Path) -> None
     _, counts, _, raw = join(tmp_path, [f"r{n}" for n in range(20)], content)
     assert raw == content.encode()
     assert counts.succeeded == 20
+
+
+def test_a_run_of_lines_in_order_larger_than_the_write_buffer_is_copied_byte_for_byte(tmp_path: Path) -> None:
+    """The run is read in buffer-sized steps: no newline may be added where a step ends inside a line."""
+    lines = [result(f"r{n}", {"vector": [n / 3] * 30_000}) for n in range(12)]
+    content = "\n".join(lines) + "\n"
+    assert len(content) > CHUNK
+    _, counts, _, raw = join(tmp_path, [f"r{n}" for n in range(12)], content)
+    assert raw == content.encode()
+    assert counts.succeeded == 12
 
 
 def test_only_the_asked_for_ids_are_indexed(tmp_path: Path) -> None:
@@ -196,3 +208,20 @@ def test_a_join_needs_only_the_batch_and_its_input_file(tmp_path: Path, make_hoo
     assert joined[1]["error"]["code"] == "missing"
     assert counts.as_dict() == {"total": 3, "succeeded": 2, "failed": 1, "expired": 0}
     assert list(tmp_path.iterdir()) == []
+
+
+def test_lines_longer_than_a_scan_window_are_found_whole(tmp_path: Path) -> None:
+    """
+    A line with no newline in the first 16 MiB after its start is searched window by window: one of exactly two
+    windows and a byte (its newline the first byte of the third), then a last line with no newline at all.
+    """
+    head = result("long", {"text": ""}, compact=True)
+    cut = head.index('""') + 1
+    long = head[:cut] + "x" * ((2 * DROP_EVERY + 1) - len(head) - 1) + head[cut:]
+    lines = [result("a", {"n": 1}), long, result("b", {"n": 2})]
+    assert len(long) + 1 == 2 * DROP_EVERY + 1
+    content = "\n".join(lines)  # no newline at the end
+    _, counts, index, raw = join(tmp_path, ["a", "long", "b"], content)
+    assert raw == (content + "\n").encode()
+    assert index.lines["long"][1:3] == (len(lines[0]) + 1, 2 * DROP_EVERY + 1)
+    assert counts.as_dict() == {"total": 3, "succeeded": 3, "failed": 0, "expired": 0}

@@ -16,9 +16,8 @@ from __future__ import annotations
 import select
 import socket
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable
+from contextvars import ContextVar, Token
 from typing import Any
 
 import httpcore
@@ -31,7 +30,7 @@ _BUDGET: ContextVar[Budget | None] = ContextVar("openai_fusion_attempt_budget", 
 
 class Budget:
     """
-    The time left to one attempt.
+    The time left to one attempt; as a context manager, the budget of every socket operation inside.
 
     :param seconds: how long the attempt may take in all.
     """
@@ -41,6 +40,16 @@ class Budget:
         self.started = time.monotonic()
         self.ends = self.started + seconds
         self.ceiling = float("inf")
+        self._token: Token[Budget | None] | None = None
+
+    def __enter__(self) -> Budget:
+        self._token = _BUDGET.set(self)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._token is not None:
+            _BUDGET.reset(self._token)
+            self._token = None
 
     def limit(self, seconds: float) -> None:
         """
@@ -94,19 +103,14 @@ def _cap(timeout: float | None, error: type[Exception]) -> float | None:
     return timeout if budget is None else budget.cap(timeout, error)
 
 
-@contextmanager
-def attempt_budget(seconds: float) -> Iterator[Budget]:
+def attempt_budget(seconds: float) -> Budget:
     """
-    Run one attempt within ``seconds``: every socket operation inside gets at most the time left.
+    Run one attempt within ``seconds`` (``with attempt_budget(seconds) as budget:``): every socket operation
+    inside gets at most the time left.
 
     :param seconds: the attempt's total time.
     """
-    budget = Budget(seconds)
-    token = _BUDGET.set(budget)
-    try:
-        yield budget
-    finally:
-        _BUDGET.reset(token)
+    return Budget(seconds)
 
 
 class _Stream(httpcore.NetworkStream):

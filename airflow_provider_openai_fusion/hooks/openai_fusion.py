@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -32,9 +32,20 @@ def _checked(spec: RequestSpec, answer: Response) -> Response:
 
 
 def _sink(spec: RequestSpec, decode: str = "json", path: Path | None = None, **limits: Any) -> Any:
+    decode = "json" if spec.response is not None else decode
+    if path is None and not limits:
+        return _decoding_sink(decode)
     from airflow_provider_openai_fusion._http.transport import Sink
 
-    return Sink("json" if spec.response is not None else decode, path, **limits)
+    return Sink(decode, path, **limits)
+
+
+@cache
+def _decoding_sink(decode: str) -> Any:
+    """The sink of an answer read into memory, made once per way of decoding it (a sink is immutable)."""
+    from airflow_provider_openai_fusion._http.transport import Sink
+
+    return Sink(decode)
 
 
 class OpenAIFusionHook(BaseHook):

@@ -288,3 +288,100 @@ def test_the_input_file_is_read_within_its_declared_size(
     else:
         assert input_custom_ids(hook, "file-in", tmp_path) == [f"q{n}" for n in range(200)]
     assert list(tmp_path.iterdir()) == []
+
+
+def other_layout(custom_id: str, body: Any, **extra: Any) -> str:
+    """A result line in another key order than OpenAI's usual one (parsed, not copied)."""
+    return json.dumps({"custom_id": custom_id, "response": {"status_code": 200, "body": body}, "error": None, **extra})
+
+
+def test_lines_in_another_layout_are_parsed_counted_and_refused_when_a_key_repeats(tmp_path: Path) -> None:
+    long_key = "k" * 100
+    body = '{"' + long_key + '": 1, "' + long_key + '": 2}'
+    repeated = '{"custom_id": "twice", "response": {"status_code": 200, "body": ' + body + "}}"
+    edge = other_layout("edge", {"pad": ""})
+    edge = other_layout("edge", {"pad": "x" * (4095 - len(edge))})
+    assert len(edge) + 1 == 4096
+    lines = [
+        "not JSON at all",
+        "[1, 2]",
+        "42",
+        '[{"k": 1, "k": 2}]',
+        other_layout("unknown-1", {}),
+        other_layout("unknown-2", {}),
+        other_layout("dup", {"n": 1}),
+        other_layout("dup", {"n": 2}),
+        other_layout("dup", {"n": 3}),
+        repeated,
+        edge,
+    ]
+    joined, counts, index, _ = join(tmp_path, ["dup", "twice", "edge"], "\n".join(lines) + "\n", max_line_bytes=4096)
+    assert (index.unexpected, index.duplicates) == (2, 2)
+    assert joined[0]["response"]["body"] == {"n": 1}
+    assert joined[1] == error_line(
+        "twice", "result_line_invalid", f"the result line is refused: the key '{'k' * 80}' appears twice in one object"
+    )
+    assert joined[2]["response"]["body"]["pad"] == "x" * (4095 - len(other_layout("edge", {"pad": ""})))
+    assert counts.as_dict() == {"total": 3, "succeeded": 2, "failed": 1, "expired": 0}
+
+
+def test_a_line_in_another_layout_too_long_to_parse_is_its_requests_error_row(tmp_path: Path) -> None:
+    """Its id is read from its head only: an id nested further in is not its."""
+    line = other_layout("big", {"pad": "x" * MAX_PARSED_LINE_BYTES, "nested": {"custom_id": "other"}})
+    joined, counts, _, _ = join(tmp_path, ["big", "other"], line + "\n")
+    assert joined[0] == error_line(
+        "big",
+        "result_line_too_large",
+        f"the result line is {len(line) + 1:,} bytes and not in OpenAI's usual layout; at most 8,388,608 bytes of "
+        "such a line are read",
+    )
+    assert joined[1]["error"]["code"] == "missing"
+    assert counts.failed == 2
+
+
+def test_the_scan_of_a_long_line_stops_at_its_own_newline(tmp_path: Path) -> None:
+    """A line of one window and a bit, then short lines in the same window; then a file of exactly one window."""
+    head = result("long", {"text": ""}, compact=True)
+    cut = head.index('""') + 1
+    long = head[:cut] + "x" * (DROP_EVERY + 100 - len(head)) + head[cut:]
+    content = "\n".join([long, result("a", {"n": 1}), result("b", {"n": 2})]) + "\n"
+    _, counts, index, raw = join(tmp_path, ["long", "a", "b"], content)
+    assert raw == content.encode()
+    assert index.lines["long"][1:3] == (0, len(long) + 1)
+    whole = head[:cut] + "x" * (DROP_EVERY - len(head)) + head[cut:]
+    assert len(whole) == DROP_EVERY
+    _, counts, _, raw = join(tmp_path, ["long"], whole)  # no newline at the end
+    assert raw == (whole + "\n").encode()
+    assert counts.succeeded == 1
+
+
+def test_a_written_row_is_compact_json_in_utf_8(tmp_path: Path) -> None:
+    _, _, _, raw = join(tmp_path, ["ünï"], "")
+    assert (
+        raw
+        == (
+            '{"id":null,"custom_id":"ünï","response":null,"error":{"code":"missing","message":"the batch completed '
+            'without a result line for this request (no result line)"}}\n'
+        ).encode()
+    )
+
+
+def test_rows_for_requests_without_a_usable_line_say_why(tmp_path: Path) -> None:
+    same_id = (
+        '{"id": "x", "custom_id": "again", "response": {"status_code": 200, "request_id": "r", "body": {"n": 1}}, '
+        '"custom_id": "again", "error": null}'
+    )
+    cut_short = '{"id": "x", "custom_id": "cut", "response": {"status_code": 200, "request_id": "r", "body": {"n": 1'
+    joined, counts, _, _ = join(
+        tmp_path, ["again", "cut", "never"], same_id + "\n" + cut_short + "\n", missing="batch_cancelled"
+    )
+    assert joined == [
+        error_line(
+            "again",
+            "result_line_invalid",
+            "the result line is refused: the key 'custom_id' appears twice in one object",
+        ),
+        error_line("cut", "result_line_invalid", "the result line is not a JSON object with this custom_id"),
+        error_line("never", "batch_cancelled", "the batch was cancelled (no result line)"),
+    ]
+    assert counts.as_dict() == {"total": 3, "succeeded": 0, "failed": 2, "expired": 1}

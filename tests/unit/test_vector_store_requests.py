@@ -1,11 +1,13 @@
 """
 The Vector stores API's calls as OpenAI's spec gives them (method, path, query, body, answer schema, listing),
 the file batch as a job (its looks and its outcome) and the attribute limits: cases added for mutants of
-``api/vector_stores.py`` that survived the operator's tests (scripts/mutation.sh vector_sync).
+``api/vector_stores.py`` that survived the operator's tests (scripts/mutation.sh vector_sync). Every call is
+made inside its test, not when the module is collected (mutmut forks each mutant's run after collection).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -36,40 +38,40 @@ from airflow_provider_openai_fusion.api.vector_stores import (
 )
 from airflow_provider_openai_fusion.exceptions import JobFailedError
 
-JOB = batch_job_id("vs_1", "vsfb_1")
+JOB = "vs_1/vsfb_1"
 
 
 @pytest.mark.parametrize(
-    ("spec", "expected"),
+    ("call", "expected"),
     [
         (
-            create_vector_store({"name": "docs"}),
+            lambda: create_vector_store({"name": "docs"}),
             RequestSpec("POST", "vector_stores", json={"name": "docs"}, response=VectorStore),
         ),
         (
-            list_vector_stores(),
+            lambda: list_vector_stores(),
             RequestSpec("GET", "vector_stores", params={"limit": 100}, response=VectorStore, listing=True),
         ),
-        (retrieve_vector_store("vs_1"), RequestSpec("GET", "vector_stores/vs_1", response=VectorStore)),
-        (delete_vector_store("vs/1"), RequestSpec("DELETE", "vector_stores/vs%2F1", response=Deletion)),
+        (lambda: retrieve_vector_store("vs_1"), RequestSpec("GET", "vector_stores/vs_1", response=VectorStore)),
+        (lambda: delete_vector_store("vs/1"), RequestSpec("DELETE", "vector_stores/vs%2F1", response=Deletion)),
         (
-            list_store_files("vs_1"),
+            lambda: list_store_files("vs_1"),
             RequestSpec(
                 "GET", "vector_stores/vs_1/files", params={"limit": 100}, response=VectorStoreFile, listing=True
             ),
         ),
         (
-            delete_store_file("vs_1", "file-1"),
+            lambda: delete_store_file("vs_1", "file-1"),
             RequestSpec("DELETE", "vector_stores/vs_1/files/file-1", response=Deletion),
         ),
         (
-            create_file_batch("vs_1", CreateFileBatchRequest(files=[StoreFile(file_id="file-1")])),
+            lambda: create_file_batch("vs_1", CreateFileBatchRequest(files=[StoreFile(file_id="file-1")])),
             RequestSpec(
                 "POST", "vector_stores/vs_1/file_batches", json={"files": [{"file_id": "file-1"}]}, response=FileBatch
             ),
         ),
         (
-            list_batch_files(JOB, "failed"),
+            lambda: list_batch_files(JOB, "failed"),
             RequestSpec(
                 "GET",
                 "vector_stores/vs_1/file_batches/vsfb_1/files",
@@ -79,23 +81,26 @@ JOB = batch_job_id("vs_1", "vsfb_1")
             ),
         ),
         (
-            search("vs_1", {"query": "q"}),
+            lambda: search("vs_1", {"query": "q"}),
             RequestSpec("POST", "vector_stores/vs_1/search", json={"query": "q"}, response=SearchResults),
         ),
-        (FILE_BATCHES.retrieve(JOB), RequestSpec("GET", "vector_stores/vs_1/file_batches/vsfb_1", response=FileBatch)),
         (
-            FILE_BATCHES.cancel(JOB),
+            lambda: FILE_BATCHES.retrieve(JOB),
+            RequestSpec("GET", "vector_stores/vs_1/file_batches/vsfb_1", response=FileBatch),
+        ),
+        (
+            lambda: FILE_BATCHES.cancel(JOB),
             RequestSpec("POST", "vector_stores/vs_1/file_batches/vsfb_1/cancel", response=FileBatch),
         ),
     ],
-    ids=lambda value: value.label if isinstance(value, RequestSpec) else None,
+    ids=lambda value: value.label if isinstance(value, RequestSpec) else "",
 )
-def test_each_call_is_the_spec_s(spec: RequestSpec, expected: RequestSpec) -> None:
-    assert spec == expected
+def test_each_call_is_the_spec_s(call: Callable[[], RequestSpec], expected: RequestSpec) -> None:
+    assert call() == expected
 
 
 def test_a_file_batch_is_followed_by_store_and_batch_id() -> None:
-    assert JOB == "vs_1/vsfb_1"
+    assert batch_job_id("vs_1", "vsfb_1") == JOB
     assert list_batch_files(JOB).params == {"limit": 100, "filter": None}
 
 

@@ -27,7 +27,8 @@ declare -A SETS=(
 airflow_provider_openai_fusion/_http/hosts.py airflow_provider_openai_fusion/_http/errors.py \
 airflow_provider_openai_fusion/_http/retry.py airflow_provider_openai_fusion/_http/pagination.py\
 |tests/unit/test_request_checks.py tests/unit/test_redaction.py tests/unit/test_core.py tests/unit/test_transport.py \
-tests/unit/test_hook.py tests/unit/test_connection.py tests/unit/test_server_tricks.py tests/unit/test_uploads.py"
+tests/unit/test_hook.py tests/unit/test_connection.py tests/unit/test_server_tricks.py tests/unit/test_uploads.py \
+tests/unit/test_file_range.py"
     [redaction]="airflow_provider_openai_fusion/_http/redaction.py|tests/unit/test_redaction.py \
 tests/unit/test_server_tricks.py tests/unit/test_hook.py"
     [http_io]="airflow_provider_openai_fusion/_http/transport.py airflow_provider_openai_fusion/_http/deadline.py\
@@ -38,9 +39,9 @@ tests/unit/test_ratelimit_edges.py"
     [lifecycle]="airflow_provider_openai_fusion/model_lifecycle.py|tests/unit/test_model_lifecycle.py \
 tests/unit/test_model_lifecycle_edges.py tests/unit/test_live_models.py tests/unit/test_models_report.py \
 tests/unit/test_model_checks_in_operators.py tests/unit/test_model_currency.py tests/unit/test_request_checks.py"
-    [batch_join]="airflow_provider_openai_fusion/operators/_batch_results.py \
-airflow_provider_openai_fusion/operators/_batch_output.py|tests/unit/test_batch_join.py tests/unit/test_batch_output.py \
-tests/unit/test_batch_counts.py tests/unit/test_results_operators.py tests/unit/test_batches_operator.py"
+    [batch_join]="airflow_provider_openai_fusion/operators/_batch_results.py|tests/unit/test_batch_join.py \
+tests/unit/test_batch_output.py tests/unit/test_batch_counts.py tests/unit/test_results_operators.py \
+tests/unit/test_batches_operator.py"
     [vector_sync]="airflow_provider_openai_fusion/api/vector_stores.py|tests/unit/test_vector_stores_operator.py \
 tests/unit/test_sync_plan_status.py tests/unit/test_vector_store_requests.py"
     [waiting]="airflow_provider_openai_fusion/_waiting.py|tests/unit/test_wait_deadlines.py \

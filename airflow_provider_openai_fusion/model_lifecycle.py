@@ -81,6 +81,7 @@ _TRANSCRIBE = Source(
     "https://www.developersdigest.tech/blog/whisper-1-gpt-4o-transcribe-deprecation", date(2026, 11, 29)
 )
 _AUDIO_PREVIEW = Source("https://weighmyprompt.com/deprecations/openai-gpt-4o-audio-preview", date(2026, 3, 12))
+_CYBER = Source("https://www.w3cschool.cn/openai_api/openai_api-docs-deprecations.html", date(2026, 12, 7))
 _INSTRUCT_MODEL = "gpt-3.5-turbo-instruct"
 
 
@@ -217,6 +218,8 @@ RETIREMENTS: Mapping[str, Retirement] = MappingProxyType(
                 "gpt-4.1-mini",
                 "gpt-4.1-mini-2025-04-14",
             ),
+            # 2026-11-05 notice: "the most capable cybersecurity model you have access to", no model named.
+            *_rows("2027-02-01", None, _CYBER, "gpt-5.5-cyber-preview"),
             *_rows(
                 "2027-04-01",
                 None,

@@ -3,8 +3,9 @@ A nightly re-index: make a vector store hold exactly the documents of a folder (
 are uploaded and indexed, removed ones are deleted), check it with a search, then answer a question over it with
 the Responses API's ``file_search`` tool.
 
-The folder is ``$OPENAI_FUSION_DOCS_DIR`` (an ``ObjectStoragePath`` URI such as ``s3://bucket/docs`` works too:
-list it in ``list_documents``); without it, the DAG writes three sample documents to its output folder.
+The folder is ``$OPENAI_FUSION_DOCS_DIR``: a local folder, or an ``ObjectStoragePath`` URI such as
+``s3://aws_default@bucket/docs`` (listed through Airflow's object storage, each file passed on as its URI); without
+it, the DAG writes three sample documents to a local folder in its output folder.
 """
 
 from __future__ import annotations
@@ -38,7 +39,11 @@ with DAG(
 
     @task
     def list_documents() -> list[str]:
-        """The documents to index: every file of the folder (the samples when the folder does not exist yet)."""
+        """The documents to index: every file of the folder (the samples when a local folder does not exist yet)."""
+        if "://" in DOCS_DIR:
+            from airflow.sdk import ObjectStoragePath
+
+            return sorted(str(path) for path in ObjectStoragePath(DOCS_DIR).iterdir() if path.is_file())
         folder = Path(DOCS_DIR)
         if not folder.exists():
             folder.mkdir(parents=True)

@@ -42,7 +42,6 @@ MIN_BASE64_CHARS = 12
 """A base64 run shorter than this is not taken for the key's (a short test key would match random text)."""
 _MARKS = ("\\", "%", "&")
 _TEXT_MARKS = (*_MARKS, "\x00")
-_BYTE_MARKS = tuple(mark.encode() for mark in _TEXT_MARKS)
 
 
 @functools.cache
@@ -110,9 +109,15 @@ def _redact_text(text: str, secret: str) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _byte_forms(secret: str) -> tuple[bytes, ...]:
-    """The plain forms of :func:`_forms` as bytes, encoded once per key."""
-    return tuple(form.encode() for form in _forms(secret)[0])
+def _text_signs(secret: str) -> tuple[str, ...]:
+    """What text holding the key in some form holds: one of its plain forms (:func:`_forms`) or an escape mark."""
+    return (*_forms(secret)[0], *_TEXT_MARKS)
+
+
+@functools.lru_cache(maxsize=8)
+def _byte_signs(secret: str) -> tuple[bytes, ...]:
+    """:func:`_text_signs` as bytes, encoded once per key."""
+    return tuple(sign.encode() for sign in _text_signs(secret))
 
 
 def may_hold(body: bytes, secret: str) -> bool:
@@ -123,7 +128,7 @@ def may_hold(body: bytes, secret: str) -> bool:
     :param body: the bytes of an answer.
     :param secret: the API key.
     """
-    return any(form in body for form in _byte_forms(secret)) or any(mark in body for mark in _BYTE_MARKS)
+    return any(map(body.__contains__, _byte_signs(secret)))
 
 
 def redact_values(items: Iterable[tuple[str, str]], secret: str) -> dict[str, str]:
@@ -140,8 +145,7 @@ def redact_values(items: Iterable[tuple[str, str]], secret: str) -> dict[str, st
     if not secret:
         return values
     joined = "\n".join(values.values())  # each value is a part of it: the joined text misses nothing they hold
-    plain = _forms(secret)[0]
-    if any(form in joined for form in plain) or any(mark in joined for mark in _TEXT_MARKS):
+    if any(map(joined.__contains__, _text_signs(secret))):
         return {name: _redact_text(value, secret) for name, value in values.items()}
     return values
 

@@ -23,7 +23,7 @@ import functools
 import logging
 import ssl
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,16 +106,24 @@ def _headers(response: httpx.Response, secret: str) -> httpx.Headers:
 
 
 def _header_dict(response: httpx.Response, secret: str) -> dict[str, str]:
-    """The answer's headers as a dict (names in lower case), the key replaced in every value."""
-    return redact_values(response.headers.items(), secret)
+    """
+    The answer's headers as a dict (names in lower case, repeated ones joined by ``, `` as ``Headers.items()``
+    joins them), the key replaced in every value; decoded with the headers' encoding, looked up once.
+    """
+    headers = response.headers
+    encoding = headers.encoding
+    values: dict[str, str] = {}
+    for key, value in headers.raw:
+        name, text = key.lower().decode(encoding), value.decode(encoding)
+        values[name] = f"{values[name]}, {text}" if name in values else text
+    return redact_values(values.items(), secret)
 
 
 def _json(body: bytes, request_id: str | None, secret: str) -> Any:
     return redact_decoded(decode_json(body, request_id), body, secret)
 
 
-def _decoded(spec: RequestSpec, sink: Sink, response: httpx.Response, body: bytes, secret: str) -> Response:
-    headers = _header_dict(response, secret)
+def _decoded(sink: Sink, response: httpx.Response, headers: dict[str, str], body: bytes, secret: str) -> Response:
     request_id = headers.get("x-request-id")
     content_type = headers.get("content-type", "")
     if sink.decode == "later":
@@ -154,7 +162,8 @@ class _Reader:
     """
     Decodes a body from its raw bytes (``decoding.py``) within the call's byte cap, the declared size of a download
     and a sane compression ratio, all counted on the decoded bytes; a download's chunks buy it more time, up to its
-    ceiling (see ``deadline.py``).
+    ceiling (see ``deadline.py``). A body without ``Content-Encoding`` needs no decoder: its chunks are checked as
+    they come. The answer's headers are read once, the key replaced (:attr:`headers`).
     """
 
     def __init__(self, spec: RequestSpec, sink: Sink, response: httpx.Response, budget: Budget, secret: str) -> None:
@@ -162,10 +171,12 @@ class _Reader:
         self.response = response
         self.budget = budget
         self.download = sink.path is not None
-        self.request_id = redact(response.headers.get("x-request-id"), secret)
-        self.decoder = ContentDecoder(_coding(response), spec.label, self.request_id)
+        self.headers = _header_dict(response, secret)
+        self.request_id = self.headers.get("x-request-id")
+        coding = _coding(response, self.headers)
+        self.decoder = ContentDecoder(coding, spec.label, self.request_id) if coding else None
         self.size = 0
-        self.declared = _declared(sink, response) if self.download else None
+        self.declared = _declared(sink, self.headers) if self.download else None
         self.limit = spec.max_bytes
         if self.declared is not None:
             self.limit = min(self.limit, self.declared + self.declared // 100 + DECLARED_SLACK)
@@ -173,20 +184,22 @@ class _Reader:
             ceiling = budget.seconds + min(self.limit / MIN_DOWNLOAD_RATE, MAX_DOWNLOAD_SECONDS)
             budget.limit(sink.max_seconds if sink.max_seconds is not None else ceiling)
 
-    def pieces(self, raw: bytes) -> Iterator[bytes]:
+    def pieces(self, raw: bytes) -> Iterable[bytes]:
         """
         The decoded pieces of one raw chunk, each checked before the next is decoded.
 
         :param raw: the chunk as it came off the wire.
         """
-        for piece in self.decoder.feed(raw):
-            yield self._check(piece)
         if self.download:
             self.budget.extend(len(raw) / MIN_DOWNLOAD_RATE)
+        if self.decoder is None:
+            return (self._check(raw),) if raw else ()
+        return map(self._check, self.decoder.feed(raw))
 
     def finish(self) -> None:
         """Check that the body ended where its coding did."""
-        self.decoder.finish()
+        if self.decoder is not None:
+            self.decoder.finish()
 
     def _check(self, piece: bytes) -> bytes:
         self.size += len(piece)
@@ -209,9 +222,14 @@ class _Reader:
         return piece
 
 
-def _coding(response: httpx.Response) -> str | None:
-    """The ``Content-Encoding`` left to decode: none once httpx has read the body (an in-memory test transport)."""
-    return None if response.is_stream_consumed else response.headers.get("content-encoding")
+def _coding(response: httpx.Response, headers: Mapping[str, str]) -> str | None:
+    """
+    The ``Content-Encoding`` left to decode: none once httpx has read the body (an in-memory test transport).
+
+    :param response: the answer.
+    :param headers: its headers (names in lower case, or a case-insensitive mapping).
+    """
+    return None if response.is_stream_consumed else headers.get("content-encoding")
 
 
 def _raw(response: httpx.Response) -> Iterator[bytes]:
@@ -228,12 +246,12 @@ async def _araw(response: httpx.Response) -> AsyncIterator[bytes]:
         yield raw
 
 
-def _declared(sink: Sink, response: httpx.Response) -> int | None:
+def _declared(sink: Sink, headers: Mapping[str, str]) -> int | None:
     """A download's declared size: the file object's, else an unencoded answer's ``Content-Length``."""
     if sink.size is not None:
         return sink.size
-    length = response.headers.get("content-length", "")
-    if not codings(response.headers.get("content-encoding")) and length.isdigit():
+    length = headers.get("content-length", "")
+    if not codings(headers.get("content-encoding")) and length.isdigit():
         return int(length)
     return None
 
@@ -241,7 +259,7 @@ def _declared(sink: Sink, response: httpx.Response) -> int | None:
 def _error_reader(spec: RequestSpec, response: httpx.Response) -> ContentDecoder | None:
     """The decoder of an error answer's body (its first :data:`MAX_ERROR_BYTES`), or ``None`` when it cannot be."""
     try:
-        return ContentDecoder(_coding(response), spec.label, None, step=MAX_ERROR_BYTES)
+        return ContentDecoder(_coding(response, response.headers), spec.label, None, step=MAX_ERROR_BYTES)
     except APIResponseValidationError:
         return None  # an unknown coding: the error is mapped from its status alone
 
@@ -333,7 +351,7 @@ class SyncDriver:
         if sink.path is None:
             body = b"".join(piece for raw in _raw(response) for piece in reader.pieces(raw))
             reader.finish()
-            return _decoded(spec, sink, response, body, secret)
+            return _decoded(sink, response, reader.headers, body, secret)
         target = AtomicFile(sink.path)
         try:
             for raw in _raw(response):  # as read (64 KiB): re-chunking to 1 MiB halves the throughput
@@ -343,7 +361,7 @@ class SyncDriver:
         except BaseException:
             target.discard()
             raise
-        return Response(response.status_code, _header_dict(response, secret), path=target.commit())
+        return Response(response.status_code, reader.headers, path=target.commit())
 
     def _error_body(self, spec: RequestSpec, response: httpx.Response) -> bytes:
         decoder, body = _error_reader(spec, response), b""
@@ -395,11 +413,20 @@ class AsyncDriver:
 
     :param settings: the client settings.
     :param transport: an httpx transport (``httpx.MockTransport`` in tests); the default opens real sockets.
+    :param connections: the client's connections, all kept alive (a lane of a bulk run); httpx's pool by default.
     """
 
-    def __init__(self, settings: ClientSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: ClientSettings,
+        transport: httpx.AsyncBaseTransport | None = None,
+        connections: int | None = None,
+    ) -> None:
         self._settings = settings
-        self._client = httpx.AsyncClient(transport=transport, **_client_options(settings))
+        options = _client_options(settings)
+        if connections is not None:
+            options["limits"] = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        self._client = httpx.AsyncClient(transport=transport, **options)
         bound_transports([self._client._transport, *self._client._mounts.values()])
 
     async def _read(self, spec: RequestSpec, sink: Sink, response: httpx.Response, budget: Budget) -> Response:
@@ -408,7 +435,7 @@ class AsyncDriver:
         if sink.path is None:
             body = b"".join([piece async for raw in _araw(response) for piece in reader.pieces(raw)])
             reader.finish()
-            return _decoded(spec, sink, response, body, secret)
+            return _decoded(sink, response, reader.headers, body, secret)
         target = AtomicFile(sink.path)
         try:
             async for raw in _araw(response):
@@ -418,7 +445,7 @@ class AsyncDriver:
         except BaseException:
             target.discard()
             raise
-        return Response(response.status_code, _header_dict(response, secret), path=target.commit())
+        return Response(response.status_code, reader.headers, path=target.commit())
 
     async def _error_body(self, spec: RequestSpec, response: httpx.Response) -> bytes:
         decoder, body = _error_reader(spec, response), b""

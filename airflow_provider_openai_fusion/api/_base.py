@@ -78,7 +78,7 @@ class ResponseModel(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _printable_status(cls, data: Any) -> Any:
-        status = data.get("status") if isinstance(data, Mapping) else None
+        status = data.get("status") if type(data) is dict or isinstance(data, Mapping) else None
         if isinstance(status, str) and not _STATUS.fullmatch(status):
             raise ValueError(f"'status' must be printable ASCII text of at most {MAX_STATUS_CHARS} characters")
         return data

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import operator
 import struct
-from collections.abc import Mapping, Sequence
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import accumulate, chain, repeat
 from typing import Annotated, Any, Literal, NamedTuple, cast
 
 from pydantic import AfterValidator, Field, field_validator
@@ -69,6 +71,15 @@ def estimate_tokens(text: str) -> int:
     return -(-size // BYTES_PER_TOKEN)
 
 
+def _token_sizes(texts: Sequence[str]) -> list[int]:
+    """:func:`estimate_tokens` of each text, in C loops when all are ASCII (50,000 texts: a few milliseconds)."""
+    if "".join(texts).isascii():
+        sizes: Iterable[int] = map(len, texts)
+    else:
+        sizes = [len(text) if text.isascii() else len(text.encode("utf-8")) for text in texts]
+    return [-(-size // BYTES_PER_TOKEN) for size in sizes]
+
+
 def batches(
     texts: Sequence[str],
     max_inputs: int = MAX_INPUTS_PER_REQUEST,
@@ -76,25 +87,27 @@ def batches(
 ) -> list[Batch]:
     """
     Split ``texts`` into consecutive slices, each within ``max_inputs`` inputs and about ``max_tokens`` estimated
-    tokens, with their estimated tokens (the rate-limit gate's cost). A text estimated above ``max_tokens`` on its
-    own is an error.
+    tokens (:func:`estimate_tokens`), with their estimated tokens (the rate-limit gate's cost). A text estimated
+    above ``max_tokens`` on its own is an error. Each slice ends where the running sum of the estimates passes its
+    start's plus ``max_tokens`` (found by bisection), so only the estimates are a loop over the texts.
 
     :param texts: the inputs, in order.
     :param max_inputs: the most inputs in one request.
     :param max_tokens: the most estimated tokens in one request.
     """
+    costs = _token_sizes(texts)
+    if costs and max(costs) > max_tokens:
+        position = next(position for position, cost in enumerate(costs) if cost > max_tokens)
+        cost = estimate_tokens(texts[position])
+        raise ValueError(f"text {position} is about {cost:,} tokens, more than the {max_tokens:,} of a request")
+    ends = list(accumulate(costs))
     slices: list[Batch] = []
-    start, tokens = 0, 0
-    for position, text in enumerate(texts):
-        cost = estimate_tokens(text)
-        if cost > max_tokens:
-            raise ValueError(f"text {position} is about {cost:,} tokens, more than the {max_tokens:,} of a request")
-        if position > start and (position - start >= max_inputs or tokens + cost > max_tokens):
-            slices.append(Batch(start, position, tokens))
-            start, tokens = position, 0
-        tokens += cost
-    if start < len(texts):
-        slices.append(Batch(start, len(texts), tokens))
+    start = 0
+    while start < len(costs):
+        before = ends[start - 1] if start else 0
+        stop = min(start + max_inputs, bisect_right(ends, before + max_tokens, start))
+        slices.append(Batch(start, stop, ends[stop - 1] - before))
+        start = stop
     return slices
 
 
@@ -108,12 +121,35 @@ def _is_vector(value: Any) -> bool:
 _NUMBERS = (float, int)
 
 
+def _all_vectors(items: list[Any]) -> bool:
+    """
+    Whether every item is a dict with an integer ``index`` and a vector (:func:`_is_vector`), found in C loops
+    (``map`` over the items, their fields and the vectors' ends) rather than a Python loop over the items.
+    """
+    if set(map(type, items)) - {dict}:
+        return False
+    if set(map(type, map(dict.get, items, repeat("index")))) - {int}:
+        return False
+    embeddings: list[Any] = list(map(dict.get, items, repeat("embedding")))
+    kinds = set(map(type, embeddings))
+    if kinds - {str, list}:
+        return False
+    vectors: list[list[Any]] = [value for value in embeddings if type(value) is list] if str in kinds else embeddings
+    if not all(vectors):
+        return False
+    ends = chain(map(operator.itemgetter(0), vectors), map(operator.itemgetter(-1), vectors))
+    return not set(map(type, ends)) - set(_NUMBERS)
+
+
 def _vectors(items: list[Any]) -> list[Any]:
     """
-    Check each item of an answer in one pass: an integer ``index`` and a vector. The floats inside a vector are not
-    walked, nor copied into models: an answer holds up to 2,048 vectors of up to 3,072 floats, and checking each
-    float cost as much as decoding the JSON (the provider passes them on as they are).
+    Check each item of an answer: an integer ``index`` and a vector (all at once, then one by one to name the
+    first bad item). The floats inside a vector are not walked, nor copied into models: an answer holds up to
+    2,048 vectors of up to 3,072 floats, and checking each float cost as much as decoding the JSON (the provider
+    passes them on as they are).
     """
+    if _all_vectors(items):
+        return items
     for position, item in enumerate(items):
         if not isinstance(item, dict) or type(item.get("index")) is not int:
             raise ValueError(f"item {position} has no integer 'index'")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -32,9 +32,20 @@ def _checked(spec: RequestSpec, answer: Response) -> Response:
 
 
 def _sink(spec: RequestSpec, decode: str = "json", path: Path | None = None, **limits: Any) -> Any:
+    decode = "json" if spec.response is not None else decode
+    if path is None and not limits:
+        return _decoding_sink(decode)
     from airflow_provider_openai_fusion._http.transport import Sink
 
-    return Sink("json" if spec.response is not None else decode, path, **limits)
+    return Sink(decode, path, **limits)
+
+
+@cache
+def _decoding_sink(decode: str) -> Any:
+    """The sink of an answer read into memory, made once per way of decoding it (a sink is immutable)."""
+    from airflow_provider_openai_fusion._http.transport import Sink
+
+    return Sink(decode)
 
 
 class OpenAIFusionHook(BaseHook):
@@ -400,58 +411,102 @@ class OpenAIFusionHook(BaseHook):
         :param return_errors: a call that fails with a provider error (an API error after its retries, a bad
             answer) gets that error in its place of the result, and the other calls go on.
         """
+        costs = tokens or [0] * len(specs)
+        answers: list[Any] = [None] * len(specs)
+
+        def emit(index: int, answer: Any) -> None:
+            answers[index] = answer
+
+        on_error = "record" if return_errors else "raise"
+        self.bulk_each(len(specs), lambda index: (specs[index], costs[index]), emit, max_concurrency, on_error=on_error)
+        return answers
+
+    def bulk_each(
+        self,
+        count: int,
+        call: Callable[[int], tuple[RequestSpec, int] | None],
+        emit: Callable[[int, Any], None],
+        max_concurrency: int,
+        *,
+        window: int | None = None,
+        on_error: str = "raise",
+    ) -> None:
+        """
+        Send up to ``count`` calls concurrently, paced as :meth:`bulk` does, and hand each position's outcome to
+        ``emit`` in order of position as soon as the ones before it are in: memory holds at most ``window``
+        answers, never the run. One event loop, one rate-limit gate and one set of clients serve the whole run.
+
+        :param count: the number of positions.
+        :param call: the call of a position and its estimated tokens, or ``None`` to send nothing for it; asked
+            when a worker takes the position, so it may depend on what came before.
+        :param emit: receives each position and its JSON answer, its provider error (``on_error`` ``stop`` or
+            ``record``), or ``None`` (nothing sent).
+        :param max_concurrency: the most calls in flight at once.
+        :param window: the most positions taken and not yet emitted (default: all of them).
+        :param on_error: ``raise``: the first failure cancels the calls in flight and is raised; ``stop``: it is
+            emitted and no further call is sent (later positions get ``None``); ``record``: every call is sent.
+        """
         import asyncio
 
-        return asyncio.run(self._bulk(specs, max_concurrency, tokens or [0] * len(specs), return_errors))
+        asyncio.run(self._bulk(count, call, emit, max_concurrency, window or count, on_error))
 
     async def _bulk(
-        self, specs: Sequence[RequestSpec], max_concurrency: int, tokens: Sequence[int], return_errors: bool = False
-    ) -> list[Any]:
-        import asyncio
-
+        self,
+        count: int,
+        call: Callable[[int], tuple[RequestSpec, int] | None],
+        emit: Callable[[int, Any], None],
+        max_concurrency: int,
+        window: int,
+        on_error: str,
+    ) -> None:
+        from airflow_provider_openai_fusion._http.bulk import LANE, in_order, lanes
         from airflow_provider_openai_fusion._http.ratelimit import RateLimitGate
-        from airflow_provider_openai_fusion._http.transport import Sink, decode_json_answer
+        from airflow_provider_openai_fusion._http.transport import AsyncDriver, Sink, decode_json_answer
 
-        secret = (await self.aget_settings()).api_key
-        slots = asyncio.Semaphore(max_concurrency)
+        settings = await self.aget_settings()
+        secret = settings.api_key
         gate = RateLimitGate()
         held: list[float] = []
-
+        failed = False
         observing = self._observing
+        drivers = [
+            AsyncDriver(settings, self._transport, connections=LANE)  # type: ignore[arg-type]
+            for _ in range(lanes(max_concurrency))
+        ]
 
-        async def send(spec: RequestSpec, cost: int) -> Any:
+        async def send(spec: RequestSpec, cost: int, driver: AsyncDriver) -> Any:
             with ExitStack() as observed:
-                async with slots:
-                    ticket = await gate.acquire(cost)
-                    call = observed.enter_context(self._observed(spec)) if observing else None
-                    answer = await self._async.send(spec, Sink("later"))
-                    gate.observe(ticket, answer.headers)
+                ticket = await gate.acquire(cost)
+                call = observed.enter_context(self._observed(spec)) if observing else None
+                answer = await driver.send(spec, Sink("later"))
+                gate.observe(ticket, answer.headers)
                 if ticket.waited:
                     held.append(ticket.waited)
                 decoded = _checked(spec, await decode_json_answer(answer, secret))
                 return (self._answered(call, spec, decoded) if call else decoded).body
 
-        async def kept(spec: RequestSpec, cost: int) -> Any:
+        async def work(index: int, lane: int) -> Any:
+            nonlocal failed
+            chosen = None if failed and on_error == "stop" else call(index)
+            if chosen is None:
+                return None
             try:
-                return await send(spec, cost)
+                return await send(*chosen, drivers[lane])
             except OpenAIFusionError as exc:
+                if on_error == "raise":
+                    raise
+                failed = True
                 return exc
 
-        call = kept if return_errors else send
-        tasks = [asyncio.ensure_future(call(spec, cost)) for spec, cost in zip(specs, tokens, strict=True)]
         try:
-            return list(await asyncio.gather(*tasks))
-        except BaseException:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+            await in_order(count, work, emit, max_concurrency, window)
         finally:
             if held:
                 self.log.info(
-                    "The server's rate limits held %d of %d calls back, %.2f s in all", len(held), len(specs), sum(held)
+                    "The server's rate limits held %d of %d calls back, %.2f s in all", len(held), count, sum(held)
                 )
-            await self.aclose()
+            for driver in drivers:
+                await driver.aclose()
 
     def test_connection(self) -> tuple[bool, str]:
         """

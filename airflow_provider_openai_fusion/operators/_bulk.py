@@ -2,9 +2,10 @@
 Bulk mode of the chat and Responses operators: many short requests in one task, sent at the rate limit's speed.
 
 The items (a list, or a JSON-lines file, local or an ``ObjectStoragePath`` URI) are validated whole before anything
-is sent; then they go out in windows of :data:`WINDOW_PER_SLOT` x ``max_concurrency`` through ``hook.bulk`` (paced
-by the server's ``x-ratelimit-*`` limits, so that it has no reason to answer 429), and each window's answers are
-written to ``output_path`` in input order before the next one is sent: memory holds one window, not the run.
+is sent; then ``hook.bulk_each`` sends them, ``max_concurrency`` at a time, paced by the server's ``x-ratelimit-*``
+limits (so that it has no reason to answer 429), and each answer is written to ``output_path`` in input order as
+soon as the ones before it are in, with at most :data:`WINDOW_PER_SLOT` x ``max_concurrency`` items sent and not yet
+written: memory holds that window, not the run.
 
 Each output line has the Batch API's output shape, so one parser reads both: ``{"id", "custom_id",
 "response": {"status_code", "request_id", "body"}, "error"}``, with ``response`` null and ``error``
@@ -21,9 +22,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from airflow_provider_openai_fusion._atomic import AtomicFile, write_atomically
 from airflow_provider_openai_fusion._http.request import MAX_JSON_BYTES
@@ -38,8 +40,6 @@ MANIFEST_SUFFIX = ".manifest.json"
 MAX_MANIFEST_BYTES = 4096
 MAX_LINE_BYTES = MAX_JSON_BYTES + 4096
 """The longest output line an earlier try can have written: an answer within the transport's cap, and its wrapper."""
-NOT_SENT = object()
-"""The answer of an item not sent (a failure stopped the run under ``on_error="fail"``)."""
 
 
 @dataclass(frozen=True)
@@ -161,31 +161,69 @@ def _not_sent(custom_id: str, index: int) -> dict[str, Any]:
     return {"id": f"bulk_req_{index}", "custom_id": custom_id, "response": None, "error": error}
 
 
-def _earlier(output_path: str, run_digest: str) -> dict[str, bytes]:
+class Earlier:
     """
-    The successful lines of an earlier try with the same requests, by custom id; none when the manifest is missing,
-    is for other requests, or anything in either file is not what this module writes (lines are read within
-    :data:`MAX_LINE_BYTES`).
+    The successful lines of an earlier try, by custom id: where each lies in that try's output (kept open while
+    the new output is written), not the lines themselves, so a retry of a large run holds offsets only.
+
+    :param handle: the earlier output, open for reading; ``None`` when there is nothing to reuse.
+    :param spans: each reusable line's custom id, offset and length (without its newline).
+    """
+
+    def __init__(self, handle: BinaryIO | None = None, spans: dict[str, tuple[int, int]] | None = None) -> None:
+        self._handle = handle
+        self._spans = spans or {}
+
+    def __contains__(self, custom_id: str) -> bool:
+        return custom_id in self._spans
+
+    def line(self, custom_id: str) -> bytes:
+        """
+        The earlier line of ``custom_id``, read again from the earlier output.
+
+        :param custom_id: a custom id this holds.
+        """
+        assert self._handle is not None
+        offset, length = self._spans[custom_id]
+        self._handle.seek(offset)
+        return self._handle.read(length)
+
+
+def _spans(handle: BinaryIO) -> dict[str, tuple[int, int]]:
+    """The successful lines of an earlier output (read within :data:`MAX_LINE_BYTES`): custom id, offset, length."""
+    spans: dict[str, tuple[int, int]] = {}
+    offset = 0
+    for raw in iter(lambda: handle.readline(MAX_LINE_BYTES + 1), b""):
+        line = json.loads(raw)
+        if isinstance(line, dict) and line.get("error") is None and isinstance(line.get("custom_id"), str):
+            spans[line["custom_id"]] = (offset, len(raw.rstrip(b"\n")))
+        offset += len(raw)
+    return spans
+
+
+@contextmanager
+def _earlier(output_path: str, run_digest: str) -> Iterator[Earlier]:
+    """
+    The successful lines of an earlier try with the same requests; none when the manifest is missing, is for other
+    requests, or anything in either file is not what this module writes.
     """
     from airflow_provider_openai_fusion.operators._io import is_uri, local_input
 
     manifest_path = f"{output_path}{MANIFEST_SUFFIX}"
     if not is_uri(manifest_path) and not Path(manifest_path).expanduser().is_file():
-        return {}
-    try:
-        with local_input("output_path", manifest_path) as path, path.open("rb") as handle:
-            manifest = json.loads(handle.read(MAX_MANIFEST_BYTES + 1))
-        if not isinstance(manifest, dict) or manifest.get("digest") != run_digest:
-            return {}
-        reused: dict[str, bytes] = {}
-        with local_input("output_path", output_path) as path, path.open("rb") as handle:
-            for raw in iter(lambda: handle.readline(MAX_LINE_BYTES + 1), b""):
-                line = json.loads(raw)
-                if isinstance(line, dict) and line.get("error") is None and isinstance(line.get("custom_id"), str):
-                    reused[line["custom_id"]] = raw.rstrip(b"\n")
-        return reused
-    except (OSError, ValueError, InvalidArgumentError):
-        return {}
+        yield Earlier()
+        return
+    with ExitStack() as stack:
+        try:
+            with local_input("output_path", manifest_path) as path, path.open("rb") as handle:
+                manifest = json.loads(handle.read(MAX_MANIFEST_BYTES + 1))
+            if not isinstance(manifest, dict) or manifest.get("digest") != run_digest:
+                raise ValueError("another run's manifest")
+            handle = stack.enter_context(stack.enter_context(local_input("output_path", output_path)).open("rb"))
+            earlier = Earlier(handle, _spans(handle))
+        except (OSError, ValueError, InvalidArgumentError):
+            earlier = Earlier()
+        yield earlier
 
 
 @dataclass
@@ -199,7 +237,7 @@ class Outcome:
     :param failed: items that failed.
     :param not_sent: items not sent, because a failure stopped the run (``on_error="fail"``).
     :param reused: successful items kept from an earlier try instead of being sent again.
-    :param answers: the answers received now, for the usage sums.
+    :param usage: the usage of the answers received now, summed per model (see :func:`add_usage`).
     :param first_error: the first failure, if any.
     """
 
@@ -209,28 +247,27 @@ class Outcome:
     failed: int = 0
     not_sent: int = 0
     reused: int = 0
-    answers: list[Any] = field(default_factory=list)
+    usage: dict[str, dict[str, Any]] = field(default_factory=dict)
     first_error: BaseException | None = None
 
-    def line(self, item: Item, index: int, earlier: dict[str, bytes], answers: dict[int, Any]) -> bytes:
+    def line(self, item: Item, index: int, earlier: Earlier, answer: Any) -> bytes:
         """
         The output line of one item, counted: kept from an earlier try, answered now, failed, or not sent.
 
         :param item: the item.
         :param index: its position.
-        :param earlier: the successful lines of an earlier try, by custom id.
-        :param answers: this window's answers and errors, by position.
+        :param earlier: the successful lines of an earlier try.
+        :param answer: its answer or provider error; ``None`` when nothing was sent for it.
         """
         if item.custom_id in earlier:
             self.succeeded += 1
             self.reused += 1
-            return earlier[item.custom_id]
-        answer = answers.get(index, NOT_SENT)
-        line = _not_sent(item.custom_id, index) if answer is NOT_SENT else _line(item.custom_id, index, answer)
+            return earlier.line(item.custom_id)
+        line = _not_sent(item.custom_id, index) if answer is None else _line(item.custom_id, index, answer)
         if line["error"] is None:
             self.succeeded += 1
-            self.answers.append(answer)
-        elif answer is NOT_SENT:
+            add_usage(self.usage, answer)
+        elif answer is None:
             self.not_sent += 1
         else:
             self.failed += 1
@@ -243,38 +280,35 @@ def run(
     items: Sequence[Item],
     output_path: str,
     api_path: str,
-    send: Callable[[Sequence[Item]], list[Any]],
-    window: int,
-    on_error: str,
+    send_each: Callable[[Callable[[int], Item | None], Callable[[int, Any], None]], None],
 ) -> Outcome:
     """
-    Send the items not already answered by an earlier try, window by window, and write every line in input order.
+    Send the items not already answered by an earlier try and write every line in input order as it comes in.
 
     :param items: the validated items.
     :param output_path: the output file (local path or URI).
     :param api_path: the API path, part of the digest.
-    :param send: sends one window of items and returns, per item, its answer or its provider error.
-    :param window: items per window.
-    :param on_error: ``fail`` stops sending after a window with a failure; ``record`` goes on.
+    :param send_each: ``send_each(pick, emit)`` sends the item ``pick(index)`` gives for each index (``None``: send
+        nothing) and hands each index's answer, provider error or ``None`` (nothing sent) to ``emit``, in order;
+        under ``on_error="fail"`` it sends nothing more after a failure.
     """
     from airflow_provider_openai_fusion.operators._io import write_output
 
     run_digest = digest(items, api_path)
-    earlier = _earlier(output_path, run_digest)
     outcome = Outcome(output_path, len(items))
 
     def write(path: Path) -> Path:
         target = AtomicFile(path)
         try:
-            for start in range(0, len(items), window):
-                chunk = range(start, min(start + window, len(items)))
-                todo = [index for index in chunk if items[index].custom_id not in earlier]
-                stopped = on_error == "fail" and outcome.first_error is not None
-                answers: dict[int, Any] = {}
-                if todo and not stopped:
-                    answers = dict(zip(todo, send([items[index] for index in todo]), strict=True))
-                for index in chunk:
-                    target.handle.write(outcome.line(items[index], index, earlier, answers) + b"\n")
+            with _earlier(output_path, run_digest) as earlier:
+
+                def pick(index: int) -> Item | None:
+                    return None if items[index].custom_id in earlier else items[index]
+
+                def emit(index: int, answer: Any) -> None:
+                    target.handle.write(outcome.line(items[index], index, earlier, answer) + b"\n")
+
+                send_each(pick, emit)
         except BaseException:
             target.discard()
             raise
@@ -290,23 +324,25 @@ def _json(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
 
-def _summed(answers: Sequence[Any]) -> dict[str, dict[str, Any]]:
-    """Usage summed per model over the answers: token counts, and their ``*_details`` counts one level down."""
-    per_model: dict[str, dict[str, Any]] = {}
-    for answer in answers:
-        if not isinstance(answer, dict) or not isinstance(answer.get("usage"), dict):
-            continue
-        total = per_model.setdefault(str(answer.get("model")), {"calls": 0, "usage": {}})
-        total["calls"] += 1
-        for name, value in answer["usage"].items():
-            if isinstance(value, int) and not isinstance(value, bool):
-                total["usage"][name] = total["usage"].get(name, 0) + value
-            elif isinstance(value, dict):
-                inner = total["usage"].setdefault(name, {})
-                for key, count in value.items():
-                    if isinstance(count, int) and not isinstance(count, bool):
-                        inner[key] = inner.get(key, 0) + count
-    return per_model
+def add_usage(per_model: dict[str, dict[str, Any]], answer: Any) -> None:
+    """
+    Add an answer's usage to the sums per model: calls, token counts, and their ``*_details`` counts one level down.
+
+    :param per_model: the sums so far, by model (``{"calls", "usage"}``), updated in place.
+    :param answer: one JSON answer.
+    """
+    if not isinstance(answer, dict) or not isinstance(answer.get("usage"), dict):
+        return
+    total = per_model.setdefault(str(answer.get("model")), {"calls": 0, "usage": {}})
+    total["calls"] += 1
+    for name, value in answer["usage"].items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            total["usage"][name] = total["usage"].get(name, 0) + value
+        elif isinstance(value, dict):
+            inner = total["usage"].setdefault(name, {})
+            for key, count in value.items():
+                if isinstance(count, int) and not isinstance(count, bool):
+                    inner[key] = inner.get(key, 0) + count
 
 
 def execute_bulk(
@@ -347,13 +383,17 @@ def execute_bulk(
     hook = operator.hook
     operator.log.info("Sending %d requests, at most %d at a time, to %s", len(items), concurrency, output_path)
 
-    def send(window: Sequence[Item]) -> list[Any]:
-        specs = [create(item.body) for item in window]
-        answers: list[Any] = hook.bulk(specs, concurrency, [item.tokens for item in window], return_errors=True)
-        return answers
+    def send_each(pick: Callable[[int], Item | None], emit: Callable[[int, Any], None]) -> None:
+        def call(index: int) -> tuple[Any, int] | None:
+            item = pick(index)
+            return None if item is None else (create(item.body), item.tokens)
 
-    outcome = run(items, output_path, api_path, send, concurrency * WINDOW_PER_SLOT, on_error)
-    usage = _summed(outcome.answers)
+        window = concurrency * WINDOW_PER_SLOT
+        stop = "stop" if on_error == "fail" else "record"
+        hook.bulk_each(len(items), call, emit, concurrency, window=window, on_error=stop)
+
+    outcome = run(items, output_path, api_path, send_each)
+    usage = outcome.usage
     for model, total in usage.items():
         operator.log_usage({"model": model, "usage": total["usage"]}, calls=total["calls"])
     operator.log.info(

@@ -6,9 +6,7 @@ Results only: join the results of batches that already ended, from their ids alo
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from airflow.sdk import Context
@@ -88,53 +86,13 @@ class OpenAIBatchResultsOperator(OpenAIFusionBaseOperator):
         return self._write(batches)
 
     def _write(self, batches: list[dict[str, Any]]) -> dict[str, Any]:
-        from airflow_provider_openai_fusion._atomic import AtomicFile
-        from airflow_provider_openai_fusion._ledger import batch_model
-        from airflow_provider_openai_fusion.operators._batch_results import Counts, sum_usage
-        from airflow_provider_openai_fusion.operators._io import write_output
+        """Join the batches' results, each in the order of its own input file."""
+        from airflow_provider_openai_fusion.operators._batch_results import input_custom_ids
+        from airflow_provider_openai_fusion.operators._batch_writer import write_results
 
-        counts, usage = Counts(), dict[str, Any]()
-
-        def write(path: Path) -> Path:
-            target = AtomicFile(path)
-            try:
-                with tempfile.TemporaryDirectory(prefix="openai-fusion-results-") as downloads:
-                    for number, batch in enumerate(batches):
-                        folder = Path(downloads) / str(number)
-                        folder.mkdir()
-                        self._join(batch, folder, target.handle, counts)
-                        sum_usage(usage, batch.get("usage"))
-            except BaseException:
-                target.discard()
-                raise
-            return target.commit()
-
-        path = write_output("output_path", self.output_path, write)
-        self.log_usage({"usage": usage, "model": batch_model(batches)}, tier="batch", calls=counts.succeeded)
-        self.log.info(
-            "Wrote %d results to %s: %d succeeded, %d failed, %d expired",
-            counts.total,
-            path,
-            counts.succeeded,
-            counts.failed,
-            counts.expired,
+        return write_results(
+            self, batches, lambda _, batch, folder: input_custom_ids(self.hook, batch["input_file_id"], folder)
         )
-        return {"batch_ids": [b["id"] for b in batches], "path": path, "counts": counts.as_dict(), "usage": usage}
-
-    def _join(self, batch: dict[str, Any], folder: Path, out: Any, counts: Any) -> None:
-        """Read the batch's input order from its input file, then join its results (the batch operator's join)."""
-        from airflow_provider_openai_fusion.operators._batch_results import input_custom_ids, join_batch
-
-        index = join_batch(
-            self.hook, batch, input_custom_ids(self.hook, batch["input_file_id"], folder), folder, out, counts
-        )
-        if index.duplicates or index.unexpected:
-            self.log.warning(
-                "Batch %s: %d repeated result lines (kept the first), %d for custom ids not in the input (skipped)",
-                batch["id"],
-                index.duplicates,
-                index.unexpected,
-            )
 
 
 def batch_id_list(value: Any) -> list[str]:

@@ -345,11 +345,8 @@ class OpenAIBatchOperator(OpenAIFusionBaseOperator):
 
     def _results(self, batches: list[dict[str, Any]], parts: list[Part]) -> dict[str, Any]:
         """Fail on a batch that ended without results; else join every batch's results in input order."""
-        from airflow_provider_openai_fusion._atomic import AtomicFile
-        from airflow_provider_openai_fusion._ledger import batch_model
         from airflow_provider_openai_fusion.api.batches import batch_failure
-        from airflow_provider_openai_fusion.operators._batch_results import Counts, sum_usage
-        from airflow_provider_openai_fusion.operators._io import write_output
+        from airflow_provider_openai_fusion.operators._batch_writer import write_results
 
         if len(batches) != len(parts):
             raise AirflowFailException(f"{len(batches)} batches for {len(parts)} parts: the input changed meanwhile")
@@ -359,47 +356,7 @@ class OpenAIBatchOperator(OpenAIFusionBaseOperator):
                 raise AirflowFailException(f"batch {batch['id']} was submitted for another input than the current one")
             if batch["status"] != "completed" and not (batch["status"] == "expired" and self.on_expired == "partial"):
                 raise batch_failure(batch)
-        counts, usage = Counts(), dict[str, Any]()
-
-        def write(path: Path) -> Path:
-            target = AtomicFile(path)
-            try:
-                with tempfile.TemporaryDirectory(prefix="openai-fusion-results-") as downloads:
-                    for number, (batch, part) in enumerate(zip(batches, parts, strict=True)):
-                        self._join(batch, part, Path(downloads) / str(number), target.handle, counts)
-                        sum_usage(usage, batch.get("usage"))
-            except BaseException:
-                target.discard()
-                raise
-            return target.commit()
-
-        path = write_output("output_path", self.output_path, write)
-        self.log_usage({"usage": usage, "model": batch_model(batches)}, tier="batch", calls=counts.succeeded)
-        self.log.info(
-            "Wrote %d results to %s: %d succeeded, %d failed, %d expired",
-            counts.total,
-            path,
-            counts.succeeded,
-            counts.failed,
-            counts.expired,
-        )
-        return {"batch_ids": list(self._batch_ids), "path": path, "counts": counts.as_dict(), "usage": usage}
-
-    def _join(self, batch: dict[str, Any], part: Part, folder: Path, out: Any, counts: Any) -> None:
-        """Stream one batch's output and error files down, then write its results in input order."""
-        from airflow_provider_openai_fusion.operators._batch_results import join_batch
-
-        folder.mkdir()
-        index = join_batch(self.hook, batch, part.custom_ids, folder, out, counts)
-        if index.duplicates or index.unexpected:
-            self.log.warning(
-                "Batch %s: %d repeated result lines (kept the first), %d for custom ids not in the input (skipped)",
-                batch["id"],
-                index.duplicates,
-                index.unexpected,
-            )
-        for custom_id, reason in list(index.reasons.items())[:5]:
-            self.log.warning("Batch %s: the result of %r is an error row: %s", batch["id"], custom_id, reason)
+        return write_results(self, batches, lambda number, *_: parts[number].custom_ids)
 
     def on_kill(self) -> None:
         """Cancel the batches this task submitted that are still running, when ``cancel_on_kill`` is set."""

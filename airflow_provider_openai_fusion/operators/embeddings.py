@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import operator
 from collections.abc import Mapping, Sequence
 from itertools import repeat
 from typing import Any
@@ -56,6 +57,10 @@ def check_vectors(data: Sequence[Mapping[str, Any]], dims: int | None) -> int:
     from airflow_provider_openai_fusion.exceptions import APIResponseValidationError
 
     want = dims if dims is not None else (len(data[0]["embedding"]) if data else 0)
+    if set(map(len, map(operator.itemgetter("embedding"), data))) <= {want} and want <= (
+        dims or MAX_UNKNOWN_DIMENSIONS
+    ):
+        return want  # all at once (a C loop); one by one below only to name the first bad vector
     for item in data:
         size = len(item["embedding"])
         if size != want or size > (dims or MAX_UNKNOWN_DIMENSIONS):

@@ -75,3 +75,25 @@ def test_each_item_gets_its_own_outcome_and_nothing_leaks(server: FaultServer, h
     assert texts.count("stall") == 2  # a read timeout is retried once (max_retries=1), then recorded
     assert SENTINEL_KEY not in out.read_text() and SENTINEL_KEY not in json.dumps(result)
     assert elapsed < 2 * 2.0 + 5  # two stalled attempts of at most the 2 s timeout each, plus slack
+
+
+def test_a_bulk_run_keeps_its_connections_alive_across_the_whole_run(
+    server: FaultServer, hook_at: Any, tmp_path: Path
+) -> None:
+    """
+    One set of clients serves the whole run, each with as many kept-alive connections as it has workers: the
+    server accepts at most ``max_concurrency`` connections for 1,200 requests (the run used to open a client per
+    window, and httpx's pool of 20 kept-alive connections closed and reopened them at a concurrency of 32).
+    """
+    server.script(lambda request: json_reply(200, answer(request.json()["messages"][-1]["content"])))
+    out = tmp_path / "out.jsonl"
+    items = [f"plain {n}" for n in range(1200)]
+    task = OpenAIChatCompletionOperator(
+        task_id="bulk", model="gpt-5.6-luna", items=items, output_path=str(out), max_concurrency=32
+    )
+    task.hook = hook_at(server.base_url)
+    result = task.execute({})
+    assert (result["succeeded"], len(server.requests)) == (1200, 1200)
+    assert 1 <= server.connections <= 32
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line["response"]["body"]["id"] for line in lines] == [f"c-plain {n}" for n in range(1200)]

@@ -14,7 +14,10 @@ from typing import Any
 import pytest
 
 from airflow_provider_openai_fusion.api.batch_input import request_items, write_parts
+from airflow_provider_openai_fusion.operators._batch_output import CHUNK
 from airflow_provider_openai_fusion.operators._batch_results import (
+    DROP_EVERY,
+    MAX_PARSED_LINE_BYTES,
     Counts,
     ResultIndex,
     error_line,
@@ -76,6 +79,16 @@ def test_lines_already_in_order_are_copied_byte_for_byte(tmp_path: Path) -> None
     _, counts, _, raw = join(tmp_path, [f"r{n}" for n in range(20)], content)
     assert raw == content.encode()
     assert counts.succeeded == 20
+
+
+def test_a_run_of_lines_in_order_larger_than_the_write_buffer_is_copied_byte_for_byte(tmp_path: Path) -> None:
+    """The run is read in buffer-sized steps: no newline may be added where a step ends inside a line."""
+    lines = [result(f"r{n}", {"vector": [n / 3] * 30_000}) for n in range(12)]
+    content = "\n".join(lines) + "\n"
+    assert len(content) > CHUNK
+    _, counts, _, raw = join(tmp_path, [f"r{n}" for n in range(12)], content)
+    assert raw == content.encode()
+    assert counts.succeeded == 12
 
 
 def test_only_the_asked_for_ids_are_indexed(tmp_path: Path) -> None:
@@ -195,4 +208,83 @@ def test_a_join_needs_only_the_batch_and_its_input_file(tmp_path: Path, make_hoo
     assert [line["custom_id"] for line in joined] == ["q0", "q1", "q2"]
     assert joined[1]["error"]["code"] == "missing"
     assert counts.as_dict() == {"total": 3, "succeeded": 2, "failed": 1, "expired": 0}
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_lines_longer_than_a_scan_window_are_found_whole(tmp_path: Path) -> None:
+    """
+    A line with no newline in the first 16 MiB after its start is searched window by window: one of exactly two
+    windows and a byte (its newline the first byte of the third), then a last line with no newline at all.
+    """
+    head = result("long", {"text": ""}, compact=True)
+    cut = head.index('""') + 1
+    long = head[:cut] + "x" * ((2 * DROP_EVERY + 1) - len(head) - 1) + head[cut:]
+    lines = [result("a", {"n": 1}), long, result("b", {"n": 2})]
+    assert len(long) + 1 == 2 * DROP_EVERY + 1
+    content = "\n".join(lines)  # no newline at the end
+    _, counts, index, raw = join(tmp_path, ["a", "long", "b"], content)
+    assert raw == (content + "\n").encode()
+    assert index.lines["long"][1:3] == (len(lines[0]) + 1, 2 * DROP_EVERY + 1)
+    assert counts.as_dict() == {"total": 3, "succeeded": 3, "failed": 0, "expired": 0}
+
+
+def injected(custom_id: str, length: int) -> str:
+    """A line of ``length`` bytes (newline included) whose body closes early, followed by an injected key."""
+    head = '{"id": "x", "custom_id": "' + custom_id + '", "response": {"status_code": 200, "request_id": "r", "body": '
+    tail = '{"pad": ""}}, "custom_id": "other", "response": {"status_code": 500, "body": {}}, "error": null}'
+    return head + tail[:9] + "x" * (length - 1 - len(head) - len(tail)) + tail[9:]
+
+
+def test_a_line_with_an_injected_key_is_refused_wherever_it_is_and_at_every_size(tmp_path: Path) -> None:
+    """
+    Lines after the first, one exactly at the line cap, one exactly at the most that is parsed (refused for the
+    repeated key it holds) and one a byte longer (refused unparsed).
+    """
+    lines = [result("a", {"n": 1}), injected("capped", 4096), injected("parsed", MAX_PARSED_LINE_BYTES)]
+    lines.append(injected("unparsed", MAX_PARSED_LINE_BYTES + 1))
+    assert [len(line) + 1 for line in lines[1:]] == [4096, MAX_PARSED_LINE_BYTES, MAX_PARSED_LINE_BYTES + 1]
+    ids = ["a", "capped", "parsed", "unparsed"]
+    joined, counts, _, _ = join(tmp_path, ids, "\n".join(lines) + "\n", max_line_bytes=4096)
+    assert [row["error"]["code"] for row in joined[1:]] == [
+        "result_line_invalid",
+        "result_line_too_large",
+        "result_line_too_large",
+    ]
+    assert (
+        joined[1]["error"]["message"] == "the result line is refused: the key 'custom_id' appears twice in one object"
+    )
+    joined, counts, _, _ = join(tmp_path, ids, "\n".join(lines) + "\n")
+    assert [row["error"]["code"] for row in joined[1:]] == ["result_line_invalid"] * 3
+    refused = "the result line is refused: the key 'custom_id' appears twice in one object"
+    assert [row["error"]["message"] for row in joined[1:]] == [
+        refused,
+        refused,
+        "the result line's body is not one JSON object (a key after it would change the line)",
+    ]
+    assert counts.as_dict() == {"total": 4, "succeeded": 1, "failed": 3, "expired": 0}
+
+
+@pytest.mark.parametrize(("declared", "refused"), [(1000, True), (True, False), ("1000", False)])
+def test_the_input_file_is_read_within_its_declared_size(
+    tmp_path: Path, make_hook: Any, declared: Any, refused: bool
+) -> None:
+    """Its ``bytes`` bound the download (with a slack of 1 % and 64 KiB); a ``bytes`` that is no integer is ignored."""
+    import httpx
+
+    from airflow_provider_openai_fusion.exceptions import APIResponseValidationError
+    from airflow_provider_openai_fusion.operators._batch_results import input_custom_ids
+
+    inputs = b"".join(b'{"custom_id": "q%d", "body": {"pad": "%s"}}\n' % (n, b"x" * 1000) for n in range(200))
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/content"):
+            return httpx.Response(200, content=inputs)
+        return httpx.Response(200, json={"id": "file-in", "object": "file", "bytes": declared})
+
+    hook = make_hook(answer)
+    if refused:
+        with pytest.raises(APIResponseValidationError):
+            input_custom_ids(hook, "file-in", tmp_path)
+    else:
+        assert input_custom_ids(hook, "file-in", tmp_path) == [f"q{n}" for n in range(200)]
     assert list(tmp_path.iterdir()) == []

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from airflow.sdk.serde import serialize
 
-from airflow_provider_openai_fusion._bounds import serialized_size
+from airflow_provider_openai_fusion._bounds import bounded_xcom, json_size_bound, serialized_size
+from airflow_provider_openai_fusion.exceptions import OutputTooLargeError
 
 
 @pytest.mark.parametrize(
@@ -24,3 +25,54 @@ from airflow_provider_openai_fusion._bounds import serialized_size
 )
 def test_the_size_is_what_airflow_stores(value: Any) -> None:
     assert serialized_size(value) == len(json.dumps(serialize(value)).encode())
+
+
+NESTED = {
+    "object": "list",
+    "data": [
+        {"object": "embedding", "index": index, "embedding": [0.1 * index, -1e-300, 5e-324]} for index in range(50)
+    ],
+    "mixed": [1, "two", 3.0, None, True, ['é\n"', {"k": -(10**30)}], (4, 5), {}],
+    "ragged": [{"a": 1}, {"b": 2, "c": [float("nan"), float("-inf")]}, {"a": "x"}],
+    "reordered": [{"a": 1, "b": "x"}, {"b": "yy", "a": 22}],
+    "other keys": [{"a": 1.5}, {"b": "long text " * 9}],
+}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [NESTED, "text \x00 \U0001f600", 12345, -1.7976931348623157e308, [], {}, [[[]]], True, None],
+    ids=["nested", "text", "int", "float", "empty-list", "empty-dict", "lists", "bool", "none"],
+)
+def test_the_bound_is_never_below_the_size(value: Any) -> None:
+    bound = json_size_bound(value, 1 << 30)
+    assert bound is not None and bound >= len(json.dumps(value))
+
+
+def test_texts_and_keys_are_counted_exactly_and_integers_as_wide_as_the_widest() -> None:
+    texts = {"clé": 'a"b', "日本": "\n"}
+    assert json_size_bound(texts, 1 << 30) == len(json.dumps(texts)) + 2  # a separator after the last item
+    assert json_size_bound([7, 42, -3], 1 << 30) == len("[7, 42, -3]") + 2 + 1  # "7" counted as wide as "-3"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"when": datetime.datetime(2026, 12, 7)}, {1: "int key"}, {"big": 10**5000}, {"set": {1}}, [[[[[]]]]] * 1],
+    ids=["datetime", "int-key", "huge-int", "set", "deep"],
+)
+def test_what_the_bound_cannot_take_is_measured_exactly(value: Any) -> None:
+    assert json_size_bound(value, 1 << 30, max_levels=4) is None
+
+
+def test_the_walk_stops_once_the_bound_passes_the_limit() -> None:
+    bound = json_size_bound(["x" * 100, ["y" * 10**6]], 50)
+    assert bound is not None and 50 < bound < 1000
+
+
+def test_a_value_within_its_bound_is_returned_and_one_past_it_refused_with_its_exact_size() -> None:
+    vectors = {"data": [[0.5] * 100] * 10}
+    assert bounded_xcom(vectors, "task", bound=len(json.dumps(vectors)) * 2) is vectors
+    exact = len(json.dumps(vectors))
+    assert bounded_xcom(vectors, "task", bound=exact) is vectors  # the bound is above it: measured exactly
+    with pytest.raises(OutputTooLargeError, match=f"would return {exact:,} bytes"):
+        bounded_xcom(vectors, "task", bound=exact - 1)

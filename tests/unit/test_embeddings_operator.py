@@ -220,3 +220,51 @@ def test_an_answer_with_a_vector_that_is_not_numbers_is_rejected(make_hook) -> N
     payload = {"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": ["a"]}], "model": "m"}
     with raises(APIResponseValidationError, match="item 0: 'embedding' must be a non-empty list of numbers"):
         operator(make_hook, Script(httpx.Response(200, json=payload)), input=["a"]).execute({})
+
+
+def test_batches_match_a_text_by_text_split() -> None:
+    """The bisection over running sums splits exactly as adding the texts one by one would, non-ASCII included."""
+    texts = [("日本語" if index % 7 == 0 else "word ") * (index % 13 + 1) for index in range(500)]
+    for max_inputs, max_tokens in ((2048, 300_000), (10, 300_000), (2048, 40), (6, 57)):
+        expected, start, tokens = [], 0, 0
+        for position, text in enumerate(texts):
+            cost = estimate_tokens(text)
+            if position > start and (position - start >= max_inputs or tokens + cost > max_tokens):
+                expected.append((start, position, tokens))
+                start, tokens = position, 0
+            tokens += cost
+        expected.append((start, len(texts), tokens))
+        assert batches(texts, max_inputs, max_tokens) == expected
+
+
+def test_a_text_above_the_token_cap_is_named() -> None:
+    with pytest.raises(ValueError, match="text 2 is about 4 tokens, more than the 3 of a request"):
+        batches(["a", "b", "日本語x"], max_tokens=3)
+
+
+@pytest.mark.parametrize(
+    ("item", "reason"),
+    [
+        ({"object": "embedding", "index": "0", "embedding": [1.0]}, "item 1 has no integer 'index'"),
+        ([0, [1.0]], "item 1 has no integer 'index'"),
+        ({"object": "embedding", "index": 1, "embedding": []}, "item 1: 'embedding' must be a non-empty list"),
+        ({"object": "embedding", "index": 1, "embedding": [1.0, None]}, "item 1: 'embedding' must be a non-empty"),
+        ({"object": "embedding", "index": 1, "embedding": {"0": 1.0}}, "item 1: 'embedding' must be a non-empty"),
+    ],
+    ids=["text-index", "not-an-object", "empty-vector", "null-last", "object-vector"],
+)
+def test_the_first_bad_item_of_an_answer_is_named(make_hook, item: Any, reason: str) -> None:
+    good = {"object": "embedding", "index": 0, "embedding": [1.0, 2.0]}
+    payload = {"object": "list", "data": [good, item], "model": "m"}
+    with raises(APIResponseValidationError, match=reason):
+        operator(make_hook, Script(httpx.Response(200, json=payload)), input=["a", "b"]).execute({})
+
+
+def test_a_vector_of_another_length_than_the_others_is_named(make_hook) -> None:
+    vectors = [[1.0, 2.0], [1.0, 2.0, 3.0], [1.0, 2.0]]
+    data = [{"object": "embedding", "index": index, "embedding": vector} for index, vector in enumerate(vectors)]
+    payload = {"object": "list", "data": data, "model": "m"}
+    task = operator(make_hook, Script(httpx.Response(200, json=payload)), input=["a", "b", "c"], dimensions=None)
+    task.model = "an-unknown-model"
+    with raises(APIResponseValidationError, match="the vector of input 1 has 3 dimensions; the others have 2"):
+        task.execute({})

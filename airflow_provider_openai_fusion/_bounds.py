@@ -37,19 +37,26 @@ def _strings_size(texts: list[str]) -> int:
     return len(json.dumps("".join(texts))) + 2 * len(texts) - 2
 
 
-def _columns(dicts: list[dict[str, Any]], keys: list[str]) -> list[list[Any]]:
+def _dicts(dicts: list[dict[Any, Any]]) -> tuple[int, list[list[Any]]] | None:
     """
-    The values of ``dicts`` as one list per key when they all have the same keys in the same order (an API
-    answer's items: each column then holds one type), else as one list.
+    The JSON size of ``dicts`` without their values (braces, keys, separators), and their values: one list per
+    key when all have the keys of the first (an API answer's items: each list then holds one type), else one list.
+    ``None`` when a key is not text.
     """
-    width = len(dicts[0])
-    first = keys[:width]
-    # keys repeating ``first`` throughout: each dict (its keys distinct) then holds exactly these, in this order
-    if len(keys) == width * len(dicts) and all(
-        keys[at::width].count(key) == len(dicts) for at, key in enumerate(first)
-    ):
-        return [list(map(itemgetter(key), dicts)) for key in first]
-    return [list(chain.from_iterable(map(dict.values, dicts)))]
+    first = list(dicts[0])
+    if set(map(len, dicts)) == {len(first)}:
+        try:
+            columns = [list(map(itemgetter(key), dicts)) for key in first]
+        except KeyError:
+            pass
+        else:  # as many keys as the first and all of them: the same keys
+            if set(map(type, first)) - {str}:
+                return None
+            return len(dicts) * (2 + _strings_size(first) + 4 * len(first)), columns
+    keys = list(chain.from_iterable(dicts))
+    if set(map(type, keys)) - {str}:
+        return None
+    return 2 * len(dicts) + _strings_size(keys) + 4 * len(keys), [list(chain.from_iterable(map(dict.values, dicts)))]
 
 
 def json_size_bound(value: Any, limit: int, max_levels: int = MAX_BOUND_LEVELS) -> int | None:
@@ -93,12 +100,11 @@ def json_size_bound(value: Any, limit: int, max_levels: int = MAX_BOUND_LEVELS) 
                     elif count:
                         deeper.append(list(chain.from_iterable(items)))
                 elif kind is dict:
-                    keys = list(chain.from_iterable(items))
-                    if set(map(type, keys)) - {str}:
+                    found = _dicts(items)
+                    if found is None:
                         return None
-                    total += 2 * len(items) + _strings_size(keys) + 4 * len(keys)
-                    if keys:
-                        deeper += _columns(items, keys)
+                    total += found[0]
+                    deeper += found[1]
                 else:
                     return None
                 if total > limit:

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks._common import (
+    FullCollections,
     emit,
     local_server,
     peak_rss_mib,
@@ -94,22 +95,6 @@ async def wait_for(trigger: Any, delay: float) -> dict[str, Any]:
     async for event in trigger.run():
         return event.payload
     raise RuntimeError("the trigger ended without an event")
-
-
-class FullCollections:
-    """Times the garbage collector's full (generation 2) collections while installed."""
-
-    def __init__(self) -> None:
-        self.pauses: list[float] = []
-        self._started = 0.0
-
-    def __call__(self, phase: str, info: dict[str, int]) -> None:
-        if info["generation"] != 2:
-            return
-        if phase == "start":
-            self._started = time.perf_counter()
-        else:
-            self.pauses.append(time.perf_counter() - self._started)
 
 
 async def waiting(make: Callable[[int, float, float], Any], count: int, interval: float, limit: float) -> dict:

@@ -3,8 +3,8 @@ B6, batch join: 50,000 results of 1,536-dimension embeddings (about 1.5 GB of JS
 Batch API does, with 1 % of them as error answers in a separate error file) joined into input order by the code
 ``OpenAIBatchOperator`` runs on its downloaded output and error files, beside a plain streamed copy of the same
 bytes (``shutil.copyfileobj`` with 1 MiB chunks: the target) and, for reference, the same bytes copied inside the
-kernel (``os.copy_file_range``, as ``shutil.copyfile`` does on Linux): the join copies each body from file to file
-with ``copy_file_range`` too, so this is the fairest floor.
+kernel (``os.copy_file_range``, as ``shutil.copyfile`` does on Linux): the join moves each range through a pipe with
+``splice``, a copy inside the kernel too, so this is the fairest floor.
 
 Both read the files from the page cache (they were just written) and write a new file of about the same size, which
 is deleted after each run. Memory is the growth of the kernel's peak-RSS mark (``VmHWM``, reset before each run)

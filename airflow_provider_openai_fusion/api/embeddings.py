@@ -7,7 +7,7 @@ import operator
 import struct
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
-from itertools import accumulate, chain, repeat
+from itertools import accumulate, chain
 from typing import Annotated, Any, Literal, NamedTuple, cast
 
 from pydantic import AfterValidator, Field, field_validator
@@ -119,25 +119,29 @@ def _is_vector(value: Any) -> bool:
 
 
 _NUMBERS = (float, int)
+_INDEX, _EMBEDDING = operator.itemgetter("index"), operator.itemgetter("embedding")
+_FIRST, _LAST = operator.itemgetter(0), operator.itemgetter(-1)
 
 
 def _all_vectors(items: list[Any]) -> bool:
     """
     Whether every item is a dict with an integer ``index`` and a vector (:func:`_is_vector`), found in C loops
-    (``map`` over the items, their fields and the vectors' ends) rather than a Python loop over the items.
+    (``map`` over the items, their fields and the vectors' ends) rather than a Python loop over the items. An item
+    that is not a dict, or lacks a field, stops the field's ``itemgetter``.
     """
-    if set(map(type, items)) - {dict}:
+    try:
+        if set(map(type, map(_INDEX, items))) - {int}:
+            return False
+        embeddings: list[Any] = list(map(_EMBEDDING, items))
+    except (KeyError, TypeError):
         return False
-    if set(map(type, map(dict.get, items, repeat("index")))) - {int}:
-        return False
-    embeddings: list[Any] = list(map(dict.get, items, repeat("embedding")))
     kinds = set(map(type, embeddings))
     if kinds - {str, list}:
         return False
     vectors: list[list[Any]] = [value for value in embeddings if type(value) is list] if str in kinds else embeddings
     if not all(vectors):
         return False
-    ends = chain(map(operator.itemgetter(0), vectors), map(operator.itemgetter(-1), vectors))
+    ends = chain(map(_FIRST, vectors), map(_LAST, vectors))
     return not set(map(type, ends)) - set(_NUMBERS)
 
 
@@ -187,7 +191,6 @@ def decode_vector(embedding: Any) -> list[float]:
     return cast("list[float]", embedding)
 
 
-_INDEX = operator.itemgetter("index")
 
 
 def merge_responses(slices: Sequence[Batch], responses: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -64,6 +64,9 @@ class OpenAIFusionHook(BaseHook):
     :param transport: an httpx transport used by both clients (``httpx.MockTransport`` in tests).
     :param admin: send the connection's ``admin_api_key`` instead of its API key (the organization Usage and
         Costs APIs only).
+    :param shared_client: share one ``httpx.AsyncClient`` (and its keep-alive connections) with the other hooks
+        of this event loop with the same settings (the triggers of a triggerer: :mod:`._shared`); :meth:`aclose`
+        gives it back.
     """
 
     conn_name_attr = "conn_id"
@@ -79,6 +82,7 @@ class OpenAIFusionHook(BaseHook):
         max_retries: int | None = None,
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
         admin: bool = False,
+        shared_client: bool = False,
     ) -> None:
         super().__init__()
         self.conn_id = conn_id
@@ -86,6 +90,7 @@ class OpenAIFusionHook(BaseHook):
         self._max_retries = max_retries
         self._transport = transport
         self._admin = admin
+        self._shared_client = shared_client
         from airflow_provider_openai_fusion._http.calls import CallLog
 
         self.calls = CallLog()
@@ -184,6 +189,10 @@ class OpenAIFusionHook(BaseHook):
 
     @cached_property
     def _async(self) -> AsyncDriver:
+        if self._shared_client:
+            from airflow_provider_openai_fusion.hooks._shared import acquire
+
+            return acquire(self.settings, self._transport)
         from airflow_provider_openai_fusion._http.transport import AsyncDriver
 
         return AsyncDriver(self.settings, self._transport)  # type: ignore[arg-type]
@@ -198,9 +207,15 @@ class OpenAIFusionHook(BaseHook):
             self.__dict__.pop("_sync").close()
 
     async def aclose(self) -> None:
-        """Close the async client."""
+        """Close the async client (a shared one is given back, and closed by its last user)."""
         if "_async" in self.__dict__:
-            await self.__dict__.pop("_async").aclose()
+            driver = self.__dict__.pop("_async")
+            if self._shared_client:
+                from airflow_provider_openai_fusion.hooks._shared import release
+
+                await release(driver)
+            else:
+                await driver.aclose()
 
     @contextmanager
     def _observed(self, spec: RequestSpec) -> Iterator[CallSpan]:

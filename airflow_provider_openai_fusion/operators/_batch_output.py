@@ -104,11 +104,13 @@ class PipedOutput:
     @classmethod
     def open(cls, out: IO[bytes]) -> PipedOutput | None:
         """
-        A piped writer of ``out``, or ``None`` where there is no ``splice`` or ``out`` has no descriptor.
+        A piped writer of ``out``, or ``None`` where there is no ``splice`` or ``out`` is not a plain file object
+        with a descriptor (a wrapper such as ``gzip.GzipFile`` has its file's descriptor, but its bytes are not
+        the file's).
 
         :param out: the output file.
         """
-        if not hasattr(os, "splice"):
+        if not hasattr(os, "splice") or not isinstance(out, (io.FileIO, io.BufferedWriter, io.BufferedRandom)):
             return None
         try:
             target = out.fileno()

@@ -32,7 +32,8 @@ _USED_BY = {
 }
 # Metadata that ties a job to the task instance that created it, so that a retry finds it again.
 TI_METADATA_KEYS = ("airflow_dag_id", "airflow_task_id", "airflow_run_id", "airflow_map_index")
-_REUSABLE_STATUSES = ("validating_files", "queued", "running", "succeeded", "paused")
+_RUNNING_STATUSES = ("validating_files", "queued", "running", "paused")
+_REUSABLE_STATUSES = (*_RUNNING_STATUSES, "succeeded")
 # The task_state_store key (Airflow >= 3.3) holding the job this task instance created and its request's hash.
 STATE_KEY = "openai_fusion_fine_tuning_job"
 # The request fields a job shows back, compared on Airflow 3.2 before re-attaching to a job found by metadata.
@@ -78,6 +79,8 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
     or was cancelled) instead of training twice; it never adopts a job it did not record. On Airflow 3.2 (no task
     state store) a retry looks the job up by its metadata and re-attaches only to one made from the same request
     (model, training and validation files, method and hyperparameters, seed) created since the DAG run started.
+    A retry whose request changed (Airflow 3.3+) cancels the job it recorded, if still running and
+    ``cancel_on_kill`` is set, before creating the new one.
 
     :param action: ``create``, ``get``, ``list``, ``cancel``, ``list_events`` or ``delete_model``. (templated)
     :param training_file: the uploaded training file id, for ``create``. (templated)
@@ -95,7 +98,8 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
         default_deferrable``).
     :param poll_interval: seconds between checks while waiting. The wait gives up after the task's
         ``execution_timeout``, else after 48 hours, failing with the job's last status.
-    :param cancel_on_kill: cancel the job when the task is killed while waiting, or at the deadline.
+    :param cancel_on_kill: cancel the job when the task is killed while waiting, or at the deadline, or when a
+        retry finds the request changed.
     :param advanced: other request fields (``metadata``, ``integrations``, ...), merged into the body of
         ``create``. (templated)
     :param conn_id: the Airflow Connection of type ``openai_fusion``. (templated)
@@ -269,7 +273,10 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
 
         if state_store(context) is not None:
             saved = recorded(context, STATE_KEY)
-            if not saved or saved.get("request") != fingerprint(body):
+            if not saved:
+                return None
+            if saved.get("request") != fingerprint(body):
+                self._abandon(str(saved.get("id")))
                 return None
             try:
                 job = self.hook.request(retrieve_job(str(saved.get("id"))))
@@ -294,6 +301,41 @@ class OpenAIManageFineTunesOperator(OpenAIFusionBaseOperator):
                 self.log.info("Re-attaching to fine-tuning job %s created by an earlier try", job.get("id"))
                 return job
         return None
+
+    def _abandon(self, job_id: str) -> None:
+        """
+        The job an earlier try of this task instance created and recorded, for a request that has changed since: no
+        task will wait for it again, so it is cancelled when ``cancel_on_kill`` is set (else it would go on training,
+        and billing, unseen) and named in the log either way.
+
+        :param job_id: the recorded job's id.
+        """
+        from airflow_provider_openai_fusion.api.fine_tuning import cancel_job, retrieve_job
+        from airflow_provider_openai_fusion.exceptions import NotFoundError
+
+        try:
+            job = self.hook.request(retrieve_job(job_id))
+        except NotFoundError:
+            return
+        status = job.get("status")
+        if status not in _RUNNING_STATUSES:
+            return
+        if not self.cancel_on_kill:
+            self.log.warning(
+                "The request changed since an earlier try; its fine-tuning job %s (%s) is left running, since "
+                "cancel_on_kill is off",
+                job_id,
+                status,
+            )
+            return
+        cancelled = self.hook.request(cancel_job(job_id))
+        self.log.warning(
+            "The request changed since an earlier try: cancelled its fine-tuning job %s (was %s, now %s) before "
+            "creating a new one",
+            job_id,
+            status,
+            cancelled.get("status"),
+        )
 
     def _remember(self, context: Context, job: dict[str, Any]) -> None:
         from airflow_provider_openai_fusion.links import remember_job

@@ -71,10 +71,13 @@ class JobTrigger(BaseTrigger):
 
     @cached_property
     def hook(self) -> OpenAIFusionHook:
-        """The hook of ``conn_id``; its connection is read without blocking the event loop."""
+        """
+        The hook of ``conn_id``; its connection is read without blocking the event loop, and its client is shared
+        with the other triggers of the loop with the same settings.
+        """
         from airflow_provider_openai_fusion.hooks.openai_fusion import OpenAIFusionHook
 
-        return OpenAIFusionHook(conn_id=self.conn_id)
+        return OpenAIFusionHook(conn_id=self.conn_id, shared_client=True)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         watch = Watch(self.kind, self.job_id, self.log, cursor=self.cursor)

@@ -31,6 +31,7 @@ ROWS = (
     "`sync` by name into a marked store that also holds another team's file and a file given by id in an earlier run",
     "`sync` by name into a store without the provider's mark in its metadata",
     "fine-tuning retry; a planted `succeeded` job with the task instance's metadata, trained on another file",
+    "fine-tuning retry with a changed request; the job the first try recorded still running",
     "batch retry; a planted `completed` batch with the task instance's metadata and the same input digest",
     "batch retry on Airflow 3.2 (no task state store); the planted batch created before the DAG run started",
     "two tries on one batch operator instance, the second re-attaching",
@@ -136,6 +137,10 @@ class JobsAndBatches:
             return json_reply(200, self.batches[-1])
         if request.method == "GET" and path == "batches":
             return json_reply(200, {"object": "list", "data": self.batches[::-1], "has_more": False})
+        if request.method == "POST" and path.startswith("fine_tuning/jobs/") and path.endswith("/cancel"):
+            job = next(job for job in self.jobs if job["id"] == path.split("/")[2])
+            job["status"] = "cancelled"
+            return json_reply(200, job)
         found = {item["id"]: item for item in [*self.jobs, *self.batches]}.get(path.rsplit("/", 1)[-1])
         return json_reply(200, found) if found else json_reply(404, {"error": {"message": "no such object"}})
 
@@ -183,9 +188,37 @@ def test_a_fine_tuning_retry_never_adopts_a_planted_job_trained_on_another_file(
     )
     assert job["id"] == "ftjob-3" and job["training_file"] == "file-fixed"
     if store:
-        assert sent(server) == ["POST fine_tuning/jobs"]  # the recorded job was for another request: no look
+        # the recorded job was for another request: one look at it (failed: left alone), none at the planted one
+        assert sent(server) == ["GET fine_tuning/jobs/ftjob-1", "POST fine_tuning/jobs"]
     else:
         assert sent(server) == ["GET fine_tuning/jobs", "POST fine_tuning/jobs"]
+
+
+@pytest.mark.parametrize("cancel_on_kill", [True, False])
+def test_a_fine_tuning_retry_with_a_changed_request_cancels_the_job_it_recorded(
+    server: FaultServer, hook_at: Callable[..., OpenAIFusionHook], cancel_on_kill: bool
+) -> None:
+    fake = JobsAndBatches()
+    server.script(fake.respond)
+    store = StateStore()
+    create = {
+        "action": "create",
+        "model": "gpt-4o-mini",
+        "cancel_on_kill": cancel_on_kill,
+        "wait_for_completion": False,
+    }
+    first = OpenAIManageFineTunesOperator(task_id="t", training_file="file-v1", **create)
+    run_task(first, hook_at(server.base_url), task_context(1, store))
+    fake.plant("job", fake.jobs[0], status="running")  # someone else's look-alike: never touched
+    fake.jobs[0]["status"] = "running"
+    server.script(fake.respond)
+    second = OpenAIManageFineTunesOperator(task_id="t", training_file="file-v2", **create)
+    job = run_task(second, hook_at(server.base_url), task_context(2, store))
+    assert job["id"] == "ftjob-3" and job["training_file"] == "file-v2"
+    cancel = ["POST fine_tuning/jobs/ftjob-1/cancel"] if cancel_on_kill else []
+    assert sent(server) == ["GET fine_tuning/jobs/ftjob-1", *cancel, "POST fine_tuning/jobs"]
+    assert fake.jobs[0]["status"] == ("cancelled" if cancel_on_kill else "running")
+    assert fake.jobs[1]["status"] == "running"
 
 
 def submit(server: FaultServer, hook_at: Callable[..., OpenAIFusionHook], task: Any, context: dict[str, Any]) -> Any:

@@ -5,6 +5,7 @@ buffered into one without; the same bytes either way, whatever the output.
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -56,6 +57,8 @@ def joined_in_memory(ids: list[str], paths: list[Path]) -> bytes:
 
 def test_an_in_memory_output_is_buffered_and_a_file_piped(tmp_path: Path) -> None:
     assert isinstance(output(io.BytesIO()), BufferedOutput)
+    with gzip.open(tmp_path / "out.gz", "wb") as compressed:
+        assert isinstance(output(compressed), BufferedOutput)  # it has its file's descriptor, not its bytes
     with (tmp_path / "out").open("wb") as out:
         writer = output(out)
         writer.close()

@@ -34,6 +34,8 @@ NESTED = {
     ],
     "mixed": [1, "two", 3.0, None, True, ['é\n"', {"k": -(10**30)}], (4, 5), {}],
     "ragged": [{"a": 1}, {"b": 2, "c": [float("nan"), float("-inf")]}, {"a": "x"}],
+    "reordered": [{"a": 1, "b": "x"}, {"b": "yy", "a": 22}],
+    "other keys": [{"a": 1.5}, {"b": "long text " * 9}],
 }
 
 

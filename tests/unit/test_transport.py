@@ -27,6 +27,7 @@ from airflow_provider_openai_fusion.exceptions import (
     RateLimitError,
     UnprocessableEntityError,
 )
+from tests.conftest import SENTINEL_KEY
 from tests.unit.helpers import Script, error, ok, raises, send
 
 SPEC = RequestSpec("GET", "models")
@@ -257,3 +258,26 @@ async def test_a_download_broken_mid_body_restarts_whole(make_hook, tmp_path: Pa
     assert script.attempts == 2
     assert target.read_bytes() == data
     assert [p.name for p in tmp_path.iterdir()] == ["content.bin"]
+
+
+@MODES
+async def test_answer_headers_are_read_as_httpx_joins_them_and_redacted(make_hook, mode: str) -> None:
+    """Names in lower case, a repeated header joined by ', ', a Latin-1 value decoded, an echoed key replaced."""
+    headers = [
+        ("X-Multi", "a"),
+        ("x-multi", "b"),
+        ("X-Echo", f"id {SENTINEL_KEY}"),
+        ("X-Latin", "café".encode("latin-1")),
+        ("x-request-id", f"req_{SENTINEL_KEY}"),
+    ]
+    hook = make_hook(lambda request: httpx.Response(200, json={"id": "answer"}, headers=headers))
+
+    answer = hook.send(SPEC) if mode == "sync" else await hook.asend(SPEC)
+
+    assert answer.body == {"id": "answer"}
+    assert {name: answer.headers[name] for name in ("x-multi", "x-echo", "x-latin", "x-request-id")} == {
+        "x-multi": "a, b",
+        "x-echo": "id ***",
+        "x-latin": "café",
+        "x-request-id": "req_***",
+    }

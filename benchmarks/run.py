@@ -2,8 +2,8 @@
 Run the benchmarks, print the results table and write it to ``benchmarks/results.md``.
 
 Run through ``bash benchmarks/run.sh`` (which builds the benchmark venv); ``--only B1,B2`` runs some of them and
-prints their rows without touching ``results.md``. A full run also puts the table in docs/performance.md, between the
-``benchmarks:start`` and ``benchmarks:end`` markers of its Performance section.
+prints their rows without touching ``results.md``. A full run also puts the table in docs/performance.md, and a short
+one (target and outcome of each row) in README.md, between the ``benchmarks:start`` and ``benchmarks:end`` markers.
 
 Adding a row: a ``benchmarks/bN_<what>.py`` with ``main()`` (ending in ``_common.emit(result)``) and
 ``table_row(result)`` (the row's cells), and one :class:`Row` in :data:`ROWS`.
@@ -24,6 +24,7 @@ from benchmarks._common import run_child
 
 RESULTS = Path(__file__).with_name("results.md")
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
+README = PAGE.parent.parent / "README.md"
 PAGE_START, PAGE_END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 COMMAND = "bash benchmarks/run.sh"
 
@@ -64,6 +65,25 @@ def table(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def summary(rows: list[list[str]]) -> str:
+    """The README's short table: each benchmark, its target and whether it was met (the why of a miss)."""
+    lines = ["| Benchmark | Target | Met |", "|---|---|---|"]
+    for row in rows:
+        met = row[-2] + (f": {row[-1]}" if row[-1] else "")
+        lines.append(
+            "| " + " | ".join(cell.replace("|", "\\|") for cell in (row[0].split(" (")[0], row[1], met)) + " |"
+        )
+    return "\n".join(lines)
+
+
+def put_between_markers(path: Path, text: str) -> None:
+    """Replace what lies between the file's ``benchmarks:start`` and ``benchmarks:end`` markers with ``text``."""
+    content = path.read_text()
+    if PAGE_START in content and PAGE_END in content:
+        head, rest = content.split(PAGE_START, 1)
+        path.write_text(f"{head}{PAGE_START}\n{text}\n{PAGE_END}{rest.split(PAGE_END, 1)[1]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", help="comma-separated benchmarks to run, e.g. B1,B2")
@@ -97,11 +117,9 @@ def main() -> None:
         "What each benchmark does and what limits the numbers: docs/performance.md and each "
         "`benchmarks/b*.py` docstring.\n\n" + rendered + "\n"
     )
-    page = PAGE.read_text()
-    if PAGE_START in page and PAGE_END in page:
-        head, rest = page.split(PAGE_START, 1)
-        PAGE.write_text(f"{head}{PAGE_START}\n{measured}\n\n{rendered}\n{PAGE_END}{rest.split(PAGE_END, 1)[1]}")
-    print("written to benchmarks/results.md and docs/performance.md")
+    put_between_markers(PAGE, f"{measured}\n\n{rendered}")
+    put_between_markers(README, f"{measured} Each row in full: [performance](docs/performance.md).\n\n{summary(rows)}")
+    print("written to benchmarks/results.md, docs/performance.md and README.md")
 
 
 if __name__ == "__main__":

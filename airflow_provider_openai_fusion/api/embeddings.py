@@ -191,8 +191,6 @@ def decode_vector(embedding: Any) -> list[float]:
     return cast("list[float]", embedding)
 
 
-
-
 def merge_responses(slices: Sequence[Batch], responses: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """
     Merge the answers of consecutive slices into one response-shaped dict: ``index`` is the position in the

@@ -29,7 +29,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from airflow_provider_openai_fusion.operators._batch_output import BufferedOutput, PipedOutput
@@ -115,8 +115,8 @@ class ResultIndex:
             match = spaced(view, start, end) or prefix(view, start, end)
             if match is not None:
                 text, status = match.group(1, 2)
-                custom_id = text.decode() if b"\\" not in text else json.loads(b'"' + text + b'"')
-                if custom_id not in wanted:
+                custom_id = _custom_id(text)
+                if custom_id is None or custom_id not in wanted:
                     self.unexpected += 1
                 elif custom_id in lines:
                     self.duplicates += 1
@@ -155,7 +155,10 @@ class ResultIndex:
             ids = _ANY_ID.findall(view, start, min(end, start + 4096))
             if len(ids) != 1:
                 return
-            custom_id = json.loads(ids[0])
+            custom_id = _custom_id(ids[0][1:-1])
+            if custom_id is None:
+                self.unexpected += 1
+                return
             kind, status = TOO_LARGE, 0
             reason = f"the result line is {length:,} bytes and not in OpenAI's usual layout; at most " + (
                 f"{MAX_PARSED_LINE_BYTES:,} bytes of such a line are read"
@@ -166,6 +169,19 @@ class ResultIndex:
             self.duplicates += 1
         else:
             self._record(custom_id, ((number, start, length, kind, status), reason))
+
+
+def _custom_id(text: bytes) -> str | None:
+    """
+    The custom id that a line's head spells between its quotes (JSON escapes read), or ``None`` when those bytes are
+    not UTF-8 or hold a bad escape: no input of ours has such an id, so the line is skipped as not asked for.
+
+    :param text: the bytes between the quotes.
+    """
+    try:
+        return text.decode() if b"\\" not in text else cast("str", json.loads(b'"' + text + b'"'))
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError
+        return None
 
 
 def _long_line_end(view: mmap.mmap, start: int, size: int) -> int:

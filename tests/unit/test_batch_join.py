@@ -385,3 +385,22 @@ def test_rows_for_requests_without_a_usable_line_say_why(tmp_path: Path) -> None
         error_line("never", "batch_cancelled", "the batch was cancelled (no result line)"),
     ]
     assert counts.as_dict() == {"total": 3, "succeeded": 0, "failed": 2, "expired": 1}
+
+
+def test_a_line_whose_id_is_not_utf_8_or_badly_escaped_is_skipped_as_not_asked_for(tmp_path: Path) -> None:
+    """Bytes no input of ours can have as an id (invalid UTF-8, a bad escape) skip the line instead of the join."""
+    good = result("a", {"n": 1}).encode()
+    bad_utf8 = good.replace(b'"custom_id": "a"', b'"custom_id": "\xff\xfe"')
+    bad_escape = good.replace(b'"custom_id": "a"', b'"custom_id": "x\\q"')
+    path = tmp_path / "file0.jsonl"
+    path.write_bytes(bad_utf8 + b"\n" + bad_escape + b"\n" + good + b"\n")
+    index = ResultIndex([path], ["a"]).build()
+    assert list(index.lines) == ["a"] and index.unexpected == 2
+
+
+def test_a_long_line_in_another_layout_whose_id_is_not_utf_8_is_skipped(tmp_path: Path) -> None:
+    line = other_layout("big", {"pad": "x" * MAX_PARSED_LINE_BYTES}).encode()
+    path = tmp_path / "file0.jsonl"
+    path.write_bytes(line.replace(b'"big"', b'"\xc3\x28"', 1) + b"\n")
+    index = ResultIndex([path], ["big"]).build()
+    assert index.lines == {} and index.unexpected == 1

@@ -56,9 +56,10 @@ def parse_reset(value: str | None) -> float | None:
     parts = _DURATION_PART.findall(text)
     if not parts or "".join(number + unit for number, unit in parts) != text:
         try:
-            return max(float(text), 0.0)
+            seconds = float(text)
         except ValueError:
             return None
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
     return sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)
 
 

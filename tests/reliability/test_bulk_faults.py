@@ -16,7 +16,7 @@ from airflow_provider_openai_fusion.operators import OpenAIChatCompletionOperato
 from tests.conftest import SENTINEL_KEY
 from tests.reliability.fault_server import Behaviour, FaultServer, Reply, Request, Stall, json_reply, openai_error
 
-ITEMS = ["plain 0", "echo", "plain 1", "double gzip", "stall", "plain 2", "busy", "plain 3"]
+ITEMS = ["plain 0", "echo", "plain 1", "double gzip", "stall", "plain 2", "busy", "plain 3", "echo in answer"]
 
 
 def answer(text: str) -> dict[str, Any]:
@@ -47,6 +47,10 @@ class PerItem:
             return Reply(200, {"Content-Type": "application/json", "Content-Encoding": "gzip, gzip"}, body)
         if text == "stall":
             return Stall(seconds=30)
+        if text == "echo in answer":  # a 200 whose text holds the key: the line keeps the answer, not the key
+            echoed = answer(text)
+            echoed["choices"][0]["message"]["content"] = f"your key is {SENTINEL_KEY}"
+            return json_reply(200, echoed)
         if text == "busy" and not self.busy_seen:
             self.busy_seen += 1
             return openai_error(429, "slow down", "rate_limit", None, retry_after_ms="10")
@@ -68,8 +72,9 @@ def test_each_item_gets_its_own_outcome_and_nothing_leaks(server: FaultServer, h
     failed = {ITEMS[n] for n, line in enumerate(lines) if line["error"]}
     assert failed == {"echo", "double gzip", "stall"}
     answered = [line["response"]["body"]["choices"][0]["message"]["content"] for line in lines if not line["error"]]
-    assert answered == ["PLAIN 0", "PLAIN 1", "PLAIN 2", "BUSY", "PLAIN 3"]
-    assert (result["succeeded"], result["failed"], result["not_sent"]) == (5, 3, 0)
+    assert answered[:5] == ["PLAIN 0", "PLAIN 1", "PLAIN 2", "BUSY", "PLAIN 3"]
+    assert answered[5].startswith("your key is ") and len(answered) == 6
+    assert (result["succeeded"], result["failed"], result["not_sent"]) == (6, 3, 0)
     texts = [request.json()["messages"][-1]["content"] for request in server.requests]
     assert texts.count("echo") == 1 and texts.count("busy") == 2 and texts.count("plain 0") == 1
     assert texts.count("stall") == 2  # a read timeout is retried once (max_retries=1), then recorded

@@ -42,7 +42,18 @@ def spaced_take(gate: RateLimitGate, clock: Clock, tokens: int = 0) -> Ticket:
 
 @pytest.mark.parametrize(
     ("value", "seconds"),
-    [("1s", 1.0), ("20ms", 0.02), ("6m0s", 360.0), ("1h2m3.5s", 3723.5), ("2.5", 2.5), ("soon", None), (None, None)],
+    [
+        ("1s", 1.0),
+        ("20ms", 0.02),
+        ("6m0s", 360.0),
+        ("1h2m3.5s", 3723.5),
+        ("2.5", 2.5),
+        ("soon", None),
+        (None, None),
+        ("nan", None),  # not a time: the default reset applies, the answer is not ignored
+        ("inf", None),
+        ("-3", 0.0),
+    ],
 )
 def test_parse_reset(value: str | None, seconds: float | None) -> None:
     assert parse_reset(value) == seconds

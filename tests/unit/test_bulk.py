@@ -221,3 +221,27 @@ def test_an_earlier_output_that_is_not_ours_line_by_line_is_not_reused(
     server = Server()
     result = chat(make_hook, server, tmp_path).execute({})
     assert len(server.texts) == 10 and result["reused"] == 0 and result["succeeded"] == 10
+
+
+def test_an_answer_that_is_not_json_is_its_items_error_naming_the_request_id(make_hook: Any, tmp_path: Path) -> None:
+    def server(request: httpx.Request) -> httpx.Response:
+        text = json.loads(request.content)["messages"][-1]["content"]
+        if text == "ticket 1":
+            return httpx.Response(200, content=b"<html>busy</html>", headers={"x-request-id": "req_not_json"})
+        return Server()(request)
+
+    task = OpenAIChatCompletionOperator(
+        task_id="classify",
+        model="gpt-5.6-luna",
+        messages=PREFIX,
+        items=["ticket 0", "ticket 1", "ticket 2"],
+        output_path=str(tmp_path / "out.jsonl"),
+        on_error="record",
+    )
+    task.hook = make_hook(server)
+    result = task.execute({})
+    written = lines(tmp_path / "out.jsonl")
+    assert (result["succeeded"], result["failed"]) == (2, 1)
+    assert written[1]["error"]["code"] == "APIResponseValidationError"
+    assert written[1]["error"]["message"].startswith("the API answered with a body that is not valid JSON")
+    assert written[1]["error"]["message"].endswith("(request id: req_not_json)")

@@ -461,11 +461,12 @@ class OpenAIFusionHook(BaseHook):
     ) -> None:
         from airflow_provider_openai_fusion._http.bulk import LANE, in_order, lanes
         from airflow_provider_openai_fusion._http.ratelimit import RateLimitGate
-        from airflow_provider_openai_fusion._http.transport import AsyncDriver, Sink, decode_json_answer
+        from airflow_provider_openai_fusion._http.transport import AsyncDriver, decode_json_answer
 
         settings = await self.aget_settings()
         secret = settings.api_key
         gate = RateLimitGate()
+        later = _decoding_sink("later")
         held: list[float] = []
         failed = False
         observing = self._observing
@@ -478,7 +479,7 @@ class OpenAIFusionHook(BaseHook):
             with ExitStack() as observed:
                 ticket = await gate.acquire(cost)
                 call = observed.enter_context(self._observed(spec)) if observing else None
-                answer = await driver.send(spec, Sink("later"))
+                answer = await driver.send(spec, later)
                 gate.observe(ticket, answer.headers)
                 if ticket.waited:
                     held.append(ticket.waited)

@@ -29,10 +29,15 @@ class Ticking(Clock):
         return self.now
 
 
-def test_tickets_count_what_was_sent_and_what_was_sent_just_before() -> None:
+def started_at_zero() -> tuple[Clock, RateLimitGate]:
+    """A gate on a clock that starts at 0 s, so that the cases read in whole seconds."""
     clock = Clock()
     clock.now = 0.0
-    gate = RateLimitGate(clock=clock)
+    return clock, RateLimitGate(clock=clock)
+
+
+def test_tickets_count_what_was_sent_and_what_was_sent_just_before() -> None:
+    clock, gate = started_at_zero()
     first = gate.take(tokens=30)
     clock.now = SETTLE  # exactly SETTLE later: the first may not be counted by this one's answer
     second = gate.take()
@@ -73,9 +78,7 @@ def test_an_answer_without_a_reset_is_believed_for_a_second() -> None:
 
 
 def test_a_short_window_is_not_stretched_to_a_second() -> None:
-    clock = Clock()
-    clock.now = 0.0
-    gate = RateLimitGate(clock=clock)
+    clock, gate = started_at_zero()
     gate.observe(gate.take(), headers("requests", 1, 0, "250ms"))
     clock.now = 0.25
     assert gate.delay() == 0.0
@@ -84,9 +87,7 @@ def test_a_short_window_is_not_stretched_to_a_second() -> None:
 
 
 def test_a_send_stops_counting_exactly_when_it_is_as_old_as_the_window() -> None:
-    clock = Clock()
-    clock.now = 0.0
-    gate = RateLimitGate(clock=clock)
+    clock, gate = started_at_zero()
     gate.observe(gate.take(), headers("requests", 2, 0, "1s"))  # window: 1 s for 2 requests
     clock.now = 1.0
     gate.take()
@@ -96,9 +97,7 @@ def test_a_send_stops_counting_exactly_when_it_is_as_old_as_the_window() -> None
 
 
 def test_a_view_whole_right_now_is_not_a_change_to_wait_for() -> None:
-    clock = Clock()
-    clock.now = 0.0
-    gate = RateLimitGate(clock=clock)
+    clock, gate = started_at_zero()
     gate.observe(gate.take(), headers("requests", 2, 1, "1s"))  # whole at 1 s; window 2 s
     clock.now = 0.5
     gate.take()
@@ -108,9 +107,7 @@ def test_a_view_whole_right_now_is_not_a_change_to_wait_for() -> None:
 
 
 def test_a_late_answer_after_every_send_aged_out_waits_for_its_reset() -> None:
-    clock = Clock()
-    clock.now = 0.0
-    gate = RateLimitGate(clock=clock)
+    clock, gate = started_at_zero()
     ticket = gate.take()
     clock.now = 5.0  # the answer comes 5 s later, saying: nothing left for 1 s
     gate.observe(ticket, headers("requests", 1, 0, "1s"))

@@ -36,7 +36,12 @@ NESTED = {
     "ragged": [{"a": 1}, {"b": 2, "c": [float("nan"), float("-inf")]}, {"a": "x"}],
     "reordered": [{"a": 1, "b": "x"}, {"b": "yy", "a": 22}],
     "other keys": [{"a": 1.5}, {"b": "long text " * 9}],
+    "vectors and a text": [[0.5, 0.25], [0.125, "a text far longer than any float " * 4]],
 }
+
+
+class Ratio(float):
+    """A float subclass: not an exact float."""
 
 
 @pytest.mark.parametrize(
@@ -57,8 +62,15 @@ def test_texts_and_keys_are_counted_exactly_and_integers_as_wide_as_the_widest()
 
 @pytest.mark.parametrize(
     "value",
-    [{"when": datetime.datetime(2026, 12, 7)}, {1: "int key"}, {"big": 10**5000}, {"set": {1}}, [[[[[]]]]] * 1],
-    ids=["datetime", "int-key", "huge-int", "set", "deep"],
+    [
+        {"when": datetime.datetime(2026, 12, 7)},
+        {1: "int key"},
+        {"big": 10**5000},
+        {"set": {1}},
+        [[[[[]]]]] * 1,
+        [[0.5, Ratio(0.25)]],
+    ],
+    ids=["datetime", "int-key", "huge-int", "set", "deep", "float-subclass-in-a-vector"],
 )
 def test_what_the_bound_cannot_take_is_measured_exactly(value: Any) -> None:
     assert json_size_bound(value, 1 << 30, max_levels=4) is None

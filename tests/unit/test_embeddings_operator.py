@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import json
 import struct
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +53,12 @@ class Server:
         self.answered: list[int] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self.collector: list[bool] = []
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(await request.aread())
         self.bodies.append(body)
+        self.collector.append(gc.isenabled())
         self.times.append(time.monotonic())
         arrived = len(self.bodies)
         self.in_flight += 1
@@ -268,3 +272,51 @@ def test_a_vector_of_another_length_than_the_others_is_named(make_hook) -> None:
     task.model = "an-unknown-model"
     with raises(APIResponseValidationError, match="the vector of input 1 has 3 dimensions; the others have 2"):
         task.execute({})
+
+
+@pytest.fixture
+def collector_on() -> Iterator[None]:
+    """The test starts with the garbage collector enabled and leaves it enabled, whatever it did."""
+    gc.enable()
+    yield
+    gc.enable()
+
+
+@pytest.mark.usefixtures("collector_on")
+def test_the_collector_is_paused_while_an_xcom_result_comes_in_and_enabled_after(make_hook) -> None:
+    server = Server(overlap=2, expected=3)
+    result = operator(make_hook, server, input=[f"text {i}" for i in range(5000)]).execute({})
+    assert server.collector == [False, False, False]
+    assert gc.isenabled() and len(result["data"]) == 5000
+
+
+@pytest.mark.usefixtures("collector_on")
+def test_the_collector_runs_while_vectors_go_to_a_file(make_hook, tmp_path: Path) -> None:
+    server = Server()
+    operator(make_hook, server, input=["a", "b"], output_path=str(tmp_path / "vectors.jsonl")).execute({})
+    assert server.collector == [True] and gc.isenabled()
+
+
+@pytest.mark.usefixtures("collector_on")
+@pytest.mark.parametrize(
+    ("reply", "expected", "reason"),
+    [
+        (error(400, "bad dimensions"), BadRequestError, "bad dimensions"),
+        (httpx.Response(200, json={"object": "list", "data": [], "model": "m"}), APIResponseValidationError, "one"),
+    ],
+    ids=["api-error", "merge-error"],
+)
+def test_the_collector_is_enabled_again_when_the_answers_fail(
+    make_hook, reply: httpx.Response, expected: type[Exception], reason: str
+) -> None:
+    with raises(expected, match=reason):
+        operator(make_hook, Script(reply), input=["a"]).execute({})
+    assert gc.isenabled()
+
+
+@pytest.mark.usefixtures("collector_on")
+def test_a_collector_paused_before_the_task_stays_paused(make_hook) -> None:
+    gc.disable()
+    server = Server()
+    operator(make_hook, server, input=["a"]).execute({})
+    assert server.collector == [False] and not gc.isenabled()

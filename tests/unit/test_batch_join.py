@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import random
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +45,40 @@ def join(tmp_path: Path, custom_ids: list[str], *contents: str, missing: str = "
         paths.append(tmp_path / f"file{number}.jsonl")
         paths[-1].write_text(content)
     index = ResultIndex(paths, custom_ids, **options).build()
+    assert_followed_alike(index, paths, custom_ids, **options)
     counts, out = Counts(), io.BytesIO()
     write_joined(custom_ids, index, out, counts, missing)
     return [json.loads(line) for line in out.getvalue().splitlines()], counts, index, out.getvalue()
+
+
+def follow(paths: list[Path], custom_ids: list[str], seed: int = 0, **options: Any) -> ResultIndex:
+    """
+    The index of ``paths`` built as their downloads write them: pieces of random sizes (a byte, a few, a page, the
+    64 KiB a socket read gives, more), each file's first attempt broken off after a few pieces and started again.
+    """
+    rng = random.Random(seed)
+    index = ResultIndex([], custom_ids, **options)
+    for path in paths:
+        data, follower = path.read_bytes(), index.follow(path)
+        for attempt in ("broken", "whole"):
+            follower.restart()
+            offset, pieces = 0, 0
+            while offset < len(data) and not (attempt == "broken" and pieces == 3):
+                size = rng.choice([1, 2, 7, 100, 4096, 65536, rng.randint(1, 300_000)])
+                follower.feed(data[offset : offset + size])
+                offset, pieces = offset + size, pieces + 1
+        follower.done()
+    return index
+
+
+def assert_followed_alike(index: ResultIndex, paths: list[Path], custom_ids: list[str], **options: Any) -> None:
+    """The index built while downloading is the one built from the files, whatever the pieces."""
+    for seed in range(3):
+        followed = follow(paths, custom_ids, seed, **options)
+        assert followed.files == index.files
+        assert followed.lines == index.lines
+        assert followed.reasons == index.reasons
+        assert (followed.duplicates, followed.unexpected) == (index.duplicates, index.unexpected)
 
 
 def test_the_join_keeps_openais_line_shape_whatever_the_layout(tmp_path: Path) -> None:
@@ -404,3 +436,56 @@ def test_a_long_line_in_another_layout_whose_id_is_not_utf_8_is_skipped(tmp_path
     path.write_bytes(line.replace(b'"big"', b'"\xc3\x28"', 1) + b"\n")
     index = ResultIndex([path], ["big"]).build()
     assert index.lines == {} and index.unexpected == 1
+
+
+def test_a_line_too_long_to_hold_while_downloading_is_indexed_from_the_file_and_the_first_line_of_an_id_wins(
+    tmp_path: Path,
+) -> None:
+    """
+    A line over the 8 MiB held while a download goes on is indexed from the file afterwards; when its id also has
+    a shorter line, the one earlier in the file is kept, whichever of the two was indexed first.
+    """
+    from airflow_provider_openai_fusion.operators._batch_follow import HELD_LINE_BYTES
+
+    head = result("a", {"text": ""})
+    cut = head.index('""') + 1
+    long = head[:cut] + "x" * (HELD_LINE_BYTES + 100) + head[cut:]
+    short = result("a", {"text": "short"})
+    for lines, kept in (([long, short], long), ([short, long], short)):
+        _, counts, index, raw = join(tmp_path, ["a"], "\n".join([*lines, result("b", {"n": 1})]) + "\n")
+        assert raw == (kept + "\n").encode()
+        assert index.duplicates == 1 and index.unexpected == 1
+        assert counts.as_dict() == {"total": 1, "succeeded": 1, "failed": 0, "expired": 0}
+
+
+def test_a_download_broken_off_and_retried_is_indexed_once(tmp_path: Path, make_hook: Any) -> None:
+    """The first attempt at the output file breaks after two of its lines; the retry's index starts again."""
+    import httpx
+
+    from airflow_provider_openai_fusion.operators._batch_results import join_batch
+
+    lines = [(result(f"q{n}", {"n": n}) + "\n").encode() for n in (2, 0, 1)]
+    output = b"".join(lines)
+    attempts: list[str] = []
+
+    class Broken(httpx.SyncByteStream):
+        def __iter__(self) -> Iterator[bytes]:
+            yield lines[0] + lines[1][:10]
+            raise httpx.ReadError("connection reset")
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if not request.url.path.endswith("/content"):
+            return httpx.Response(200, json={"id": "file-out", "object": "file", "bytes": len(output)})
+        attempts.append(request.url.path)
+        if len(attempts) == 1:
+            return httpx.Response(200, stream=Broken())
+        return httpx.Response(200, content=output)
+
+    hook = make_hook(answer, max_retries=1)
+    batch = {"id": "b", "endpoint": "/v1/chat/completions", "status": "completed", "output_file_id": "file-out"}
+    counts, out = Counts(), io.BytesIO()
+    index = join_batch(hook, batch, ["q0", "q1", "q2"], tmp_path, out, counts)
+    assert len(attempts) == 2
+    assert out.getvalue() == lines[1] + lines[2] + lines[0]
+    assert (index.duplicates, index.unexpected) == (0, 0)
+    assert counts.as_dict() == {"total": 3, "succeeded": 3, "failed": 0, "expired": 0}

@@ -2,7 +2,7 @@
 # Mutation testing (mutmut 3) of the security- and data-critical modules. Not part of scripts/test.sh: it runs
 # the unit tests once per mutant, which takes minutes to an hour per group on a busy 2-core machine.
 #
-#   bash scripts/mutation.sh [GROUP ...]     groups: http http_io ratelimit lifecycle batch_join vector_sync waiting redaction
+#   bash scripts/mutation.sh [GROUP ...]     groups: http http_io ratelimit lifecycle batch_join batch_follow vector_sync waiting redaction
 #                                            (default: all, in that order)
 #
 # Each group runs in a copy of the repository (build/mutation/<group>/: the package, tests, docs and a
@@ -42,12 +42,14 @@ tests/unit/test_model_checks_in_operators.py tests/unit/test_model_currency.py t
     [batch_join]="airflow_provider_openai_fusion/operators/_batch_results.py|tests/unit/test_batch_join.py \
 tests/unit/test_batch_output.py tests/unit/test_batch_counts.py tests/unit/test_results_operators.py \
 tests/unit/test_batches_operator.py"
+    [batch_follow]="airflow_provider_openai_fusion/operators/_batch_follow.py|tests/unit/test_batch_join.py \
+tests/unit/test_transport.py"
     [vector_sync]="airflow_provider_openai_fusion/api/vector_stores.py|tests/unit/test_vector_stores_operator.py \
 tests/unit/test_sync_plan_status.py tests/unit/test_vector_store_requests.py"
     [waiting]="airflow_provider_openai_fusion/_waiting.py|tests/unit/test_wait_deadlines.py \
 tests/unit/test_fine_tuning_wait.py tests/unit/test_batches_operator.py tests/unit/test_responses_operator.py"
 )
-ORDER=(http http_io ratelimit lifecycle batch_join vector_sync waiting)
+ORDER=(http http_io ratelimit lifecycle batch_join batch_follow vector_sync waiting)
 # redaction: a quick re-run of redaction.py alone (it is in http too)
 
 # A fresh copy of the repository for one group, with the group's [tool.mutmut] settings.

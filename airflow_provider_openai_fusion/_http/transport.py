@@ -23,10 +23,10 @@ import functools
 import logging
 import ssl
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -85,12 +85,28 @@ class Sink:
     :param size: the file's declared size (the file object's ``bytes``): the body may exceed it only by a slack.
     :param max_seconds: the most seconds a download may take in all, however fast its bytes keep coming; by
         default the timeout plus the declared size (else the call's cap) at 64 KiB/s, at most 6 hours.
+    :param observer: sees a download's bytes as they are written (e.g. to index them while they are in memory).
     """
 
     decode: str = "json"
     path: Path | None = None
     size: int | None = None
     max_seconds: float | None = None
+    observer: BodyObserver | None = None
+
+
+class BodyObserver(Protocol):
+    """Sees the bytes of a download as they are written: each attempt calls :meth:`restart`, then :meth:`feed`."""
+
+    def restart(self) -> None:
+        """A new attempt starts: the bytes start again from the first."""
+
+    def feed(self, piece: bytes) -> None:
+        """
+        The next bytes of the body, decoded, as written to the file.
+
+        :param piece: the bytes.
+        """
 
 
 def _too_big(spec: RequestSpec, request_id: str | None) -> APIResponseValidationError:
@@ -246,6 +262,18 @@ async def _araw(response: httpx.Response) -> AsyncIterator[bytes]:
         yield raw
 
 
+def _observe(sink: Sink) -> Callable[[bytes], None]:
+    """What a download does with each piece besides writing it: tell the sink's observer (restarted), if any."""
+    if sink.observer is None:
+        return _ignore
+    sink.observer.restart()
+    return sink.observer.feed
+
+
+def _ignore(piece: bytes) -> None:
+    """A download's pieces without an observer."""
+
+
 def _declared(sink: Sink, headers: Mapping[str, str]) -> int | None:
     """A download's declared size: the file object's, else an unencoded answer's ``Content-Length``."""
     if sink.size is not None:
@@ -352,11 +380,12 @@ class SyncDriver:
             body = b"".join(piece for raw in _raw(response) for piece in reader.pieces(raw))
             reader.finish()
             return _decoded(sink, response, reader.headers, body, secret)
-        target = AtomicFile(sink.path)
+        target, feed = AtomicFile(sink.path), _observe(sink)
         try:
             for raw in _raw(response):  # as read (64 KiB): re-chunking to 1 MiB halves the throughput
                 for piece in reader.pieces(raw):
                     target.handle.write(piece)
+                    feed(piece)
             reader.finish()
         except BaseException:
             target.discard()
@@ -436,11 +465,12 @@ class AsyncDriver:
             body = b"".join([piece async for raw in _araw(response) for piece in reader.pieces(raw)])
             reader.finish()
             return _decoded(sink, response, reader.headers, body, secret)
-        target = AtomicFile(sink.path)
+        target, feed = AtomicFile(sink.path), _observe(sink)
         try:
             async for raw in _araw(response):
                 for piece in reader.pieces(raw):
                     target.handle.write(piece)
+                    feed(piece)
             reader.finish()
         except BaseException:
             target.discard()

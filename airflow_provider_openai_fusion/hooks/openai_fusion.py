@@ -329,7 +329,13 @@ class OpenAIFusionHook(BaseHook):
         return _checked(spec, await self._asend(spec, _sink(spec))).body
 
     def download(
-        self, spec: RequestSpec, path: Path, *, size: int | None = None, max_seconds: float | None = None
+        self,
+        spec: RequestSpec,
+        path: Path,
+        *,
+        size: int | None = None,
+        max_seconds: float | None = None,
+        observer: Any = None,
     ) -> Path:
         """
         Stream an answer's body to ``path``: written under a temporary name, renamed when complete. The body may
@@ -341,12 +347,20 @@ class OpenAIFusionHook(BaseHook):
         :param size: the file's declared size in bytes (the file object's ``bytes``), when known.
         :param max_seconds: the download's ceiling in seconds (per attempt); by default the timeout plus the
             declared size (else the call's cap) at 64 KiB/s, at most 6 hours.
+        :param observer: sees the bytes as they are written: ``restart()`` at each attempt, then ``feed(piece)``
+            (:class:`~airflow_provider_openai_fusion._http.transport.BodyObserver`).
         """
-        sink = _sink(spec, path=path, size=size, max_seconds=max_seconds)
+        sink = _sink(spec, path=path, size=size, max_seconds=max_seconds, observer=observer)
         return self._send(spec, sink).path  # type: ignore[return-value]
 
     async def adownload(
-        self, spec: RequestSpec, path: Path, *, size: int | None = None, max_seconds: float | None = None
+        self,
+        spec: RequestSpec,
+        path: Path,
+        *,
+        size: int | None = None,
+        max_seconds: float | None = None,
+        observer: Any = None,
     ) -> Path:
         """
         Stream an answer's body to ``path`` (async); see :meth:`download`.
@@ -355,9 +369,10 @@ class OpenAIFusionHook(BaseHook):
         :param path: the local file to write.
         :param size: the file's declared size in bytes (the file object's ``bytes``), when known.
         :param max_seconds: the download's ceiling in seconds (per attempt).
+        :param observer: sees the bytes as they are written (see :meth:`download`).
         """
         await self.aget_settings()
-        sink = _sink(spec, path=path, size=size, max_seconds=max_seconds)
+        sink = _sink(spec, path=path, size=size, max_seconds=max_seconds, observer=observer)
         return (await self._asend(spec, sink)).path  # type: ignore[return-value]
 
     def paginate(self, spec: RequestSpec, limit: int | None = None) -> list[dict[str, Any]]:

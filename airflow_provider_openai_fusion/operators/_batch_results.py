@@ -8,9 +8,11 @@ line gets a line of the same shape written here: ``{"id": null, "custom_id", "re
 "message"}}`` with the code ``batch_expired`` or ``batch_cancelled`` (it never ran), ``missing`` (a completed
 batch without its line), ``result_line_too_large`` or ``result_line_invalid`` (see below).
 
-:class:`ResultIndex` maps the downloaded files (``mmap``) and finds each line with ``bytes.find``; it keeps only
-the lines of the custom ids of the input (a line for any other id is counted and skipped), at most one per id,
-each at most ``max_line_bytes`` long. A line in OpenAI's usual layout (``{"id", "custom_id", "response":
+:class:`ResultIndex` indexes each file while it downloads (:meth:`ResultIndex.follow`, the pieces still in
+memory: the join then reads the data once, to write it) or from the downloaded file (:meth:`ResultIndex.build`,
+mapped with ``mmap``); each line is found with ``bytes.find`` and checked by :meth:`FileLines.add`. It keeps only
+the lines of the custom ids of the input (a line for any other id is counted and skipped), at most one per id (the
+first), each at most ``max_line_bytes`` long. A line in OpenAI's usual layout (``{"id", "custom_id", "response":
 {"status_code", "request_id", "body"}, "error": null}``) is checked to be one JSON object whose ``custom_id`` and
 ``status_code`` are the ones its head says: its body must be one JSON value (so no key can follow it), found
 without parsing its numbers (:func:`_one_value`: the quote-free span around the middle of the body is set aside
@@ -57,6 +59,7 @@ _SPACED = re.compile(
 _SUFFIX = re.compile(rb'\}\s*\}\s*,\s*"error"\s*:\s*null\s*\}\s*\Z')
 _USUAL_SUFFIXES = (b'}}, "error": null}\n', b'}},"error":null}\n', b'}}, "error": null}', b'}},"error":null}')
 _ANY_ID = re.compile(rb'"custom_id"\s*:\s*("(?:[^"\\]|\\.)*")')
+_STATUS = {str(code).encode(): code for code in range(100, 600)}
 COPY, PARSE, TOO_LARGE, INVALID = range(4)
 
 
@@ -74,10 +77,124 @@ class Counts:
         return {"total": self.total, "succeeded": self.succeeded, "failed": self.failed, "expired": self.expired}
 
 
+class AskedFor:
+    """
+    The custom ids of a batch's input, looked up by the bytes a result line's head spells them with: an id whose
+    JSON text is its own UTF-8 (no escape) is found without decoding it.
+
+    :param custom_ids: the custom ids.
+    """
+
+    def __init__(self, custom_ids: Iterable[str]) -> None:
+        self.ids = dict.fromkeys(custom_ids)
+        self.raw: dict[bytes, str] = {}
+        for custom_id in self.ids:
+            try:
+                self.raw[custom_id.encode()] = custom_id
+            except UnicodeEncodeError:  # a lone surrogate: only an escaped head can spell it
+                continue
+
+    def find(self, text: bytes) -> str | None:
+        """
+        The asked-for custom id that ``text`` (the bytes between a head's quotes) spells, or ``None``.
+
+        :param text: the bytes between the quotes.
+        """
+        custom_id = self.raw.get(text)
+        if custom_id is None and b"\\" in text:
+            decoded = _custom_id(text)
+            return decoded if decoded in self.ids else None
+        return custom_id
+
+
+@dataclass
+class FileLines:
+    """
+    The asked-for result lines of one downloaded file: at most one per id (the first), each checked.
+
+    :param number: the file's number in the batch's files.
+    :param asked: the asked-for custom ids.
+    :param max_line_bytes: the longest line kept; a longer one becomes its request's ``result_line_too_large``.
+    """
+
+    number: int
+    asked: AskedFor
+    max_line_bytes: int = MAX_LINE_BYTES
+    lines: dict[str, tuple[int, int, int, int, int]] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
+    duplicates: int = 0
+    unexpected: int = 0
+
+    def add(self, view: Any, start: int, end: int, at: int) -> None:
+        """
+        Index the line ``view[start:end]`` (its newline included, if it has one), which starts at byte ``at`` of
+        the file.
+
+        :param view: the bytes that hold the line (a mapped file, or a piece of the download).
+        :param start: where the line starts in ``view``.
+        :param end: where it ends in ``view``.
+        :param at: where it starts in the file.
+        """
+        match = _SPACED.match(view, start, end) or _PREFIX.match(view, start, end)
+        if match is None:
+            if end - start > 1 or view[start] not in b"\n \r\t":
+                self._other(view, start, end, at)
+            return
+        text, status = match.group(1, 2)
+        custom_id = self.asked.find(text)
+        if custom_id is None:
+            self.unexpected += 1
+        elif custom_id in self.lines:
+            self.duplicates += 1
+        elif (
+            end - start <= self.max_line_bytes
+            and view[end - 19 : end] == _USUAL_SUFFIXES[0]
+            and _one_value(view, match.end(), end - 18)
+        ):
+            self.lines[custom_id] = (self.number, at, end - start, COPY, _STATUS.get(status) or int(status))
+        else:
+            kind, reason = _usual(view, start, end, match, self.max_line_bytes)
+            self._record(custom_id, (self.number, at, end - start, kind, int(status)), reason)
+
+    def _record(self, custom_id: str, entry: tuple[int, int, int, int, int], reason: str | None) -> None:
+        self.lines[custom_id] = entry
+        if reason:
+            self.reasons[custom_id] = reason
+
+    def _other(self, view: Any, start: int, end: int, at: int) -> None:
+        """A line not in the usual layout: parsed when small enough, else an error row for the id its head names."""
+        length = end - start
+        if length <= min(MAX_PARSED_LINE_BYTES, self.max_line_bytes):
+            line, reason = _parse(view[start:end])
+            custom_id = line.get("custom_id") if line else None
+            if not isinstance(custom_id, str):
+                return
+            kind = INVALID if reason else PARSE
+        else:
+            ids = _ANY_ID.findall(view, start, min(end, start + 4096))
+            if len(ids) != 1:
+                return
+            custom_id = _custom_id(ids[0][1:-1])
+            if custom_id is None:
+                self.unexpected += 1
+                return
+            kind = TOO_LARGE
+            reason = f"the result line is {length:,} bytes and not in OpenAI's usual layout; at most " + (
+                f"{MAX_PARSED_LINE_BYTES:,} bytes of such a line are read"
+            )
+        if custom_id not in self.asked.ids:
+            self.unexpected += 1
+        elif custom_id in self.lines:
+            self.duplicates += 1
+        else:
+            self._record(custom_id, (self.number, at, length, kind, 0), reason)
+
+
 @dataclass
 class ResultIndex:
     """
-    Where the result line of each asked-for ``custom_id`` is in the downloaded files.
+    Where the result line of each asked-for ``custom_id`` is in the downloaded files: built from the files
+    (:meth:`build`), or file by file as they download (:meth:`follow`).
 
     :param files: the output and error files of one batch.
     :param custom_ids: the custom ids of the batch's input: lines for any other id are skipped.
@@ -92,83 +209,82 @@ class ResultIndex:
     reasons: dict[str, str] = field(default_factory=dict)
     duplicates: int = 0
     unexpected: int = 0
+    asked: AskedFor | None = field(default=None, repr=False)
 
     def build(self) -> ResultIndex:
         """Map each file once and record where every asked-for ``custom_id``'s line is."""
-        wanted = dict.fromkeys(self.custom_ids)
         for number, path in enumerate(self.files):
-            with path.open("rb") as reader:
-                size = os.fstat(reader.fileno()).st_size
-                if not size:
-                    continue
-                with mmap.mmap(reader.fileno(), 0, access=mmap.ACCESS_READ) as view:
-                    view.madvise(mmap.MADV_SEQUENTIAL)
-                    self._scan(number, view, size, wanted)
+            found = self.file_lines(number)
+            scan_file(path, found)
+            self.merge(found)
         return self
 
-    def _scan(self, number: int, view: mmap.mmap, size: int, wanted: dict[str, None]) -> None:
-        find, lines, record, cap = view.find, self.lines, self._record, self.max_line_bytes
-        spaced, prefix, dropped, start = _SPACED.match, _PREFIX.match, 0, 0
-        while start < size:
-            end = find(b"\n", start, start + DROP_EVERY)
-            end = _long_line_end(view, start, size) if end < 0 else end + 1
-            match = spaced(view, start, end) or prefix(view, start, end)
-            if match is not None:
-                text, status = match.group(1, 2)
-                custom_id = _custom_id(text)
-                if custom_id is None or custom_id not in wanted:
-                    self.unexpected += 1
-                elif custom_id in lines:
-                    self.duplicates += 1
-                elif (
-                    end - start <= cap
-                    and (body_end := _body_end(view, start, end)) > 0
-                    and _one_value(view, match.end(), body_end)
-                ):
-                    lines[custom_id] = (number, start, end - start, COPY, int(status))  # the usual case
-                else:
-                    record(custom_id, _usual(view, number, start, end, match, cap))
-            elif end - start > 1 or view[start] not in b"\n \r\t":
-                self._other(number, view, start, end, wanted)
-            start = end
-            if start - dropped >= DROP_EVERY:
-                keep = start - start % mmap.PAGESIZE
-                view.madvise(mmap.MADV_DONTNEED, dropped, keep - dropped)
-                dropped = keep
+    def file_lines(self, number: int) -> FileLines:
+        """
+        An empty index of the file ``number``, to fill and then :meth:`merge`.
 
-    def _record(self, custom_id: str, found: tuple[tuple[int, int, int, int, int], str | None]) -> None:
-        entry, reason = found
-        self.lines[custom_id] = entry
-        if reason:
-            self.reasons[custom_id] = reason
+        :param number: the file's number.
+        """
+        if self.asked is None:
+            self.asked = AskedFor(self.custom_ids)
+        return FileLines(number, self.asked, self.max_line_bytes)
 
-    def _other(self, number: int, view: mmap.mmap, start: int, end: int, wanted: dict[str, None]) -> None:
-        """A line not in the usual layout: parsed when small enough, else an error row for the id its head names."""
-        length = end - start
-        if length <= min(MAX_PARSED_LINE_BYTES, self.max_line_bytes):
-            line, reason = _parse(view[start:end])
-            custom_id = line.get("custom_id") if line else None
-            if not isinstance(custom_id, str):
-                return
-            kind, status = (INVALID, 0) if reason else (PARSE, 0)
-        else:
-            ids = _ANY_ID.findall(view, start, min(end, start + 4096))
-            if len(ids) != 1:
-                return
-            custom_id = _custom_id(ids[0][1:-1])
-            if custom_id is None:
-                self.unexpected += 1
-                return
-            kind, status = TOO_LARGE, 0
-            reason = f"the result line is {length:,} bytes and not in OpenAI's usual layout; at most " + (
-                f"{MAX_PARSED_LINE_BYTES:,} bytes of such a line are read"
-            )
-        if custom_id not in wanted:
-            self.unexpected += 1
-        elif custom_id in self.lines:
-            self.duplicates += 1
-        else:
-            self._record(custom_id, ((number, start, length, kind, status), reason))
+    def follow(self, path: Path) -> Any:
+        """
+        Add ``path`` as the next file and return a
+        :class:`~airflow_provider_openai_fusion.operators._batch_follow.Follower` that indexes it as its download
+        writes it (pass it to the download as ``observer``, then call its ``done``).
+
+        :param path: where the file is downloaded.
+        """
+        from airflow_provider_openai_fusion.operators._batch_follow import Follower
+
+        self.files = [*self.files, path]
+        return Follower(self, len(self.files) - 1, path)
+
+    def merge(self, found: FileLines) -> None:
+        """
+        Add the lines of one file, after those of the files before it: an id they already have is a duplicate.
+
+        :param found: the file's lines.
+        """
+        lines, reasons = self.lines, self.reasons
+        for custom_id, entry in found.lines.items():
+            if custom_id in lines:
+                self.duplicates += 1
+                continue
+            lines[custom_id] = entry
+            reason = found.reasons.get(custom_id)
+            if reason:
+                reasons[custom_id] = reason
+        self.duplicates += found.duplicates
+        self.unexpected += found.unexpected
+
+
+def scan_file(path: Path, found: FileLines) -> None:
+    """
+    Index every line of the file at ``path`` into ``found``: mapped (``mmap``), each line found with
+    ``bytes.find``, the pages behind let go every :data:`DROP_EVERY` bytes.
+
+    :param path: the file.
+    :param found: its index.
+    """
+    with path.open("rb") as reader:
+        size = os.fstat(reader.fileno()).st_size
+        if not size:
+            return
+        with mmap.mmap(reader.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            view.madvise(mmap.MADV_SEQUENTIAL)
+            find, add, dropped, start = view.find, found.add, 0, 0
+            while start < size:
+                end = find(b"\n", start, start + DROP_EVERY)
+                end = _long_line_end(view, start, size) if end < 0 else end + 1
+                add(view, start, end, start)
+                start = end
+                if start - dropped >= DROP_EVERY:
+                    keep = start - start % mmap.PAGESIZE
+                    view.madvise(mmap.MADV_DONTNEED, dropped, keep - dropped)
+                    dropped = keep
 
 
 def _custom_id(text: bytes) -> str | None:
@@ -197,24 +313,20 @@ def _long_line_end(view: mmap.mmap, start: int, size: int) -> int:
     return size
 
 
-def _usual(
-    view: mmap.mmap, number: int, start: int, end: int, match: re.Match[bytes], max_line_bytes: int
-) -> tuple[tuple[int, int, int, int, int], str | None]:
-    """Index a line whose head is in the usual layout: copy it as is only if its body is one JSON value."""
-    length, status = end - start, int(match.group(2))
+def _usual(view: Any, start: int, end: int, match: re.Match[bytes], max_line_bytes: int) -> tuple[int, str | None]:
+    """The kind of a line whose head is in the usual layout (copied as is only if its body is one JSON value)."""
+    length = end - start
     if length > max_line_bytes:
-        reason = f"the result line is {length:,} bytes, over the {max_line_bytes:,}-byte cap of a line"
-        return (number, start, length, TOO_LARGE, status), reason
+        return TOO_LARGE, f"the result line is {length:,} bytes, over the {max_line_bytes:,}-byte cap of a line"
     body_end = _body_end(view, start, end)
     if body_end < 0 or not _one_value(view, match.end(), body_end):
         if length <= MAX_PARSED_LINE_BYTES:
-            return (number, start, length, PARSE, status), None
-        reason = "the result line's body is not one JSON object (a key after it would change the line)"
-        return (number, start, length, INVALID, status), reason
-    return (number, start, length, COPY, status), None
+            return PARSE, None
+        return INVALID, "the result line's body is not one JSON object (a key after it would change the line)"
+    return COPY, None
 
 
-def _body_end(view: mmap.mmap, start: int, end: int) -> int:
+def _body_end(view: Any, start: int, end: int) -> int:
     """Where the body of the line ``view[start:end]`` ends (after its closing brace), or -1."""
     tail = view[max(start, end - 20) : end]
     for suffix in _USUAL_SUFFIXES:
@@ -224,7 +336,7 @@ def _body_end(view: mmap.mmap, start: int, end: int) -> int:
     return found.start() + 1 if found else -1
 
 
-def _one_value(view: mmap.mmap, start: int, end: int) -> bool:
+def _one_value(view: Any, start: int, end: int) -> bool:
     """
     Whether ``view[start:end]`` is one JSON object, nothing after it, for a line that is itself valid JSON.
 
@@ -482,9 +594,10 @@ def join_batch(
     hook: Any, batch: Mapping[str, Any], custom_ids: Sequence[str], folder: Path, out: IO[bytes], counts: Counts
 ) -> ResultIndex:
     """
-    Download one batch's output and error files into ``folder`` and write its results in input order to ``out``.
-    Each file is bounded by its declared size and by what the batch's requests can produce (their number times
-    the endpoint's :func:`line_cap`); the files are deleted afterwards.
+    Download one batch's output and error files into ``folder``, indexing them as they download
+    (:meth:`ResultIndex.follow`), and write its results in input order to ``out``. Each file is bounded by its
+    declared size and by what the batch's requests can produce (their number times the endpoint's
+    :func:`line_cap`); the files are deleted afterwards.
 
     :param hook: the :class:`~airflow_provider_openai_fusion.hooks.openai_fusion.OpenAIFusionHook`.
     :param batch: the batch object (``id``, ``endpoint``, ``status``, ``output_file_id``, ``error_file_id``).
@@ -499,18 +612,19 @@ def join_batch(
     from airflow_provider_openai_fusion.api.files import retrieve_file
 
     cap = line_cap(str(batch.get("endpoint") or ""))
-    paths = []
+    index = ResultIndex([], custom_ids, cap)
     for key in ("output_file_id", "error_file_id"):
         if batch.get(key):
             declared = hook.request(retrieve_file(batch[key])).get("bytes")
             spec = result_file(batch[key])
             spec = dataclasses.replace(spec, max_bytes=min(spec.max_bytes, cap * max(len(custom_ids), 1)))
             size = declared if isinstance(declared, int) and not isinstance(declared, bool) else None
-            paths.append(hook.download(spec, folder / f"{key}.jsonl", size=size))
-    index = ResultIndex(paths, custom_ids, cap).build()
+            follower = index.follow(folder / f"{key}.jsonl")
+            hook.download(spec, follower.path, size=size, observer=follower)
+            follower.done()
     never_ran = {"expired": "batch_expired", "cancelled": "batch_cancelled"}
     write_joined(custom_ids, index, out, counts, never_ran.get(str(batch.get("status")), "missing"))
-    for path in paths:
+    for path in index.files:
         path.unlink()
     return index
 

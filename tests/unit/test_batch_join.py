@@ -8,6 +8,8 @@ from __future__ import annotations
 import io
 import json
 import random
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ import pytest
 from airflow_provider_openai_fusion.api.batch_input import request_items, write_parts
 from airflow_provider_openai_fusion.operators._batch_output import CHUNK
 from airflow_provider_openai_fusion.operators._batch_results import (
+    COPY,
     DROP_EVERY,
     MAX_PARSED_LINE_BYTES,
     Counts,
@@ -44,9 +47,54 @@ def join(tmp_path: Path, custom_ids: list[str], *contents: str, missing: str = "
         paths.append(tmp_path / f"file{number}.jsonl")
         paths[-1].write_text(content)
     index = ResultIndex(paths, custom_ids, **options).build()
+    assert_followed_alike(index, paths, custom_ids, **options)
     counts, out = Counts(), io.BytesIO()
     write_joined(custom_ids, index, out, counts, missing)
     return [json.loads(line) for line in out.getvalue().splitlines()], counts, index, out.getvalue()
+
+
+def pieces(data: bytes, seed: int) -> Iterator[bytes]:
+    """
+    ``data`` cut as a download might: seed 0 cuts before and after every newline (a piece that is one newline,
+    a piece that starts with one), any other seed at random sizes (a byte, a few, a page, the 64 KiB a socket read
+    gives, more).
+    """
+    if seed == 0:
+        yield from (part for part in re.split(rb"(\n)", data) if part)
+        return
+    rng, offset = random.Random(seed), 0
+    while offset < len(data):
+        size = rng.choice([1, 2, 7, 100, 4096, 65536, rng.randint(1, 300_000)])
+        yield data[offset : offset + size]
+        offset += size
+
+
+def follow(paths: list[Path], custom_ids: list[str], seed: int = 0, **options: Any) -> ResultIndex:
+    """
+    The index of ``paths`` built as their downloads write them (cut by :func:`pieces`), each file's first attempt
+    broken off after three pieces and started again.
+    """
+    index = ResultIndex([], custom_ids, **options)
+    for path in paths:
+        data, follower = path.read_bytes(), index.follow(path)
+        follower.restart()
+        for _, piece in zip(range(3), pieces(data, seed + 1), strict=False):
+            follower.feed(piece)
+        follower.restart()
+        for piece in pieces(data, seed):
+            follower.feed(piece)
+        follower.done()
+    return index
+
+
+def assert_followed_alike(index: ResultIndex, paths: list[Path], custom_ids: list[str], **options: Any) -> None:
+    """The index built while downloading is the one built from the files, whatever the pieces."""
+    for seed in range(3):
+        followed = follow(paths, custom_ids, seed, **options)
+        assert followed.files == index.files
+        assert followed.lines == index.lines
+        assert followed.reasons == index.reasons
+        assert (followed.duplicates, followed.unexpected) == (index.duplicates, index.unexpected)
 
 
 def test_the_join_keeps_openais_line_shape_whatever_the_layout(tmp_path: Path) -> None:
@@ -404,3 +452,120 @@ def test_a_long_line_in_another_layout_whose_id_is_not_utf_8_is_skipped(tmp_path
     path.write_bytes(line.replace(b'"big"', b'"\xc3\x28"', 1) + b"\n")
     index = ResultIndex([path], ["big"]).build()
     assert index.lines == {} and index.unexpected == 1
+
+
+def long_line(custom_id: str, length: int) -> str:
+    """A result line in OpenAI's usual layout of ``length`` bytes, its newline not counted."""
+    head = result(custom_id, {"text": ""})
+    cut = head.index('""') + 1
+    return head[:cut] + "x" * (length - len(head)) + head[cut:]
+
+
+def test_a_line_too_long_to_hold_while_downloading_is_indexed_from_the_file_and_the_first_line_of_an_id_wins(
+    tmp_path: Path,
+) -> None:
+    """
+    A line over the 8 MiB held while a download goes on is indexed from the file afterwards; when its id also has
+    shorter lines, the one earlier in the file is kept (with its reason, if it has one), whichever was indexed
+    first, and the others count as repeated; a long line for an id not asked for counts as unexpected.
+    """
+    from airflow_provider_openai_fusion.operators._batch_follow import HELD_LINE_BYTES
+
+    size = HELD_LINE_BYTES + 100
+    short = result("a", {"text": "short"})
+    refused = '{"id": "x", "custom_id": "a", "custom_id": "a", "response": null, "error": null}'
+    scenarios = [
+        ([long_line("a", size), short], long_line("a", size), 1, 1),
+        ([short, long_line("a", size)], short, 1, 1),
+        ([long_line("b", size + 2000), short, long_line("a", size)], short, 2, 1),
+        ([long_line("a", size), refused, long_line("c", size), long_line("a", size)], long_line("a", size), 2, 2),
+    ]
+    for lines, kept, unexpected, duplicates in scenarios:
+        content = "\n".join([*lines, result("d", {"n": 1})]) + "\n"
+        _, counts, index, raw = join(tmp_path, ["a"], content)
+        assert raw == (kept + "\n").encode()
+        assert (index.unexpected, index.duplicates, index.reasons) == (unexpected, duplicates, {})
+        assert counts.as_dict() == {"total": 1, "succeeded": 1, "failed": 0, "expired": 0}
+
+
+def test_lines_up_to_the_held_size_are_indexed_from_the_pieces_alone(tmp_path: Path) -> None:
+    """
+    A line of exactly 8 MiB (its newline included) and the short lines around it are indexed from the download's
+    pieces: the file is never read back (here it is not even there).
+    """
+    from airflow_provider_openai_fusion.operators._batch_follow import HELD_LINE_BYTES
+
+    lines = [result("a", {"n": 0}), long_line("b", HELD_LINE_BYTES - 1), result("c", {"n": 2})]
+    data = ("\n".join(lines) + "\n").encode()
+    index = ResultIndex([], ["a", "b", "c"])
+    follower = index.follow(tmp_path / "never-written.jsonl")
+    follower.restart()
+    for offset in range(0, len(data), 65536):
+        follower.feed(data[offset : offset + 65536])
+    follower.done()
+    assert index.lines["b"][1:4] == (len(lines[0]) + 1, HELD_LINE_BYTES, COPY)
+    assert [index.lines[custom_id][1] for custom_id in "ac"] == [0, len(lines[0]) + len(lines[1]) + 2]
+
+
+def test_a_line_too_long_to_hold_is_not_held_while_it_downloads(tmp_path: Path) -> None:
+    """A 24 MiB line arriving in 64 KiB pieces: at most the 8 MiB held size of it is ever kept in memory."""
+    import tracemalloc
+
+    path = tmp_path / "output.jsonl"
+    path.write_text(long_line("a", 24 << 20) + "\n")
+    index = ResultIndex([], ["a"])
+    follower = index.follow(path)
+    follower.restart()
+    tracemalloc.start()
+    try:
+        with path.open("rb", buffering=0) as source:
+            while piece := source.read(65536):
+                follower.feed(piece)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    follower.done()
+    assert peak < 10 << 20, peak
+    assert index.lines["a"][1:4] == (0, (24 << 20) + 1, COPY)
+
+
+def test_a_download_broken_off_and_retried_is_indexed_once(tmp_path: Path, make_hook: Any) -> None:
+    """The first attempt at the output file breaks after two of its lines; the retry's index starts again."""
+    import httpx
+
+    from airflow_provider_openai_fusion.operators._batch_results import join_batch
+
+    lines = [(result(f"q{n}", {"n": n}) + "\n").encode() for n in (2, 0, 1)]
+    output = b"".join(lines)
+    attempts: list[str] = []
+
+    class Broken(httpx.SyncByteStream):
+        def __iter__(self) -> Iterator[bytes]:
+            yield lines[0] + lines[1][:10]
+            raise httpx.ReadError("connection reset")
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if not request.url.path.endswith("/content"):
+            return httpx.Response(200, json={"id": "file-out", "object": "file", "bytes": len(output)})
+        attempts.append(request.url.path)
+        if len(attempts) == 1:
+            return httpx.Response(200, stream=Broken())
+        return httpx.Response(200, content=output)
+
+    hook = make_hook(answer, max_retries=1)
+    batch = {"id": "b", "endpoint": "/v1/chat/completions", "status": "completed", "output_file_id": "file-out"}
+    counts, out = Counts(), io.BytesIO()
+    index = join_batch(hook, batch, ["q0", "q1", "q2"], tmp_path, out, counts)
+    assert len(attempts) == 2
+    assert out.getvalue() == lines[1] + lines[2] + lines[0]
+    assert (index.duplicates, index.unexpected) == (0, 0)
+    assert counts.as_dict() == {"total": 3, "succeeded": 3, "failed": 0, "expired": 0}
+
+
+def test_blank_lines_between_result_lines_are_skipped(tmp_path: Path) -> None:
+    """Empty and whitespace-only lines anywhere in a file are not results (and do not join onto the next line)."""
+    lines = [result(f"r{n}", {"n": n}) for n in range(3)]
+    content = "\n" + lines[2] + "\n\n\n" + lines[0] + "\n \t\r\n" + lines[1] + "\n\n"
+    joined, counts, index, _ = join(tmp_path, ["r0", "r1", "r2"], content)
+    assert joined == [json.loads(line) for line in lines]
+    assert (index.unexpected, index.duplicates, counts.succeeded) == (0, 0, 3)

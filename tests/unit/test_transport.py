@@ -218,10 +218,23 @@ def _body(mode: str, data: bytes, break_after: int | None = None) -> httpx.Respo
     return httpx.Response(200, stream=stream, headers={"content-type": "application/octet-stream"})
 
 
-async def _download(hook, mode: str, target: Path) -> Path:
+async def _download(hook, mode: str, target: Path, observer: _Observer | None = None) -> Path:
     if mode == "sync":
-        return hook.download(files.retrieve_file_content("file-1"), target)
-    return await hook.adownload(files.retrieve_file_content("file-1"), target)
+        return hook.download(files.retrieve_file_content("file-1"), target, observer=observer)
+    return await hook.adownload(files.retrieve_file_content("file-1"), target, observer=observer)
+
+
+class _Observer:
+    """What a download's observer saw: one list of pieces per attempt."""
+
+    def __init__(self) -> None:
+        self.attempts: list[list[bytes]] = []
+
+    def restart(self) -> None:
+        self.attempts.append([])
+
+    def feed(self, piece: bytes) -> None:
+        self.attempts[-1].append(piece)
 
 
 @MODES
@@ -253,10 +266,12 @@ async def test_a_download_broken_mid_body_restarts_whole(make_hook, tmp_path: Pa
     script = Script(_body(mode, data, break_after=150_000), _body(mode, data))
     target = tmp_path / "content.bin"
 
-    await _download(make_hook(script, max_retries=1), mode, target)
+    observer = _Observer()
+    await _download(make_hook(script, max_retries=1), mode, target, observer)
 
     assert script.attempts == 2
     assert target.read_bytes() == data
+    assert [b"".join(pieces) for pieces in observer.attempts] == [data[:150_000], data]
     assert [p.name for p in tmp_path.iterdir()] == ["content.bin"]
 
 

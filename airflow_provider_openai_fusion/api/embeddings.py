@@ -211,7 +211,7 @@ def merge_responses(slices: Sequence[Batch], responses: Sequence[Mapping[str, An
                 raise APIResponseValidationError(
                     f"the answer for inputs {start}-{stop - 1} does not hold one vector per input"
                 )
-        if items and isinstance(items[0]["embedding"], str):  # encoding_format="base64": the whole answer
+        if str in set(map(type, map(_EMBEDDING, items))):  # base64 (all of them, unless the server mixes)
             for item in items:
                 item["embedding"] = decode_vector(item["embedding"])
         if start:

@@ -42,7 +42,7 @@ class Server:
         overlap: int = 1,
         expected: int = 1,
         headers: dict[str, str] | None = None,
-        base64_vectors: bool = False,
+        base64_vectors: bool | str = False,
     ):
         self.overlap = overlap
         self.expected = expected
@@ -72,15 +72,16 @@ class Server:
         self.answered.append(arrived)
         self.in_flight -= 1
         data = [
-            {"object": "embedding", "index": i, "embedding": self._encode(vector_of(text))}
+            {"object": "embedding", "index": i, "embedding": self._encode(vector_of(text), i)}
             for i, text in reversed(list(enumerate(body["input"])))
         ]
         usage = {"prompt_tokens": len(body["input"]), "total_tokens": len(body["input"])}
         payload = {"object": "list", "data": data, "model": body["model"], "usage": usage}
         return httpx.Response(200, json=payload, headers={"x-request-id": "req_1", **self.headers})
 
-    def _encode(self, values: list[float]) -> Any:
-        if not self.base64_vectors:
+    def _encode(self, values: list[float], index: int) -> Any:
+        """The vector as a list, or as base64 (with ``base64_vectors="odd"``, only at odd indexes: a broken server)."""
+        if not self.base64_vectors or (self.base64_vectors == "odd" and index % 2 == 0):
             return values
         return base64.b64encode(struct.pack(f"<{len(values)}f", *values)).decode()
 
@@ -135,6 +136,13 @@ def test_base64_vectors_are_decoded_to_floats(make_hook) -> None:
     result = operator(make_hook, server, input=["ab", "c"], advanced={"encoding_format": "base64"}).execute({})
     assert server.bodies[0]["encoding_format"] == "base64"
     assert [item["embedding"] for item in result["data"]] == [vector_of("ab"), vector_of("c")]
+
+
+def test_an_answer_mixing_base64_and_float_vectors_is_decoded_whole(make_hook) -> None:
+    """A server that answers some vectors as base64 and some as lists (its first item a list): all are floats."""
+    server = Server(base64_vectors="odd")
+    result = operator(make_hook, server, input=["ab", "c", "ddd"]).execute({})
+    assert [item["embedding"] for item in result["data"]] == [vector_of(t) for t in ["ab", "c", "ddd"]]
 
 
 def test_rate_limit_headers_hold_the_next_request_back(make_hook) -> None:

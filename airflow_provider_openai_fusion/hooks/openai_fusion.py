@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_openai_fusion._http.request import ClientSettings, RequestSpec
     from airflow_provider_openai_fusion._http.telemetry import CallSpan
-    from airflow_provider_openai_fusion._http.transport import AsyncDriver, Response, Sink, SyncDriver
+    from airflow_provider_openai_fusion._http.transport import AsyncDriver, BodyObserver, Response, Sink, SyncDriver
     from airflow_provider_openai_fusion.pricing import Price
 
 
@@ -335,7 +335,7 @@ class OpenAIFusionHook(BaseHook):
         *,
         size: int | None = None,
         max_seconds: float | None = None,
-        observer: Any = None,
+        observer: BodyObserver | None = None,
     ) -> Path:
         """
         Stream an answer's body to ``path``: written under a temporary name, renamed when complete. The body may
@@ -360,7 +360,7 @@ class OpenAIFusionHook(BaseHook):
         *,
         size: int | None = None,
         max_seconds: float | None = None,
-        observer: Any = None,
+        observer: BodyObserver | None = None,
     ) -> Path:
         """
         Stream an answer's body to ``path`` (async); see :meth:`download`.

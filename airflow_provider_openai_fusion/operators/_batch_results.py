@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
+    from airflow_provider_openai_fusion.operators._batch_follow import Follower
     from airflow_provider_openai_fusion.operators._batch_output import BufferedOutput, PipedOutput
 
 MAX_LINE_BYTES = 64 << 20
@@ -59,7 +60,6 @@ _SPACED = re.compile(
 _SUFFIX = re.compile(rb'\}\s*\}\s*,\s*"error"\s*:\s*null\s*\}\s*\Z')
 _USUAL_SUFFIXES = (b'}}, "error": null}\n', b'}},"error":null}\n', b'}}, "error": null}', b'}},"error":null}')
 _ANY_ID = re.compile(rb'"custom_id"\s*:\s*("(?:[^"\\]|\\.)*")')
-_STATUS = {str(code).encode(): code for code in range(100, 600)}
 COPY, PARSE, TOO_LARGE, INVALID = range(4)
 
 
@@ -146,12 +146,6 @@ class FileLines:
             self.unexpected += 1
         elif custom_id in self.lines:
             self.duplicates += 1
-        elif (
-            end - start <= self.max_line_bytes
-            and view[end - 19 : end] == _USUAL_SUFFIXES[0]
-            and _one_value(view, match.end(), end - 18)
-        ):
-            self.lines[custom_id] = (self.number, at, end - start, COPY, _STATUS.get(status) or int(status))
         else:
             kind, reason = _usual(view, start, end, match, self.max_line_bytes)
             self._record(custom_id, (self.number, at, end - start, kind, int(status)), reason)
@@ -229,7 +223,7 @@ class ResultIndex:
             self.asked = AskedFor(self.custom_ids)
         return FileLines(number, self.asked, self.max_line_bytes)
 
-    def follow(self, path: Path) -> Any:
+    def follow(self, path: Path) -> Follower:
         """
         Add ``path`` as the next file and return a
         :class:`~airflow_provider_openai_fusion.operators._batch_follow.Follower` that indexes it as its download
@@ -328,6 +322,8 @@ def _usual(view: Any, start: int, end: int, match: re.Match[bytes], max_line_byt
 
 def _body_end(view: Any, start: int, end: int) -> int:
     """Where the body of the line ``view[start:end]`` ends (after its closing brace), or -1."""
+    if end - start > 19 and view[end - 19 : end] == _USUAL_SUFFIXES[0]:  # as OpenAI writes it: most lines
+        return end - 18
     tail = view[max(start, end - 20) : end]
     for suffix in _USUAL_SUFFIXES:
         if tail.endswith(suffix):
